@@ -1,0 +1,235 @@
+//! A labelled dataset held as device tensors, batched by index selection on the device.
+
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use dark_knowledge_core::error::Error as CoreError;
+
+use crate::error::{Error, Result};
+
+/// A labelled classification dataset kept whole on one device.
+///
+/// Features are `[len, num_features]` f32, labels `[len]` class indices. Batches are cut by
+/// selecting rows on the device, so training never copies features from the host per batch.
+/// Every row keeps the id it had in the original data (its row number there), which is what
+/// precomputed teacher logits are keyed by.
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    features: Tensor<2>,
+    labels: Tensor<1, Int>,
+    labels_host: Vec<usize>,
+    row_ids: Vec<usize>,
+    num_classes: usize,
+}
+
+/// One batch: inputs, targets and the dataset row ids of its rows.
+#[derive(Debug, Clone)]
+pub struct Batch {
+    /// `[batch_size, num_features]`
+    pub inputs: Tensor<2>,
+    /// `[batch_size]` class indices
+    pub targets: Tensor<1, Int>,
+    /// The original row id of each row.
+    pub rows: Vec<usize>,
+}
+
+impl Dataset {
+    /// Builds a dataset from row-major features and class labels, on `device`.
+    ///
+    /// # Errors
+    /// [`Error::Empty`] without rows; [`Error::NonFinite`] for a NaN or infinite feature;
+    /// [`Error::LabelOutOfRange`] for a label `>= num_classes`; a shape error when
+    /// `features.len()` is not `labels.len() * num_features`; an invalid-value error for
+    /// fewer than 2 classes or 0 features.
+    pub fn new(
+        features: Vec<f32>,
+        num_features: usize,
+        labels: Vec<usize>,
+        num_classes: usize,
+        device: &Device,
+    ) -> Result<Self> {
+        if labels.is_empty() {
+            return Err(Error::Empty { what: "dataset" });
+        }
+        if num_features == 0 {
+            return Err(CoreError::InvalidValue {
+                name: "num_features",
+                value: "0".into(),
+                allowed: "an integer >= 1",
+            }
+            .into());
+        }
+        if num_classes < 2 {
+            return Err(CoreError::InvalidValue {
+                name: "num_classes",
+                value: num_classes.to_string(),
+                allowed: "an integer >= 2",
+            }
+            .into());
+        }
+        let len = labels.len();
+        if features.len() != len * num_features {
+            return Err(CoreError::ShapeMismatch {
+                what: "dataset features",
+                expected: format!(
+                    "{len} rows x {num_features} features = {} values",
+                    len * num_features
+                ),
+                got: format!("{} values", features.len()),
+            }
+            .into());
+        }
+        if let Some(i) = features.iter().position(|v| !v.is_finite()) {
+            return Err(Error::NonFinite {
+                row: i / num_features,
+                column: i % num_features,
+                value: features[i],
+            });
+        }
+        if let Some((row, &label)) = labels.iter().enumerate().find(|(_, l)| **l >= num_classes) {
+            return Err(Error::LabelOutOfRange {
+                row,
+                label,
+                num_classes,
+            });
+        }
+        let labels_i64: Vec<i64> = labels.iter().map(|&l| l as i64).collect();
+        Ok(Self {
+            features: Tensor::from_data(TensorData::new(features, [len, num_features]), device),
+            labels: Tensor::from_data(TensorData::new(labels_i64, [len]), device),
+            labels_host: labels,
+            row_ids: (0..len).collect(),
+            num_classes,
+        })
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.labels_host.len()
+    }
+
+    /// Whether the dataset has no rows (never true for a constructed dataset).
+    pub fn is_empty(&self) -> bool {
+        self.labels_host.is_empty()
+    }
+
+    /// Number of features per row.
+    pub fn num_features(&self) -> usize {
+        self.features.dims()[1]
+    }
+
+    /// Number of classes.
+    pub fn num_classes(&self) -> usize {
+        self.num_classes
+    }
+
+    /// All features, `[len, num_features]`.
+    pub fn features(&self) -> &Tensor<2> {
+        &self.features
+    }
+
+    /// All labels on the device, `[len]`.
+    pub fn labels(&self) -> &Tensor<1, Int> {
+        &self.labels
+    }
+
+    /// All labels on the host.
+    pub fn labels_host(&self) -> &[usize] {
+        &self.labels_host
+    }
+
+    /// The original row id of each row.
+    pub fn row_ids(&self) -> &[usize] {
+        &self.row_ids
+    }
+
+    /// The device the dataset lives on.
+    pub fn device(&self) -> Device {
+        self.features.device()
+    }
+
+    /// The rows at `positions` (0-based positions in this dataset), as a batch.
+    ///
+    /// # Panics
+    /// If a position is out of range (an internal invariant: callers pass positions they
+    /// drew from `0..len`).
+    pub fn batch(&self, positions: &[usize]) -> Batch {
+        let device = self.device();
+        let idx: Vec<i64> = positions.iter().map(|&p| p as i64).collect();
+        let index = Tensor::<1, Int>::from_data(TensorData::new(idx, [positions.len()]), &device);
+        Batch {
+            inputs: self.features.clone().select(0, index.clone()),
+            targets: self.labels.clone().select(0, index),
+            rows: positions.iter().map(|&p| self.row_ids[p]).collect(),
+        }
+    }
+
+    /// A consecutive range of rows as a batch (a cheap slice, no index tensor).
+    pub fn range(&self, start: usize, end: usize) -> Batch {
+        Batch {
+            inputs: self.features.clone().slice([start..end]),
+            targets: self.labels.clone().slice([start..end]),
+            rows: self.row_ids[start..end].to_vec(),
+        }
+    }
+
+    /// The rows at `positions` as a new dataset; row ids are preserved.
+    ///
+    /// # Errors
+    /// [`Error::Empty`] for no positions.
+    pub fn subset(&self, positions: &[usize]) -> Result<Self> {
+        if positions.is_empty() {
+            return Err(Error::Empty { what: "subset" });
+        }
+        let batch = self.batch(positions);
+        Ok(Self {
+            features: batch.inputs,
+            labels: batch.targets,
+            labels_host: positions.iter().map(|&p| self.labels_host[p]).collect(),
+            row_ids: batch.rows,
+            num_classes: self.num_classes,
+        })
+    }
+
+    /// The same dataset on another device.
+    pub fn to_device(&self, device: &Device) -> Self {
+        Self {
+            features: self.features.clone().to_device(device),
+            labels: self.labels.clone().to_device(device),
+            ..self.clone()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dark_knowledge_core::tensor_util::{to_vec_f32, to_vec_i64};
+
+    fn tiny() -> Dataset {
+        let f = vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0];
+        Dataset::new(f, 2, vec![0, 1, 2], 3, &Device::flex()).unwrap()
+    }
+
+    #[test]
+    fn batches_select_rows_and_keep_row_ids() {
+        let ds = tiny();
+        let b = ds.batch(&[2, 0]);
+        assert_eq!(to_vec_f32(b.inputs), vec![4.0, 5.0, 0.0, 1.0]);
+        assert_eq!(to_vec_i64(b.targets), vec![2, 0]);
+        assert_eq!(b.rows, vec![2, 0]);
+        let sub = ds.subset(&[2, 1]).unwrap();
+        assert_eq!(sub.batch(&[1]).rows, vec![1]);
+        assert_eq!(sub.range(0, 1).rows, vec![2]);
+    }
+
+    #[test]
+    fn bad_inputs_are_errors_naming_the_problem() {
+        let d = Device::flex();
+        let e = Dataset::new(vec![0.0, f32::NAN], 1, vec![0, 1], 2, &d).unwrap_err();
+        assert!(e.to_string().contains("row 1, column 0"), "{e}");
+        let e = Dataset::new(vec![0.0, 1.0], 1, vec![0, 5], 2, &d).unwrap_err();
+        assert!(e.to_string().contains("label 5 at row 1"), "{e}");
+        let e = Dataset::new(vec![0.0, 1.0, 2.0], 2, vec![0, 1], 2, &d).unwrap_err();
+        assert!(e.to_string().contains("4 values"), "{e}");
+        assert!(Dataset::new(vec![], 1, vec![], 2, &d).is_err());
+    }
+}

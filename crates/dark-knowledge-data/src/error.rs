@@ -1,0 +1,40 @@
+//! The error type of dark-knowledge's data crate.
+
+/// What can be wrong with data handed to dark-knowledge.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A setting or value refused by the core checks.
+    #[error(transparent)]
+    Core(#[from] dark_knowledge_core::Error),
+    /// The data holds no rows.
+    #[error("{what} is empty: at least one row is needed")]
+    Empty {
+        /// What was empty.
+        what: &'static str,
+    },
+    /// A feature value is NaN or infinite.
+    #[error(
+        "feature value at row {row}, column {column} is {value}: only finite numbers are allowed"
+    )]
+    NonFinite {
+        /// Row (0-based).
+        row: usize,
+        /// Column (0-based).
+        column: usize,
+        /// The value found.
+        value: f32,
+    },
+    /// A label is not a class index of the dataset.
+    #[error("label {label} at row {row} is out of range: labels must be in 0..{num_classes}")]
+    LabelOutOfRange {
+        /// Row (0-based).
+        row: usize,
+        /// The label found.
+        label: usize,
+        /// The number of classes.
+        num_classes: usize,
+    },
+}
+
+/// The result type of dark-knowledge's data crate.
+pub type Result<T> = std::result::Result<T, Error>;

@@ -1,0 +1,200 @@
+//! A small convolutional network for 28×28 single-channel images (MNIST, Fashion-MNIST).
+
+use burn::config::Config;
+use burn::module::Module;
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
+use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig2d};
+use burn::tensor::{Device, Tensor, activation::relu};
+use dark_knowledge_core::Classifier;
+use dark_knowledge_core::error as dk;
+
+/// Settings of a [`Cnn`]:
+/// `conv3×3(c1) → ReLU → maxpool2 → conv3×3(c2) → ReLU → maxpool2 → dense(hidden) → ReLU →
+/// dropout → dense(classes)`, for square single-channel images whose side is divisible by 4.
+#[derive(Config, Debug, PartialEq)]
+pub struct CnnConfig {
+    /// Number of classes.
+    pub num_classes: usize,
+    /// Image side in pixels (images are `side × side`, one channel, given as rows of
+    /// `side²` values).
+    #[config(default = 28)]
+    pub image_side: usize,
+    /// Channels of the first convolution.
+    #[config(default = 16)]
+    pub channels_1: usize,
+    /// Channels of the second convolution.
+    #[config(default = 32)]
+    pub channels_2: usize,
+    /// Width of the dense hidden layer.
+    #[config(default = 128)]
+    pub hidden_size: usize,
+    /// Dropout probability before the output layer, in `[0, 1)`.
+    #[config(default = 0.25)]
+    pub dropout: f64,
+}
+
+impl CnnConfig {
+    /// Checks the settings.
+    ///
+    /// # Errors
+    /// [`Error::InvalidValue`] for a zero size, a side not divisible by 4 or a dropout outside
+    /// `[0, 1)`.
+    pub fn validate(&self) -> dk::Result<()> {
+        let bad = |name, value: String, allowed| {
+            Err(dk::Error::InvalidValue {
+                name,
+                value,
+                allowed,
+            })
+        };
+        if self.num_classes < 2 {
+            return bad(
+                "num_classes",
+                self.num_classes.to_string(),
+                "an integer >= 2",
+            );
+        }
+        if self.image_side == 0 || self.image_side % 4 != 0 {
+            return bad(
+                "image_side",
+                self.image_side.to_string(),
+                "a positive multiple of 4",
+            );
+        }
+        for (name, v) in [
+            ("channels_1", self.channels_1),
+            ("channels_2", self.channels_2),
+            ("hidden_size", self.hidden_size),
+        ] {
+            if v == 0 {
+                return bad(name, "0".into(), "an integer >= 1");
+            }
+        }
+        if !(self.dropout.is_finite() && (0.0..1.0).contains(&self.dropout)) {
+            return bad(
+                "dropout",
+                self.dropout.to_string(),
+                "a probability in [0, 1)",
+            );
+        }
+        Ok(())
+    }
+
+    /// Checks the settings and builds the network on `device`.
+    ///
+    /// # Errors
+    /// As [`validate`](Self::validate).
+    pub fn try_init(&self, device: &Device) -> dk::Result<Cnn> {
+        self.validate()?;
+        Ok(self.init(device))
+    }
+
+    /// Builds the network on `device`.
+    ///
+    /// # Panics
+    /// If the settings are invalid; use [`try_init`](Self::try_init) for user input.
+    pub fn init(&self, device: &Device) -> Cnn {
+        if let Err(e) = self.validate() {
+            panic!("{e}");
+        }
+        let quarter = self.image_side / 4;
+        Cnn {
+            conv1: Conv2dConfig::new([1, self.channels_1], [3, 3])
+                .with_padding(PaddingConfig2d::Same)
+                .init(device),
+            conv2: Conv2dConfig::new([self.channels_1, self.channels_2], [3, 3])
+                .with_padding(PaddingConfig2d::Same)
+                .init(device),
+            pool: MaxPool2dConfig::new([2, 2]).with_strides([2, 2]).init(),
+            dense: LinearConfig::new(self.channels_2 * quarter * quarter, self.hidden_size)
+                .init(device),
+            output: LinearConfig::new(self.hidden_size, self.num_classes).init(device),
+            dropout: DropoutConfig::new(self.dropout).init(),
+            num_classes: self.num_classes,
+            image_side: self.image_side,
+        }
+    }
+}
+
+/// A small CNN classifier; see [`CnnConfig`].
+#[derive(Module, Debug)]
+pub struct Cnn {
+    conv1: Conv2d,
+    conv2: Conv2d,
+    pool: MaxPool2d,
+    dense: Linear,
+    output: Linear,
+    dropout: Dropout,
+    #[module(skip)]
+    num_classes: usize,
+    #[module(skip)]
+    image_side: usize,
+}
+
+impl Cnn {
+    /// Class logits.
+    ///
+    /// # Shapes
+    /// - `inputs`: `[batch_size, image_side²]` (row-major pixels)
+    /// - output: `[batch_size, num_classes]`
+    pub fn forward(&self, inputs: Tensor<2>) -> Tensor<2> {
+        self.output.forward(self.features(inputs))
+    }
+
+    /// The dense hidden layer's activations (after ReLU and dropout).
+    ///
+    /// # Shapes
+    /// - `inputs`: `[batch_size, image_side²]`
+    /// - output: `[batch_size, hidden_size]`
+    pub fn features(&self, inputs: Tensor<2>) -> Tensor<2> {
+        let [batch_size, _] = inputs.dims();
+        let side = self.image_side;
+        let x = inputs.reshape([batch_size, 1, side, side]);
+        let x = self.pool.forward(relu(self.conv1.forward(x)));
+        let x = self.pool.forward(relu(self.conv2.forward(x)));
+        let x: Tensor<2> = x.flatten(1, 3);
+        self.dropout.forward(relu(self.dense.forward(x)))
+    }
+}
+
+impl Classifier for Cnn {
+    fn logits(&self, inputs: Tensor<2>) -> Tensor<2> {
+        self.forward(inputs)
+    }
+
+    fn num_classes(&self) -> usize {
+        self.num_classes
+    }
+
+    fn num_features(&self) -> usize {
+        self.image_side * self.image_side
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maps_flattened_images_to_logits() {
+        let device = Device::flex();
+        let cnn = CnnConfig::new(10).init(&device);
+        let out = cnn.forward(Tensor::zeros([2, 784], &device));
+        assert_eq!(out.dims(), [2, 10]);
+        assert_eq!(
+            cnn.features(Tensor::zeros([2, 784], &device)).dims(),
+            [2, 128]
+        );
+    }
+
+    #[test]
+    fn rejects_sides_not_divisible_by_four() {
+        let err = CnnConfig::new(10)
+            .with_image_side(30)
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("image_side"), "{err}");
+    }
+}

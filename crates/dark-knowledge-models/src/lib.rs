@@ -1,0 +1,10 @@
+//! Reference teachers and students for dark-knowledge: an [`Mlp`] for tabular data and
+//! flattened images, and a small [`Cnn`] for 28×28 images. Each is a `XxxConfig` with
+//! `init(&device)` and a burn module implementing [`Classifier`](dark_knowledge_core::Classifier).
+#![warn(missing_docs)]
+
+mod cnn;
+mod mlp;
+
+pub use cnn::{Cnn, CnnConfig};
+pub use mlp::{Mlp, MlpConfig};

@@ -1,0 +1,202 @@
+//! A multi-layer perceptron: the reference teacher and student for tabular data and
+//! flattened images.
+
+use burn::config::Config;
+use burn::module::Module;
+use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
+use burn::tensor::{Device, Tensor, activation::relu};
+use dark_knowledge_core::Classifier;
+use dark_knowledge_core::error as dk;
+
+/// Settings of an [`Mlp`]: `input → hidden… → classes`, ReLU and dropout after each hidden
+/// layer.
+#[derive(Config, Debug, PartialEq)]
+pub struct MlpConfig {
+    /// Number of input features.
+    pub input_size: usize,
+    /// Width of each hidden layer, in order; empty gives a linear (softmax-regression) model.
+    pub hidden_sizes: Vec<usize>,
+    /// Number of classes (output logits).
+    pub num_classes: usize,
+    /// Dropout probability after each hidden layer, in `[0, 1)`.
+    #[config(default = 0.0)]
+    pub dropout: f64,
+}
+
+impl MlpConfig {
+    /// Checks the settings.
+    ///
+    /// # Errors
+    /// [`Error::InvalidValue`] for a zero size or a dropout outside `[0, 1)`.
+    pub fn validate(&self) -> dk::Result<()> {
+        let bad = |name, value: String, allowed| {
+            Err(dk::Error::InvalidValue {
+                name,
+                value,
+                allowed,
+            })
+        };
+        if self.input_size == 0 {
+            return bad("input_size", "0".into(), "an integer >= 1");
+        }
+        if self.num_classes < 2 {
+            return bad(
+                "num_classes",
+                self.num_classes.to_string(),
+                "an integer >= 2",
+            );
+        }
+        if let Some(w) = self.hidden_sizes.iter().find(|&&w| w == 0) {
+            return bad(
+                "hidden_sizes",
+                format!("a layer of width {w}"),
+                "widths >= 1",
+            );
+        }
+        if !(self.dropout.is_finite() && (0.0..1.0).contains(&self.dropout)) {
+            return bad(
+                "dropout",
+                self.dropout.to_string(),
+                "a probability in [0, 1)",
+            );
+        }
+        Ok(())
+    }
+
+    /// Checks the settings and builds the network on `device`.
+    ///
+    /// Parameters are drawn from the device's random generator: call `device.seed(n)` first
+    /// for a reproducible initialisation.
+    ///
+    /// # Errors
+    /// As [`validate`](Self::validate).
+    pub fn try_init(&self, device: &Device) -> dk::Result<Mlp> {
+        self.validate()?;
+        Ok(self.init(device))
+    }
+
+    /// Builds the network on `device`.
+    ///
+    /// # Panics
+    /// If the settings are invalid; use [`try_init`](Self::try_init) for user input.
+    pub fn init(&self, device: &Device) -> Mlp {
+        if let Err(e) = self.validate() {
+            panic!("{e}");
+        }
+        let mut widths = vec![self.input_size];
+        widths.extend(&self.hidden_sizes);
+        let hidden = widths
+            .windows(2)
+            .map(|w| LinearConfig::new(w[0], w[1]).init(device))
+            .collect();
+        let last = *widths.last().expect("widths starts with input_size");
+        Mlp {
+            hidden,
+            output: LinearConfig::new(last, self.num_classes).init(device),
+            dropout: DropoutConfig::new(self.dropout).init(),
+            num_classes: self.num_classes,
+            num_features: self.input_size,
+        }
+    }
+}
+
+/// A multi-layer perceptron classifier; see [`MlpConfig`].
+#[derive(Module, Debug)]
+pub struct Mlp {
+    hidden: Vec<Linear>,
+    output: Linear,
+    dropout: Dropout,
+    #[module(skip)]
+    num_classes: usize,
+    #[module(skip)]
+    num_features: usize,
+}
+
+impl Mlp {
+    /// Class logits.
+    ///
+    /// # Shapes
+    /// - `inputs`: `[batch_size, input_size]`
+    /// - output: `[batch_size, num_classes]`
+    pub fn forward(&self, inputs: Tensor<2>) -> Tensor<2> {
+        self.output.forward(self.features(inputs))
+    }
+
+    /// The activations of the last hidden layer (after ReLU and dropout), or the inputs for a
+    /// network without hidden layers.
+    ///
+    /// # Shapes
+    /// - `inputs`: `[batch_size, input_size]`
+    /// - output: `[batch_size, last_hidden_size]`
+    pub fn features(&self, inputs: Tensor<2>) -> Tensor<2> {
+        self.hidden.iter().fold(inputs, |x, layer| {
+            self.dropout.forward(relu(layer.forward(x)))
+        })
+    }
+}
+
+impl Classifier for Mlp {
+    fn logits(&self, inputs: Tensor<2>) -> Tensor<2> {
+        self.forward(inputs)
+    }
+
+    fn num_classes(&self) -> usize {
+        self.num_classes
+    }
+
+    fn num_features(&self) -> usize {
+        self.num_features
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes_and_parameter_count() {
+        let device = Device::flex();
+        let mlp = MlpConfig::new(784, vec![64], 10).init(&device);
+        assert_eq!(mlp.num_params(), 784 * 64 + 64 + 64 * 10 + 10);
+        let out = mlp.forward(Tensor::zeros([3, 784], &device));
+        assert_eq!(out.dims(), [3, 10]);
+    }
+
+    #[test]
+    fn invalid_settings_are_errors() {
+        let device = Device::flex();
+        let err = MlpConfig::new(4, vec![8], 3)
+            .with_dropout(1.0)
+            .try_init(&device)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("dropout"), "{err}");
+        assert!(MlpConfig::new(4, vec![0], 3).try_init(&device).is_err());
+        assert!(MlpConfig::new(4, vec![8], 1).try_init(&device).is_err());
+    }
+
+    #[test]
+    fn dropout_is_active_only_when_training_on_an_autodiff_device() {
+        let device = Device::flex().autodiff();
+        device.seed(3);
+        let mlp = MlpConfig::new(16, vec![256], 4)
+            .with_dropout(0.5)
+            .init(&device);
+        let x = Tensor::<2>::ones([2, 16], &device);
+        let a = mlp.forward(x.clone());
+        let b = mlp.forward(x.clone());
+        assert!(
+            (a - b).abs().sum().into_scalar::<f32>() > 0.0,
+            "dropout should be random in training"
+        );
+        let frozen = mlp.valid();
+        let x = x.without_autodiff();
+        let a = frozen.forward(x.clone());
+        let b = frozen.forward(x);
+        assert_eq!(
+            (a - b).abs().sum().into_scalar::<f32>(),
+            0.0,
+            "no dropout after valid()"
+        );
+    }
+}

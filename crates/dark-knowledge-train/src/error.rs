@@ -1,0 +1,25 @@
+//! The error type of the trainer.
+
+/// What can stop training.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An invalid setting, class-count mismatch or teacher failure.
+    #[error(transparent)]
+    Core(#[from] dark_knowledge_core::Error),
+    /// A problem with the data.
+    #[error(transparent)]
+    Data(#[from] dark_knowledge_data::Error),
+    /// The loss became NaN or infinite.
+    #[error(
+        "training diverged in epoch {epoch}: the mean loss is {value}; lower the learning rate or check the inputs for extreme values"
+    )]
+    Diverged {
+        /// The epoch (1-based).
+        epoch: usize,
+        /// The loss value.
+        value: f64,
+    },
+}
+
+/// The result type of the trainer.
+pub type Result<T> = std::result::Result<T, Error>;

@@ -1,0 +1,50 @@
+//! Per-epoch training history, returned as data.
+
+use serde::{Deserialize, Serialize};
+
+/// Loss terms and accuracy over one pass of a dataset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct SplitMetrics {
+    /// Mean total loss (the value that was minimised).
+    pub loss: f64,
+    /// Mean hard-label cross-entropy, when the loss has that term.
+    pub ce: Option<f64>,
+    /// Mean `T²·KL(teacher ‖ student)` distillation term, when the loss has that term.
+    pub kd: Option<f64>,
+    /// Fraction of rows whose arg-max prediction equals the label.
+    pub accuracy: f64,
+    /// Fraction of rows where the student's arg-max equals the teacher's, when a teacher is
+    /// given.
+    pub teacher_agreement: Option<f64>,
+    /// Number of rows.
+    pub rows: usize,
+}
+
+/// What happened in one epoch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochRecord {
+    /// The epoch, 1-based.
+    pub epoch: usize,
+    /// The learning rate of the epoch's last step.
+    pub learning_rate: f64,
+    /// Metrics accumulated over the epoch's training steps (dropout on, weights changing).
+    pub train: SplitMetrics,
+    /// Metrics on the validation set after the epoch.
+    pub valid: SplitMetrics,
+    /// Wall-clock seconds of the epoch, validation included.
+    pub seconds: f64,
+}
+
+impl EpochRecord {
+    /// A one-line summary for logs.
+    pub fn summary(&self) -> String {
+        let mut s = format!(
+            "train loss {:.4} acc {:.4} | valid loss {:.4} acc {:.4}",
+            self.train.loss, self.train.accuracy, self.valid.loss, self.valid.accuracy
+        );
+        if let Some(a) = self.valid.teacher_agreement {
+            s.push_str(&format!(" agree {a:.4}"));
+        }
+        s
+    }
+}

@@ -1,0 +1,19 @@
+//! The dark-knowledge trainer: one loop that trains a teacher from hard labels or distills a
+//! student from a [`Teacher`](dark_knowledge_core::Teacher), with Adam / AdamW / SGD,
+//! constant / cosine / step learning-rate schedules, per-epoch validation, best and last
+//! models, and the per-epoch history of every loss term.
+#![warn(missing_docs)]
+
+mod config;
+pub mod error;
+mod evaluate;
+mod history;
+mod progress;
+mod trainer;
+
+pub use config::{LrSchedule, OptimizerConfig, TrainerConfig};
+pub use error::{Error, Result};
+pub use evaluate::{count_correct, evaluate};
+pub use history::{EpochRecord, SplitMetrics};
+pub use progress::Progress;
+pub use trainer::{TrainOutput, Trainer};
