@@ -8,6 +8,7 @@
 pub mod classifier;
 pub mod device;
 pub mod error;
+pub mod io;
 pub mod loss;
 pub mod teacher;
 pub mod tensor_util;

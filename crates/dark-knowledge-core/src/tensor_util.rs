@@ -16,3 +16,34 @@ pub fn to_vec_i64<const D: usize>(tensor: Tensor<D, Int>) -> Vec<i64> {
 pub fn scalar_f64<const D: usize>(tensor: Tensor<D>) -> f64 {
     f64::from(tensor.into_scalar::<f32>())
 }
+
+/// Every float parameter of `module`, in visiting order, flattened into one vector.
+///
+/// Used to compare models bit for bit (reproducibility, frozen teachers).
+pub fn parameters_to_vec<M: burn::module::Module>(module: &M) -> Vec<f32> {
+    struct Collect(Vec<f32>);
+    impl burn::module::ModuleVisitor for Collect {
+        fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
+            self.0.extend(param.val().into_data().iter::<f32>());
+        }
+    }
+    let mut collect = Collect(Vec::new());
+    module.visit(&mut collect);
+    collect.0
+}
+
+/// For each float parameter of `module`, whether `grads` holds a gradient for it.
+pub fn parameters_with_gradient<M: burn::module::Module>(
+    module: &M,
+    grads: &burn::tensor::Gradients,
+) -> Vec<bool> {
+    struct Check<'a>(&'a burn::tensor::Gradients, Vec<bool>);
+    impl burn::module::ModuleVisitor for Check<'_> {
+        fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
+            self.1.push(param.val().grad(self.0).is_some());
+        }
+    }
+    let mut check = Check(grads, Vec::new());
+    module.visit(&mut check);
+    check.1
+}

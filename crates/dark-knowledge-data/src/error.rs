@@ -12,6 +12,12 @@ pub enum Error {
         /// What was empty.
         what: &'static str,
     },
+    /// An IDX image or label file could not be read.
+    #[error(transparent)]
+    Idx(#[from] crate::idx::IdxError),
+    /// A CSV file or its encoding is invalid.
+    #[error(transparent)]
+    Tabular(#[from] crate::tabular::TabularError),
     /// A feature value is NaN or infinite.
     #[error(
         "feature value at row {row}, column {column} is {value}: only finite numbers are allowed"

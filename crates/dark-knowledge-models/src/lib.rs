@@ -5,6 +5,10 @@
 
 mod cnn;
 mod mlp;
+mod persist;
+mod spec;
 
 pub use cnn::{Cnn, CnnConfig};
 pub use mlp::{Mlp, MlpConfig};
+pub use persist::{load_model, model_bytes, save_model};
+pub use spec::{AnyModel, ModelSpec};

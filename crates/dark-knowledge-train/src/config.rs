@@ -21,7 +21,8 @@ pub enum OptimizerConfig {
         #[serde(default = "epsilon")]
         epsilon: f64,
     },
-    /// AdamW (Loshchilov & Hutter 2019): decoupled weight decay.
+    /// AdamW (Loshchilov & Hutter 2019): decoupled weight decay. Written `adamw`.
+    #[serde(rename = "adamw")]
     AdamW {
         /// First-moment decay.
         #[serde(default = "beta_1")]

@@ -1,0 +1,233 @@
+//! `dark-knowledge`: knowledge distillation from the command line.
+//!
+//! - `dark-knowledge demo` — teacher, baseline and distilled student on the embedded churn
+//!   data (or `--csv`, or `--dataset fashion-mnist`), with a comparison report;
+//! - `dark-knowledge train-teacher | distill | evaluate --config EXPERIMENT.toml`.
+
+mod experiment;
+mod prepare;
+mod run;
+
+use std::path::PathBuf;
+
+use anyhow::{Result, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use dark_knowledge_train::Progress;
+
+use crate::experiment::Experiment;
+
+#[derive(Parser)]
+#[command(
+    name = "dark-knowledge",
+    version,
+    about = "Knowledge distillation on burn: teacher → compact student, with an honest comparison report"
+)]
+struct Cli {
+    /// Progress display: a bar on a terminal, plain lines otherwise (auto), or none.
+    #[arg(long, global = true, value_enum, default_value_t = ProgressArg::Auto)]
+    progress: ProgressArg,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ProgressArg {
+    Auto,
+    Bar,
+    Lines,
+    None,
+}
+
+impl From<ProgressArg> for Progress {
+    fn from(p: ProgressArg) -> Self {
+        match p {
+            ProgressArg::Auto => Progress::Auto,
+            ProgressArg::Bar => Progress::Bar,
+            ProgressArg::Lines => Progress::Lines,
+            ProgressArg::None => Progress::Silent,
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum DatasetArg {
+    /// The telecom churn data compiled into the binary.
+    Churn,
+    /// Fashion-MNIST from `--data-dir`.
+    FashionMnist,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train a teacher, a baseline student and a distilled student, and compare them.
+    Demo {
+        /// A CSV file with a header instead of the embedded churn data.
+        #[arg(long, conflicts_with = "dataset")]
+        csv: Option<PathBuf>,
+        /// The label column of `--csv`.
+        #[arg(long, requires = "csv")]
+        target: Option<String>,
+        /// The positive class of a binary `--target`.
+        #[arg(long, requires = "csv")]
+        positive: Option<String>,
+        /// A built-in dataset.
+        #[arg(long, value_enum)]
+        dataset: Option<DatasetArg>,
+        /// Folder with Fashion-MNIST's four IDX files (.gz or raw).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// `cpu` or `wgpu`.
+        #[arg(long, default_value = "cpu")]
+        device: String,
+        /// Seed of the split, initialisations, shuffles and dropout.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Run folder (default: a new folder under `runs/`).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Override the number of epochs of every model (quick runs).
+        #[arg(long)]
+        epochs: Option<usize>,
+        /// Use at most this many training rows (quick runs).
+        #[arg(long)]
+        max_train_rows: Option<usize>,
+    },
+    /// Train the teacher of an experiment file from labels.
+    TrainTeacher {
+        /// The experiment file (TOML); see `examples/*.toml`.
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Distill the student (and train the baseline) from the experiment's saved teacher.
+    Distill {
+        /// The experiment file (TOML).
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Compare the experiment's saved models on the test split and write the report.
+    Evaluate {
+        /// The experiment file (TOML).
+        #[arg(long)]
+        config: PathBuf,
+    },
+}
+
+fn fresh_run_dir(prefix: &str) -> PathBuf {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let base = PathBuf::from("runs");
+    let mut dir = base.join(format!("{prefix}-{secs}"));
+    let mut i = 1;
+    while dir.exists() {
+        dir = base.join(format!("{prefix}-{secs}-{i}"));
+        i += 1;
+    }
+    dir
+}
+
+fn main() {
+    let cli = Cli::parse();
+    if let Err(e) = run_cli(cli) {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run_cli(cli: Cli) -> Result<()> {
+    let progress: Progress = cli.progress.into();
+    match cli.command {
+        Command::Demo {
+            csv,
+            target,
+            positive,
+            dataset,
+            data_dir,
+            device,
+            seed,
+            out,
+            epochs,
+            max_train_rows,
+        } => {
+            let mut experiment = match (csv, dataset) {
+                (Some(path), _) => {
+                    let Some(target) = target else {
+                        bail!("--csv needs --target COLUMN, the label column")
+                    };
+                    let out = out.unwrap_or_else(|| fresh_run_dir("demo-csv"));
+                    Experiment::csv_demo(out, seed, device, path, target, positive)
+                }
+                (None, Some(DatasetArg::FashionMnist)) => {
+                    let dir = data_dir.unwrap_or_else(|| {
+                        dark_knowledge_data::idx::DEFAULT_FASHION_MNIST_DIR.into()
+                    });
+                    let out = out.unwrap_or_else(|| fresh_run_dir("demo-fashion-mnist"));
+                    Experiment::fashion_demo(out, seed, device, dir)
+                }
+                (None, _) => Experiment::churn_demo(
+                    out.unwrap_or_else(|| fresh_run_dir("demo-churn")),
+                    seed,
+                    device,
+                ),
+            };
+            if let Some(e) = epochs {
+                experiment.teacher.train.epochs = e;
+                experiment.student.train.epochs = e;
+            }
+            if max_train_rows.is_some() {
+                experiment.data.max_train_rows = max_train_rows;
+            }
+            experiment.validate()?;
+            demo(&experiment, progress)
+        }
+        Command::TrainTeacher { config } => {
+            let experiment = Experiment::load(&config)?;
+            let (device, data) = run::prepare_experiment(&experiment)?;
+            run::train_teacher(&experiment, &data, &device, progress)?;
+            eprintln!(
+                "teacher saved in {}",
+                experiment.output_dir.join("teacher").display()
+            );
+            Ok(())
+        }
+        Command::Distill { config } => {
+            let experiment = Experiment::load(&config)?;
+            let (device, data) = run::prepare_experiment(&experiment)?;
+            run::distill(&experiment, &data, &device, progress)?;
+            eprintln!("students saved in {}", experiment.output_dir.display());
+            Ok(())
+        }
+        Command::Evaluate { config } => {
+            let experiment = Experiment::load(&config)?;
+            let (device, data) = run::prepare_experiment(&experiment)?;
+            let report = run::evaluate(&experiment, &data, &device, 200)?;
+            println!("{}", report.comparison_table());
+            eprintln!(
+                "report written to {}",
+                experiment.output_dir.join("report.md").display()
+            );
+            Ok(())
+        }
+    }
+}
+
+fn demo(experiment: &Experiment, progress: Progress) -> Result<()> {
+    let started = std::time::Instant::now();
+    let (device, data) = run::prepare_experiment(experiment)?;
+    run::train_teacher(experiment, &data, &device, progress)?;
+    run::distill(experiment, &data, &device, progress)?;
+    let report = run::evaluate(experiment, &data, &device, 200)?;
+    println!("\n{}", report.comparison_table());
+    println!(
+        "majority-class rate on the test split: {:.2} %",
+        100.0 * report.dataset.majority_class_rate
+    );
+    println!(
+        "report: {} and {} ({:.0} s)",
+        experiment.output_dir.join("report.json").display(),
+        experiment.output_dir.join("report.md").display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}

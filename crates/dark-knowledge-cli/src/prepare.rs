@@ -1,0 +1,153 @@
+//! Turning an experiment's `[data]` section into train / validation / test datasets.
+
+use anyhow::{Context, Result, bail};
+use burn::tensor::Device;
+use dark_knowledge_data::idx::{DEFAULT_FASHION_MNIST_DIR, FASHION_MNIST_CLASSES, FashionMnist};
+use dark_knowledge_data::tabular::{CsvTable, TabularConfig, TabularEncoder, TargetEncoding};
+use dark_knowledge_data::{CHURN_CSV, Dataset, stratified_split};
+
+use crate::experiment::{DataConfig, DataSource};
+
+/// Datasets ready for training, with what is needed to describe and reproduce them.
+pub struct Prepared {
+    /// A name for reports.
+    pub name: String,
+    /// Training rows.
+    pub train: Dataset,
+    /// Validation rows.
+    pub valid: Dataset,
+    /// Test rows.
+    pub test: Dataset,
+    /// Class labels, by class index.
+    pub class_names: Vec<String>,
+    /// The positive class of a binary target.
+    pub positive_class: Option<usize>,
+    /// The fitted preprocessing of tabular data.
+    pub encoder: Option<TabularEncoder>,
+}
+
+impl Prepared {
+    /// Number of input features.
+    pub fn num_features(&self) -> usize {
+        self.train.num_features()
+    }
+
+    /// Number of classes.
+    pub fn num_classes(&self) -> usize {
+        self.class_names.len()
+    }
+}
+
+/// Reads and splits the data of `config` (the split is seeded, so the same experiment
+/// always gets the same rows in each part), fitting any preprocessing on the training rows.
+pub fn prepare(config: &DataConfig, seed: u64, device: &Device) -> Result<Prepared> {
+    match config.source {
+        DataSource::Churn => {
+            let table = CsvTable::parse(CHURN_CSV).context("reading the embedded churn data")?;
+            prepare_table(
+                &table,
+                "churn (embedded mlc_churn.csv)".into(),
+                config,
+                seed,
+                device,
+            )
+        }
+        DataSource::Csv => {
+            let path = config
+                .path
+                .as_ref()
+                .context("[data] source = \"csv\" needs `path`")?;
+            let table = CsvTable::from_path(path)?;
+            prepare_table(&table, path.display().to_string(), config, seed, device)
+        }
+        DataSource::FashionMnist => prepare_fashion(config, seed, device),
+    }
+}
+
+fn prepare_table(
+    table: &CsvTable,
+    name: String,
+    config: &DataConfig,
+    seed: u64,
+    device: &Device,
+) -> Result<Prepared> {
+    let target_name = config
+        .target
+        .as_deref()
+        .context("[data] needs `target`, the label column")?;
+    let target = TargetEncoding::fit(table, target_name, config.positive.as_deref())?;
+    let labels = target.labels(table)?;
+    let split = stratified_split(&labels, config.valid_fraction, config.test_fraction, seed)?;
+    let tab_config = TabularConfig {
+        target: target_name.to_string(),
+        positive: config.positive.clone(),
+        drop_columns: config.drop_columns.clone(),
+        categorical_columns: config.categorical_columns.clone(),
+        numeric_columns: config.numeric_columns.clone(),
+        drop_constant: config.drop_constant,
+        drop_id_like: config.drop_id_like,
+    };
+    let encoder = TabularEncoder::fit(table, &split.train, &tab_config)?;
+    let all_rows: Vec<usize> = (0..table.len()).collect();
+    let features = encoder.encode_rows(table, &all_rows)?;
+    let num_classes = target.num_classes();
+    let data = Dataset::new(
+        features,
+        encoder.num_features(),
+        labels,
+        num_classes,
+        device,
+    )?;
+    let mut train_rows = split.train.clone();
+    if let Some(max) = config.max_train_rows {
+        train_rows.truncate(max.max(1));
+    }
+    let mut test_rows = split.test.clone();
+    if let Some(max) = config.max_test_rows {
+        test_rows.truncate(max.max(1));
+    }
+    let positive_class = match (&target.positive, num_classes) {
+        (Some(p), _) => target.index_of(p),
+        (None, 2) => Some(1),
+        _ => None,
+    };
+    Ok(Prepared {
+        name,
+        train: data.subset(&train_rows)?,
+        valid: data.subset(&split.valid)?,
+        test: data.subset(&test_rows)?,
+        class_names: target.classes.clone(),
+        positive_class,
+        encoder: Some(encoder),
+    })
+}
+
+fn prepare_fashion(config: &DataConfig, seed: u64, device: &Device) -> Result<Prepared> {
+    let dir = config
+        .data_dir
+        .clone()
+        .unwrap_or_else(|| DEFAULT_FASHION_MNIST_DIR.into());
+    if !dir.is_dir() {
+        bail!(
+            "Fashion-MNIST folder {} not found: pass --data-dir DIR (a folder with the four IDX files; on Debian `apt-get install dataset-fashion-mnist` puts them in {DEFAULT_FASHION_MNIST_DIR})",
+            dir.display()
+        );
+    }
+    let fm = FashionMnist::load_limited(&dir, config.max_train_rows, config.max_test_rows)?;
+    let nf = fm.train.num_features();
+    let all = Dataset::new(fm.train.images, nf, fm.train.labels, 10, device)?;
+    let split = stratified_split(all.labels_host(), config.valid_fraction, 0.0, seed)?;
+    let test = Dataset::new(fm.test.images, nf, fm.test.labels, 10, device)?;
+    Ok(Prepared {
+        name: format!("fashion-mnist ({})", dir.display()),
+        train: all.subset(&split.train)?,
+        valid: all.subset(&split.valid)?,
+        test,
+        class_names: FASHION_MNIST_CLASSES
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        positive_class: None,
+        encoder: None,
+    })
+}

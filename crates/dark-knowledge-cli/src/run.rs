@@ -1,0 +1,330 @@
+//! The commands behind `train-teacher`, `distill`, `evaluate` and `demo`, on a run folder:
+//!
+//! ```text
+//! OUT/experiment.toml        the resolved experiment
+//! OUT/preprocessing.json     the fitted tabular preprocessing (CSV data)
+//! OUT/<role>/model.bpk       weights (role: teacher, baseline, distilled)
+//! OUT/<role>/model.json      architecture, sizes, class labels
+//! OUT/<role>/metrics.json    per-epoch history and the best epoch
+//! OUT/report.json, report.md the comparison report
+//! ```
+//! Every file is written atomically.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use burn::tensor::Device;
+use dark_knowledge_core::io::write_atomic;
+use dark_knowledge_core::{FrozenTeacher, device_from_name};
+use dark_knowledge_eval::{DatasetSummary, Report, evaluate_model, teacher_proba};
+use dark_knowledge_models::{AnyModel, ModelSpec, load_model, save_model};
+use dark_knowledge_train::{EpochRecord, Progress, Trainer, TrainerConfig};
+use serde::{Deserialize, Serialize};
+
+use crate::experiment::Experiment;
+use crate::prepare::{Prepared, prepare};
+
+/// What is saved beside a model's weights.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelInfo {
+    /// `teacher`, `baseline` or `distilled`.
+    pub role: String,
+    /// Architecture.
+    pub spec: ModelSpec,
+    /// Short description, e.g. `MLP 19-16-2`.
+    pub description: String,
+    /// Input features.
+    pub num_features: usize,
+    /// Class labels by index.
+    pub class_names: Vec<String>,
+}
+
+/// Per-epoch history of a trained model.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TrainingMetrics {
+    /// The epoch whose weights were kept.
+    pub best_epoch: usize,
+    /// Settings used.
+    pub trainer: TrainerConfig,
+    /// One record per epoch.
+    pub history: Vec<EpochRecord>,
+}
+
+/// Where an experiment's run folder and its parts are.
+pub struct RunDir(pub PathBuf);
+
+impl RunDir {
+    fn role(&self, role: &str) -> PathBuf {
+        self.0.join(role)
+    }
+}
+
+/// The experiment's device, checked.
+pub fn device_of(experiment: &Experiment) -> Result<Device> {
+    Ok(device_from_name(&experiment.device)?)
+}
+
+fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    let text = serde_json::to_string_pretty(value)?;
+    write_atomic(path, text.as_bytes()).with_context(|| format!("writing {}", path.display()))
+}
+
+/// Writes the resolved experiment and the preprocessing into the run folder.
+pub fn write_run_header(experiment: &Experiment, data: &Prepared) -> Result<()> {
+    let run = RunDir(experiment.output_dir.clone());
+    write_atomic(
+        &run.0.join("experiment.toml"),
+        experiment.to_toml()?.as_bytes(),
+    )
+    .with_context(|| format!("writing into {}", run.0.display()))?;
+    if let Some(encoder) = &data.encoder {
+        write_atomic(
+            &run.0.join("preprocessing.json"),
+            encoder.to_json().as_bytes(),
+        )?;
+    }
+    Ok(())
+}
+
+/// Checks that the data prepared now is the data the saved teacher was trained on.
+fn check_preprocessing(run: &RunDir, data: &Prepared) -> Result<()> {
+    let path = run.0.join("preprocessing.json");
+    if let (Some(encoder), Ok(saved)) = (&data.encoder, std::fs::read_to_string(&path))
+        && saved != encoder.to_json()
+    {
+        bail!(
+            "the data or its preprocessing changed since the teacher in {} was trained ({} differs); train the teacher again",
+            run.0.display(),
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+fn save_trained(
+    run: &RunDir,
+    role: &str,
+    spec: &ModelSpec,
+    data: &Prepared,
+    model: &AnyModel,
+    metrics: &TrainingMetrics,
+) -> Result<()> {
+    let dir = run.role(role);
+    save_model(model, &dir.join("model.bpk"))
+        .with_context(|| format!("saving the {role} model"))?;
+    let info = ModelInfo {
+        role: role.to_string(),
+        spec: spec.clone(),
+        description: spec.describe(data.num_features(), data.num_classes()),
+        num_features: data.num_features(),
+        class_names: data.class_names.clone(),
+    };
+    write_json(&dir.join("model.json"), &info)?;
+    write_json(&dir.join("metrics.json"), metrics)
+}
+
+/// Loads a saved model of `role`, checking it fits the data.
+pub fn load_role(run: &RunDir, role: &str, data: &Prepared, device: &Device) -> Result<AnyModel> {
+    let dir = run.role(role);
+    let info_path = dir.join("model.json");
+    let text = std::fs::read_to_string(&info_path).with_context(|| {
+        format!(
+            "no {role} model in {} (missing {})",
+            run.0.display(),
+            info_path.display()
+        )
+    })?;
+    let info: ModelInfo =
+        serde_json::from_str(&text).with_context(|| format!("invalid {}", info_path.display()))?;
+    if info.num_features != data.num_features() || info.class_names != data.class_names {
+        bail!(
+            "the {role} model in {} expects {} features and classes {:?}, the data has {} features and classes {:?}",
+            dir.display(),
+            info.num_features,
+            info.class_names,
+            data.num_features(),
+            data.class_names
+        );
+    }
+    let model = info
+        .spec
+        .build(info.num_features, info.class_names.len(), device)?;
+    load_model(model, &dir.join("model.bpk")).map_err(anyhow::Error::msg)
+}
+
+fn train_role(
+    experiment: &Experiment,
+    data: &Prepared,
+    device: &Device,
+    role: &str,
+    spec: &ModelSpec,
+    config: &TrainerConfig,
+    teacher: Option<&FrozenTeacher<AnyModel>>,
+    init_seed: u64,
+    progress: Progress,
+) -> Result<AnyModel> {
+    device.seed(init_seed);
+    let model = spec.build(data.num_features(), data.num_classes(), device)?;
+    eprintln!(
+        "{role}: {} ({} parameters), {} epochs on {} training rows",
+        spec.describe(data.num_features(), data.num_classes()),
+        burn::module::Module::num_params(&model),
+        config.epochs,
+        data.train.len()
+    );
+    let trainer = Trainer::new(config.clone())?
+        .with_progress(progress)
+        .with_label(role);
+    let out = trainer.fit(
+        model,
+        &data.train,
+        &data.valid,
+        teacher.map(|t| t as &dyn dark_knowledge_core::Teacher),
+    )?;
+    let metrics = TrainingMetrics {
+        best_epoch: out.best_epoch,
+        trainer: config.clone(),
+        history: out.history,
+    };
+    save_trained(
+        &RunDir(experiment.output_dir.clone()),
+        role,
+        spec,
+        data,
+        &out.best,
+        &metrics,
+    )?;
+    Ok(out.best)
+}
+
+/// `train-teacher`: trains the teacher from labels and saves it.
+pub fn train_teacher(
+    experiment: &Experiment,
+    data: &Prepared,
+    device: &Device,
+    progress: Progress,
+) -> Result<AnyModel> {
+    write_run_header(experiment, data)?;
+    let t = &experiment.teacher;
+    train_role(
+        experiment,
+        data,
+        device,
+        "teacher",
+        &t.model,
+        &t.train,
+        None,
+        experiment.seed,
+        progress,
+    )
+}
+
+/// `distill`: trains the distilled student from the saved teacher, and the baseline when
+/// asked, with the same initial weights, seed and schedule.
+pub fn distill(
+    experiment: &Experiment,
+    data: &Prepared,
+    device: &Device,
+    progress: Progress,
+) -> Result<()> {
+    let run = RunDir(experiment.output_dir.clone());
+    check_preprocessing(&run, data)?;
+    let teacher = FrozenTeacher::new(load_role(&run, "teacher", data, device)?);
+    let s = &experiment.student;
+    let init_seed = experiment.seed.wrapping_add(1);
+    if s.baseline {
+        train_role(
+            experiment, data, device, "baseline", &s.model, &s.train, None, init_seed, progress,
+        )?;
+    }
+    train_role(
+        experiment,
+        data,
+        device,
+        "distilled",
+        &s.model,
+        &s.train,
+        Some(&teacher),
+        init_seed,
+        progress,
+    )?;
+    Ok(())
+}
+
+/// `evaluate`: compares every saved model on the test split and writes the report.
+pub fn evaluate(
+    experiment: &Experiment,
+    data: &Prepared,
+    device: &Device,
+    latency_runs: usize,
+) -> Result<Report> {
+    let run = RunDir(experiment.output_dir.clone());
+    let teacher = FrozenTeacher::new(load_role(&run, "teacher", data, device)?);
+    let teacher_probs = teacher_proba(&teacher, &data.test, 1024)?;
+    let mut models = std::collections::BTreeMap::new();
+    for role in ["teacher", "baseline", "distilled"] {
+        if !run.role(role).join("model.json").exists() {
+            continue;
+        }
+        eprintln!("evaluate: {role} on {} test rows", data.test.len());
+        let model = if role == "teacher" {
+            teacher.model().clone()
+        } else {
+            load_role(&run, role, data, device)?
+        };
+        let metrics = evaluate_model(
+            &model,
+            &data.test,
+            &teacher_probs,
+            &data.class_names,
+            data.positive_class,
+            latency_runs,
+        )?;
+        models.insert(role.to_string(), metrics);
+    }
+    let labels = data.test.labels_host();
+    let majority = (0..data.num_classes())
+        .map(|c| labels.iter().filter(|&&l| l == c).count())
+        .max()
+        .unwrap_or(0) as f64
+        / labels.len().max(1) as f64;
+    let report = Report {
+        dataset: DatasetSummary {
+            name: data.name.clone(),
+            num_classes: data.num_classes(),
+            class_names: data.class_names.clone(),
+            train_rows: data.train.len(),
+            valid_rows: data.valid.len(),
+            test_rows: data.test.len(),
+            num_features: data.num_features(),
+            majority_class_rate: majority,
+            positive_class: data.positive_class.map(|i| data.class_names[i].clone()),
+        },
+        models,
+        notes: vec![
+            format!("device: {}; seed: {}", experiment.device, experiment.seed),
+            "metrics on the test split; agreement and KL are measured against the teacher's predictions".into(),
+            "latency: median per sample at batch 1; throughput: median at batch 1024".into(),
+        ],
+    };
+    write_atomic(&run.0.join("report.json"), report.to_json().as_bytes())?;
+    write_atomic(&run.0.join("report.md"), report.to_markdown().as_bytes())?;
+    Ok(report)
+}
+
+/// Prepares the data of `experiment` on its device.
+pub fn prepare_experiment(experiment: &Experiment) -> Result<(Device, Prepared)> {
+    let device = device_of(experiment)?;
+    let data = prepare(&experiment.data, experiment.seed, &device)?;
+    eprintln!(
+        "data: {} — {} train / {} valid / {} test rows, {} features, {} classes",
+        data.name,
+        data.train.len(),
+        data.valid.len(),
+        data.test.len(),
+        data.num_features(),
+        data.num_classes()
+    );
+    Ok((device, data))
+}

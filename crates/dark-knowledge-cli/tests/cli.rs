@@ -1,0 +1,286 @@
+//! End-to-end tests of the `dark-knowledge` binary in reduced settings.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use dark_knowledge_data::stratified_split;
+use dark_knowledge_data::tabular::{CsvTable, TargetEncoding};
+use serde_json::Value;
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("dk-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dark-knowledge"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = run(args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{args:?} failed:\n{stderr}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn fails(args: &[&str]) -> String {
+    let out = run(args);
+    assert!(!out.status.success(), "{args:?} should fail");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        !stderr.contains("panicked"),
+        "a panic instead of an error:\n{stderr}"
+    );
+    stderr
+}
+
+fn report(dir: &Path) -> Value {
+    let text = std::fs::read_to_string(dir.join("report.json")).expect("report.json written");
+    serde_json::from_str(&text).unwrap()
+}
+
+const KEYS: [&str; 13] = [
+    "accuracy",
+    "macro_f1",
+    "log_loss",
+    "ece",
+    "brier",
+    "agreement_with_teacher",
+    "kl_to_teacher",
+    "parameters",
+    "bytes",
+    "latency_us_batch1",
+    "throughput_per_s_batch1024",
+    "per_class",
+    "accuracy",
+];
+
+fn check_sane(model: &Value, binary: bool) {
+    for key in KEYS {
+        assert!(model.get(key).is_some(), "missing {key} in {model}");
+    }
+    for key in ["f1", "roc_auc", "pr_auc"] {
+        assert_eq!(
+            model.get(key).is_some(),
+            binary,
+            "{key} presence for binary = {binary}"
+        );
+    }
+    for key in ["accuracy", "macro_f1", "ece", "agreement_with_teacher"] {
+        let v = model[key].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&v), "{key} = {v}");
+    }
+    assert!(model["log_loss"].as_f64().unwrap() >= 0.0);
+    assert!(model["kl_to_teacher"].as_f64().unwrap() >= 0.0);
+    assert!(model["latency_us_batch1"].as_f64().unwrap() > 0.0);
+    assert!(model["throughput_per_s_batch1024"].as_f64().unwrap() > 0.0);
+    assert!(model["bytes"].as_u64().unwrap() >= 4 * model["parameters"].as_u64().unwrap());
+}
+
+#[test]
+fn demo_on_the_embedded_churn_data_writes_a_sane_report() {
+    let dir = scratch("churn");
+    let out = dir.join("run");
+    let stdout = ok(&[
+        "--progress",
+        "none",
+        "demo",
+        "--epochs",
+        "8",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    for role in ["teacher", "baseline", "distilled"] {
+        assert!(stdout.contains(role), "table lacks {role}:\n{stdout}");
+        assert!(out.join(role).join("model.bpk").exists());
+        assert!(out.join(role).join("metrics.json").exists());
+    }
+    assert!(out.join("report.md").exists() && out.join("experiment.toml").exists());
+    let r = report(&out);
+    assert_eq!(r["dataset"]["positive_class"], "yes");
+    let majority = r["dataset"]["majority_class_rate"].as_f64().unwrap();
+    assert!(
+        majority > 0.8 && majority < 0.9,
+        "churn is ~86 % `no`: {majority}"
+    );
+    for role in ["teacher", "baseline", "distilled"] {
+        check_sane(&r["models"][role], true);
+    }
+    let m = &r["models"];
+    assert_eq!(m["teacher"]["agreement_with_teacher"], 1.0);
+    assert_eq!(m["baseline"]["parameters"], m["distilled"]["parameters"]);
+    assert!(m["teacher"]["parameters"].as_u64() > m["distilled"]["parameters"].as_u64());
+    let distilled = m["distilled"]["accuracy"].as_f64().unwrap();
+    assert!(
+        distilled > majority,
+        "distilled {distilled} vs majority {majority}"
+    );
+    assert!(m["teacher"]["roc_auc"].as_f64().unwrap() > 0.8);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A CSV with missing cells, labels with spaces and commas, and a categorical level that
+/// only occurs in a row of the test split.
+fn awkward_csv(dir: &Path) -> PathBuf {
+    let labels = ["stays, loyal", "leaves [soon]"];
+    let mut rows = Vec::new();
+    for i in 0..400usize {
+        let y = usize::from((i * 7919) % 10 < 3);
+        let x = (i % 17) as f64 + if y == 1 { 6.0 } else { 0.0 };
+        let x_cell = if i % 23 == 0 {
+            String::new()
+        } else {
+            format!("{x:.1}")
+        };
+        let plan = if i % 29 == 0 {
+            "NA".to_string()
+        } else {
+            ["basic", "gold"][(i + y) % 2].to_string()
+        };
+        rows.push((x_cell, plan, format!("{}", i % 5), labels[y].to_string()));
+    }
+    let write = |rows: &[(String, String, String, String)]| {
+        let mut text = String::from("score,plan,visits,\"outcome label\"\n");
+        for (x, plan, v, y) in rows {
+            text.push_str(&format!("{x},{plan},{v},\"{y}\"\n"));
+        }
+        text
+    };
+    // Find the seeded split the demo will make, and put a new level on one test row.
+    let table = CsvTable::parse(&write(&rows)).unwrap();
+    let target = TargetEncoding::fit(&table, "outcome label", Some("leaves [soon]")).unwrap();
+    let split = stratified_split(&target.labels(&table).unwrap(), 0.15, 0.15, 42).unwrap();
+    rows[split.test[0]].1 = "platinum".into();
+    let path = dir.join("awkward.csv");
+    std::fs::write(&path, write(&rows)).unwrap();
+    path
+}
+
+#[test]
+fn demo_on_an_awkward_csv_handles_missing_cells_odd_labels_and_unseen_levels() {
+    let dir = scratch("csv");
+    let csv = awkward_csv(&dir);
+    let out = dir.join("run");
+    ok(&[
+        "--progress",
+        "none",
+        "demo",
+        "--csv",
+        csv.to_str().unwrap(),
+        "--target",
+        "outcome label",
+        "--positive",
+        "leaves [soon]",
+        "--epochs",
+        "6",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let r = report(&out);
+    assert_eq!(
+        r["dataset"]["class_names"],
+        serde_json::json!(["stays, loyal", "leaves [soon]"])
+    );
+    for role in ["teacher", "baseline", "distilled"] {
+        check_sane(&r["models"][role], true);
+    }
+    let prep = std::fs::read_to_string(out.join("preprocessing.json")).unwrap();
+    assert!(
+        !prep.contains("platinum"),
+        "the level only occurs in the test split"
+    );
+    assert!(
+        prep.contains("score__missing") || prep.contains("missing_indicator"),
+        "{prep}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn bad_inputs_are_errors_naming_the_problem() {
+    let dir = scratch("bad");
+    let csv = awkward_csv(&dir);
+    let err = fails(&[
+        "demo",
+        "--csv",
+        csv.to_str().unwrap(),
+        "--target",
+        "nope",
+        "--out",
+        dir.join("r").to_str().unwrap(),
+    ]);
+    assert!(
+        err.contains("nope") && err.contains("outcome label"),
+        "{err}"
+    );
+    let single = dir.join("single.csv");
+    std::fs::write(&single, "a,y\n1,x\n2,x\n3,x\n").unwrap();
+    let err = fails(&[
+        "demo",
+        "--csv",
+        single.to_str().unwrap(),
+        "--target",
+        "y",
+        "--out",
+        dir.join("r2").to_str().unwrap(),
+    ]);
+    assert!(err.to_lowercase().contains("class"), "{err}");
+    let err = fails(&[
+        "demo",
+        "--csv",
+        dir.join("missing.csv").to_str().unwrap(),
+        "--target",
+        "y",
+    ]);
+    assert!(err.contains("missing.csv"), "{err}");
+    let err = fails(&[
+        "demo",
+        "--device",
+        "tpu",
+        "--out",
+        dir.join("r3").to_str().unwrap(),
+    ]);
+    assert!(err.contains("tpu") && err.contains("cpu"), "{err}");
+    let toml = dir.join("bad.toml");
+    std::fs::write(&toml, "output_dir = \"x\"\ncolour = 1\n").unwrap();
+    let err = fails(&["train-teacher", "--config", toml.to_str().unwrap()]);
+    assert!(err.contains("colour"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn experiment_file_drives_train_teacher_distill_and_evaluate() {
+    let dir = scratch("exp");
+    let example = include_str!("../../../examples/experiments/churn.toml");
+    let text = example
+        .replace(
+            "output_dir = \"../../runs/churn-experiment\"",
+            "output_dir = \"run\"",
+        )
+        .replace("epochs = 40", "epochs = 3");
+    let config = dir.join("churn.toml");
+    std::fs::write(&config, text).unwrap();
+    let cfg = config.to_str().unwrap();
+    // distill before the teacher exists: a clear error
+    let err = fails(&["--progress", "none", "distill", "--config", cfg]);
+    assert!(err.contains("no teacher model"), "{err}");
+    ok(&["--progress", "none", "train-teacher", "--config", cfg]);
+    ok(&["--progress", "none", "distill", "--config", cfg]);
+    let table = ok(&["--progress", "none", "evaluate", "--config", cfg]);
+    assert!(table.contains("distilled"), "{table}");
+    let run = dir.join("run");
+    let resolved = std::fs::read_to_string(run.join("experiment.toml")).unwrap();
+    assert!(resolved.contains("temperature = 2.0"), "{resolved}");
+    let metrics: Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("distilled/metrics.json")).unwrap())
+            .unwrap();
+    assert_eq!(metrics["history"].as_array().unwrap().len(), 3);
+    assert!(metrics["history"][0]["train"]["kd"].as_f64().is_some());
+    check_sane(&report(&run)["models"]["distilled"], true);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

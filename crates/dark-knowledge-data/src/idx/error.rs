@@ -1,0 +1,196 @@
+//! Error type for reading IDX files and image datasets built from them.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong while reading an IDX file or loading a dataset.
+///
+/// Every variant names the file (or directory) concerned, so the message alone
+/// tells the user what to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum IdxError {
+    /// The file could not be read, or its gzip stream could not be decoded.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// File being read.
+        path: PathBuf,
+        /// Underlying I/O (or gzip decoding) error.
+        source: std::io::Error,
+    },
+
+    /// The 4-byte magic number is not the one expected for this kind of file
+    /// (for example a labels file passed where an images file was expected).
+    #[error(
+        "{}: bad IDX magic number 0x{found:08x}, expected 0x{expected:08x}",
+        path.display()
+    )]
+    BadMagic {
+        /// File being read.
+        path: PathBuf,
+        /// Magic number found in the file.
+        found: u32,
+        /// Magic number expected for this kind of file.
+        expected: u32,
+    },
+
+    /// The IDX data type code (third magic byte) is not `0x08` (unsigned byte),
+    /// the only type supported.
+    #[error(
+        "{}: unsupported IDX data type code 0x{code:02x} (only 0x08, unsigned byte, is supported)",
+        path.display()
+    )]
+    UnsupportedType {
+        /// File being read.
+        path: PathBuf,
+        /// Data type code found in the magic number.
+        code: u8,
+    },
+
+    /// The (decompressed) contents are shorter than the header or the
+    /// dimensions require.
+    ///
+    /// Both counts are for the whole decompressed contents, header included.
+    #[error(
+        "{}: truncated: expected {expected_bytes} bytes (header included, after decompression), found {found_bytes}",
+        path.display()
+    )]
+    Truncated {
+        /// File being read.
+        path: PathBuf,
+        /// Number of bytes the contents needed to have.
+        expected_bytes: u64,
+        /// Number of bytes the contents actually have.
+        found_bytes: u64,
+    },
+
+    /// The (decompressed) contents are longer than the dimensions allow.
+    #[error(
+        "{}: {extra} unexpected trailing byte(s) after the data declared by the header",
+        path.display()
+    )]
+    TrailingBytes {
+        /// File being read.
+        path: PathBuf,
+        /// Number of bytes past the end of the declared data.
+        extra: u64,
+    },
+
+    /// The dimensions in the header are unusable (zero-sized images, a size
+    /// that overflows), or do not agree with another file of the dataset.
+    #[error("{}: shape mismatch: {what}", path.display())]
+    ShapeMismatch {
+        /// File whose shape is wrong.
+        path: PathBuf,
+        /// Description of the problem.
+        what: String,
+    },
+
+    /// An images file and its labels file hold different numbers of items.
+    #[error(
+        "{} holds {images} images but {} holds {labels} labels",
+        images_path.display(),
+        labels_path.display()
+    )]
+    CountMismatch {
+        /// Number of images in the images file.
+        images: usize,
+        /// Number of labels in the labels file.
+        labels: usize,
+        /// Images file.
+        images_path: PathBuf,
+        /// Labels file.
+        labels_path: PathBuf,
+    },
+
+    /// A label is not a valid class index.
+    #[error(
+        "{}: label {label} at index {index} is out of range (expected < {num_classes})",
+        path.display()
+    )]
+    LabelOutOfRange {
+        /// Labels file.
+        path: PathBuf,
+        /// Position of the offending label in the file.
+        index: usize,
+        /// The offending label.
+        label: u8,
+        /// Number of classes of the dataset.
+        num_classes: usize,
+    },
+
+    /// A required dataset file is missing from the directory.
+    #[error(
+        "{}: missing dataset file(s); tried: {}",
+        dir.display(),
+        tried.join(", ")
+    )]
+    MissingFile {
+        /// Directory searched.
+        dir: PathBuf,
+        /// File names looked for (and not found) in `dir`.
+        tried: Vec<String>,
+    },
+
+    /// The header declares zero items.
+    #[error("{}: file holds no items (item count in header is 0)", path.display())]
+    EmptyFile {
+        /// File being read.
+        path: PathBuf,
+    },
+}
+
+/// Result type of this crate.
+pub type Result<T> = std::result::Result<T, IdxError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn messages_name_the_file_and_the_problem() {
+        let e = IdxError::BadMagic {
+            path: PathBuf::from("/d/x-idx3-ubyte"),
+            found: 0x801,
+            expected: 0x803,
+        };
+        assert_eq!(
+            e.to_string(),
+            "/d/x-idx3-ubyte: bad IDX magic number 0x00000801, expected 0x00000803"
+        );
+
+        let e = IdxError::Truncated {
+            path: PathBuf::from("a.gz"),
+            expected_bytes: 34,
+            found_bytes: 30,
+        };
+        let msg = e.to_string();
+        assert!(msg.starts_with("a.gz: truncated"), "{msg}");
+        assert!(msg.contains("34") && msg.contains("30"), "{msg}");
+
+        let e = IdxError::MissingFile {
+            dir: PathBuf::from("/data"),
+            tried: vec!["a.gz".into(), "a".into()],
+        };
+        assert_eq!(
+            e.to_string(),
+            "/data: missing dataset file(s); tried: a.gz, a"
+        );
+
+        let e = IdxError::UnsupportedType {
+            path: PathBuf::from("f"),
+            code: 0x0d,
+        };
+        assert!(e.to_string().contains("0x0d"), "{e}");
+    }
+
+    #[test]
+    fn io_error_keeps_its_source() {
+        use std::error::Error as _;
+        let e = IdxError::Io {
+            path: Path::new("missing").to_path_buf(),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "gone"),
+        };
+        assert_eq!(e.to_string(), "missing: gone");
+        assert!(e.source().is_some());
+    }
+}

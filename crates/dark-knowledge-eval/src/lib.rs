@@ -1,0 +1,31 @@
+//! Classification metrics and the model comparison report for `dark-knowledge`.
+//!
+//! Inputs follow one convention throughout: class probabilities are a row-major `&[f32]`
+//! with `num_classes` columns (each row summing to 1 within 1e-4), labels are `&[usize]`
+//! class indices, and every metric is computed in `f64`. Invalid input (wrong lengths,
+//! fewer than two classes, out-of-range labels, non-finite or non-probability values,
+//! empty input) is reported as a [`MetricsError`]; nothing panics on user data.
+#![warn(missing_docs)]
+
+mod calibration;
+mod classification;
+mod error;
+mod fidelity;
+mod markdown;
+mod model;
+mod model_eval;
+mod ranking;
+mod report;
+
+pub use calibration::{LOG_LOSS_EPS, brier_score, expected_calibration_error, log_loss};
+pub use classification::{
+    ClassMetrics, ClassificationReport, accuracy, argmax_rows, classification_report, softmax_rows,
+};
+pub use dark_knowledge_core::io::write_atomic;
+pub use error::{MetricsError, ROW_SUM_TOLERANCE, Result};
+pub use fidelity::{KL_EPS, agreement, mean_kl};
+pub use markdown::PREFERRED_MODEL_ORDER;
+pub use model::{ECE_BINS, Efficiency, ModelMetrics, NamedClassMetrics, model_metrics};
+pub use model_eval::{evaluate_model, measure_efficiency, predict_proba, teacher_proba};
+pub use ranking::{pr_auc, roc_auc};
+pub use report::{DatasetSummary, Report};

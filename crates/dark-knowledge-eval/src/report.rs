@@ -1,0 +1,190 @@
+//! The teacher / baseline / distilled comparison report written by the `demo` command.
+//!
+//! The JSON shape is stable: field names are part of the format, binary-only fields are
+//! omitted (not `null`) for multi-class targets, and models are keyed by name. The
+//! markdown rendering lives in `markdown.rs`.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+use crate::model::ModelMetrics;
+
+/// Description of the data set the models were evaluated on.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct DatasetSummary {
+    /// Data set name.
+    pub name: String,
+    /// Number of target classes.
+    pub num_classes: usize,
+    /// Class names, in class-index order.
+    pub class_names: Vec<String>,
+    /// Rows in the training split.
+    pub train_rows: usize,
+    /// Rows in the validation split.
+    pub valid_rows: usize,
+    /// Rows in the test split.
+    pub test_rows: usize,
+    /// Number of input features.
+    pub num_features: usize,
+    /// Accuracy of always predicting the most frequent class.
+    pub majority_class_rate: f64,
+    /// Name of the positive class (binary targets only).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub positive_class: Option<String>,
+}
+
+/// The full comparison report: the data set, each model's metrics and free-form notes.
+///
+/// Write it with [`Report::to_json`] (the stable machine-readable form) or
+/// [`Report::to_markdown`] / [`Report::comparison_table`] (for people), and persist
+/// either with [`crate::write_atomic`].
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct Report {
+    /// The data set the models were evaluated on.
+    pub dataset: DatasetSummary,
+    /// Metrics per model name (`teacher`, `baseline`, `distilled`, ...).
+    pub models: BTreeMap<String, ModelMetrics>,
+    /// Free-form remarks, rendered as a bullet list.
+    #[serde(default)]
+    pub notes: Vec<String>,
+}
+
+impl Report {
+    /// Pretty-printed JSON. Non-finite numbers (e.g. a NaN latency) are written as `null`
+    /// by `serde_json` and would not read back, so callers should keep metrics finite.
+    pub fn to_json(&self) -> String {
+        // Infallible: every map key is a String and every value a plain number, string,
+        // vector or struct, which serde_json always serializes.
+        serde_json::to_string_pretty(self).expect("Report always serializes to JSON")
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::model::model_metrics;
+    use crate::model::tests::{LABELS, TEACHER, eff, names};
+    use serde_json::Value;
+
+    /// A report over the binary split (with `positive_class`) or a 3-class split.
+    pub(crate) fn sample_report(binary: bool, model_names: &[&str]) -> Report {
+        let (probs, labels, classes, pos): (Vec<f32>, Vec<usize>, Vec<String>, _) = if binary {
+            (
+                TEACHER.to_vec(),
+                LABELS.to_vec(),
+                names(&["no", "yes"]),
+                Some(1),
+            )
+        } else {
+            let p = vec![0.7, 0.2, 0.1, 0.1, 0.6, 0.3, 0.3, 0.3, 0.4];
+            (p, vec![0, 1, 2], names(&["a", "b|c", "d"]), None)
+        };
+        let models = model_names
+            .iter()
+            .enumerate()
+            .map(|(i, &name)| {
+                let m = model_metrics(
+                    &probs,
+                    &probs,
+                    classes.len(),
+                    &labels,
+                    &classes,
+                    pos,
+                    eff(1000 * (i + 1)),
+                )
+                .unwrap();
+                (name.to_string(), m)
+            })
+            .collect();
+        Report {
+            dataset: DatasetSummary {
+                name: "toy".into(),
+                num_classes: classes.len(),
+                positive_class: pos.map(|p| classes[p].clone()),
+                class_names: classes,
+                train_rows: 80,
+                valid_rows: 10,
+                test_rows: labels.len(),
+                num_features: 5,
+                majority_class_rate: 0.5,
+            },
+            models,
+            notes: vec!["first note".into(), "second note".into()],
+        }
+    }
+
+    fn keys(v: &Value) -> Vec<&str> {
+        let mut k: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        k.sort_unstable();
+        k
+    }
+
+    const COMMON_KEYS: [&str; 12] = [
+        "accuracy",
+        "agreement_with_teacher",
+        "brier",
+        "bytes",
+        "ece",
+        "kl_to_teacher",
+        "latency_us_batch1",
+        "log_loss",
+        "macro_f1",
+        "parameters",
+        "per_class",
+        "throughput_per_s_batch1024",
+    ];
+
+    #[test]
+    fn json_has_exactly_the_documented_keys() {
+        let binary: Value =
+            serde_json::from_str(&sample_report(true, &["teacher"]).to_json()).unwrap();
+        assert_eq!(keys(&binary), ["dataset", "models", "notes"]);
+        let mut expected: Vec<&str> = COMMON_KEYS.to_vec();
+        expected.extend(["f1", "precision", "recall", "roc_auc", "pr_auc"]);
+        expected.sort_unstable();
+        assert_eq!(keys(&binary["models"]["teacher"]), expected);
+        assert_eq!(
+            keys(&binary["models"]["teacher"]["per_class"][0]),
+            ["f1", "label", "precision", "recall", "support"]
+        );
+        assert_eq!(binary["dataset"]["positive_class"], "yes");
+        assert_eq!(keys(&binary["dataset"]).len(), 9);
+
+        let multi: Value =
+            serde_json::from_str(&sample_report(false, &["teacher"]).to_json()).unwrap();
+        assert_eq!(keys(&multi["models"]["teacher"]), COMMON_KEYS);
+        assert_eq!(
+            keys(&multi["dataset"]),
+            [
+                "class_names",
+                "majority_class_rate",
+                "name",
+                "num_classes",
+                "num_features",
+                "test_rows",
+                "train_rows",
+                "valid_rows"
+            ]
+        );
+    }
+
+    #[test]
+    fn json_round_trips() {
+        for binary in [true, false] {
+            let report = sample_report(binary, &["teacher", "distilled"]);
+            let json = report.to_json();
+            assert!(
+                json.contains("\n  \"dataset\": {"),
+                "not pretty-printed: {json}"
+            );
+            let back: Report = serde_json::from_str(&json).unwrap();
+            assert_eq!(back, report);
+            assert_eq!(back.to_json(), json);
+        }
+        // `notes` may be absent in older files.
+        let mut v: Value = serde_json::from_str(&sample_report(false, &[]).to_json()).unwrap();
+        v.as_object_mut().unwrap().remove("notes");
+        let r: Report = serde_json::from_value(v).unwrap();
+        assert!(r.notes.is_empty());
+    }
+}

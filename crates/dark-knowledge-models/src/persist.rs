@@ -1,0 +1,99 @@
+//! Saving and loading model weights (burnpack), atomically.
+
+use std::path::Path;
+
+use burn::module::Module;
+use burn::store::ModuleRecord;
+use dark_knowledge_core::error as dk;
+use dark_knowledge_core::io::write_atomic;
+
+/// The model's weights serialized as burnpack bytes (what [`save_model`] writes).
+///
+/// # Errors
+/// [`dk::Error::Teacher`]-free: serialization failures are reported as
+/// [`dk::Error::InvalidValue`] naming the cause.
+pub fn model_bytes<M: Module>(model: &M) -> dk::Result<Vec<u8>> {
+    model
+        .clone()
+        .into_record()
+        .into_bytes()
+        .map(|b| b.to_vec())
+        .map_err(|e| dk::Error::InvalidValue {
+            name: "model record",
+            value: format!("{e:?}"),
+            allowed: "a serializable module",
+        })
+}
+
+/// Writes the model's weights to `path` (burnpack), atomically (temporary file + rename).
+///
+/// # Errors
+/// An I/O error, or a serialization error.
+pub fn save_model<M: Module>(model: &M, path: &Path) -> std::io::Result<()> {
+    let bytes = model_bytes(model).map_err(|e| std::io::Error::other(e.to_string()))?;
+    write_atomic(path, &bytes)
+}
+
+/// Loads weights saved by [`save_model`] into `model` (which must have the same
+/// architecture, e.g. built from the same spec).
+///
+/// # Errors
+/// A message naming the file when it cannot be read or does not fit the architecture.
+pub fn load_model<M: Module>(model: M, path: &Path) -> Result<M, String> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| format!("cannot read model file {}: {e}", path.display()))?;
+    let record = ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes))
+        .map_err(|e| format!("{} is not a valid model file: {e:?}", path.display()))?;
+    model.try_load_record(record).map_err(|e| {
+        format!(
+            "model file {} does not fit this architecture: {e:?}",
+            path.display()
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ModelSpec;
+    use burn::tensor::{Device, Distribution, Tensor};
+    use dark_knowledge_core::Classifier;
+    use dark_knowledge_core::tensor_util::to_vec_f32;
+
+    #[test]
+    fn save_then_load_predicts_identically_and_bad_files_are_errors() {
+        let device = Device::flex();
+        let dir = std::env::temp_dir().join(format!("dk-persist-{}", std::process::id()));
+        let path = dir.join("model.bpk");
+        let spec = ModelSpec::mlp(vec![12, 6], 0.1);
+        device.seed(1);
+        let model = spec.build(5, 3, &device).unwrap();
+        save_model(&model, &path).unwrap();
+        device.seed(2);
+        let fresh = spec.build(5, 3, &device).unwrap();
+        let x = Tensor::<2>::random([7, 5], Distribution::Default, &device);
+        assert_ne!(
+            to_vec_f32(fresh.logits(x.clone())),
+            to_vec_f32(model.logits(x.clone()))
+        );
+        let loaded = load_model(fresh, &path).unwrap();
+        assert_eq!(
+            to_vec_f32(loaded.logits(x.clone())),
+            to_vec_f32(model.logits(x))
+        );
+
+        // Another architecture, a truncated file, a missing file: errors naming the file.
+        let other = ModelSpec::mlp(vec![4], 0.0).build(5, 3, &device).unwrap();
+        let err = load_model(other, &path).unwrap_err();
+        assert!(err.contains("does not fit"), "{err}");
+        let bytes = std::fs::read(&path).unwrap();
+        let cut = dir.join("cut.bpk");
+        std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+        let err = load_model(spec.build(5, 3, &device).unwrap(), &cut).unwrap_err();
+        assert!(err.contains("cut.bpk"), "{err}");
+        let err =
+            load_model(spec.build(5, 3, &device).unwrap(), &dir.join("none.bpk")).unwrap_err();
+        assert!(err.contains("none.bpk"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,188 @@
+//! Models described as data (for experiment files and saved runs) and built at run time.
+
+use burn::module::Module;
+use burn::tensor::{Device, Tensor};
+use dark_knowledge_core::Classifier;
+use dark_knowledge_core::error as dk;
+use serde::{Deserialize, Serialize};
+
+use crate::{Cnn, CnnConfig, Mlp, MlpConfig};
+
+/// A reference architecture, as written in an experiment file:
+/// `{ kind = "mlp", hidden_sizes = [256, 256], dropout = 0.2 }` or `{ kind = "cnn" }`.
+/// Input and class counts come from the data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ModelSpec {
+    /// A multi-layer perceptron; see [`MlpConfig`].
+    Mlp {
+        /// Hidden layer widths.
+        hidden_sizes: Vec<usize>,
+        /// Dropout after each hidden layer.
+        #[serde(default)]
+        dropout: f64,
+    },
+    /// The small CNN for square single-channel images; see [`CnnConfig`].
+    Cnn {
+        /// Channels of the first convolution.
+        #[serde(default = "c1")]
+        channels_1: usize,
+        /// Channels of the second convolution.
+        #[serde(default = "c2")]
+        channels_2: usize,
+        /// Width of the dense layer.
+        #[serde(default = "hidden")]
+        hidden_size: usize,
+        /// Dropout before the output layer.
+        #[serde(default = "cnn_dropout")]
+        dropout: f64,
+    },
+}
+
+fn c1() -> usize {
+    16
+}
+fn c2() -> usize {
+    32
+}
+fn hidden() -> usize {
+    128
+}
+fn cnn_dropout() -> f64 {
+    0.25
+}
+
+impl ModelSpec {
+    /// An MLP spec.
+    pub fn mlp(hidden_sizes: Vec<usize>, dropout: f64) -> Self {
+        Self::Mlp {
+            hidden_sizes,
+            dropout,
+        }
+    }
+
+    /// Builds the model for `num_features` inputs and `num_classes` classes on `device`
+    /// (parameters from the device's random generator).
+    ///
+    /// # Errors
+    /// [`dk::Error::InvalidValue`] for invalid sizes, or for a CNN whose input count is not
+    /// the square of a multiple of 4.
+    pub fn build(
+        &self,
+        num_features: usize,
+        num_classes: usize,
+        device: &Device,
+    ) -> dk::Result<AnyModel> {
+        match self {
+            Self::Mlp {
+                hidden_sizes,
+                dropout,
+            } => Ok(AnyModel::Mlp(
+                MlpConfig::new(num_features, hidden_sizes.clone(), num_classes)
+                    .with_dropout(*dropout)
+                    .try_init(device)?,
+            )),
+            Self::Cnn {
+                channels_1,
+                channels_2,
+                hidden_size,
+                dropout,
+            } => {
+                let side = (num_features as f64).sqrt().round() as usize;
+                if side * side != num_features {
+                    return Err(dk::Error::InvalidValue {
+                        name: "cnn input features",
+                        value: num_features.to_string(),
+                        allowed: "a square image, side x side pixels (e.g. 784 = 28 x 28)",
+                    });
+                }
+                Ok(AnyModel::Cnn(
+                    CnnConfig::new(num_classes)
+                        .with_image_side(side)
+                        .with_channels_1(*channels_1)
+                        .with_channels_2(*channels_2)
+                        .with_hidden_size(*hidden_size)
+                        .with_dropout(*dropout)
+                        .try_init(device)?,
+                ))
+            }
+        }
+    }
+
+    /// A short description such as `MLP 19-256-256-2` or `CNN 28x28 16-32-128-10`.
+    pub fn describe(&self, num_features: usize, num_classes: usize) -> String {
+        match self {
+            Self::Mlp { hidden_sizes, .. } => {
+                let mut widths = vec![num_features.to_string()];
+                widths.extend(hidden_sizes.iter().map(|w| w.to_string()));
+                widths.push(num_classes.to_string());
+                format!("MLP {}", widths.join("-"))
+            }
+            Self::Cnn {
+                channels_1,
+                channels_2,
+                hidden_size,
+                ..
+            } => {
+                let side = (num_features as f64).sqrt().round() as usize;
+                format!("CNN {side}x{side} {channels_1}-{channels_2}-{hidden_size}-{num_classes}")
+            }
+        }
+    }
+}
+
+/// One of the reference models, chosen at run time from a [`ModelSpec`].
+#[derive(Module, Debug)]
+pub enum AnyModel {
+    /// A multi-layer perceptron.
+    Mlp(Mlp),
+    /// A small CNN.
+    Cnn(Cnn),
+}
+
+impl Classifier for AnyModel {
+    fn logits(&self, inputs: Tensor<2>) -> Tensor<2> {
+        match self {
+            Self::Mlp(m) => m.forward(inputs),
+            Self::Cnn(m) => m.forward(inputs),
+        }
+    }
+
+    fn num_classes(&self) -> usize {
+        match self {
+            Self::Mlp(m) => m.num_classes(),
+            Self::Cnn(m) => m.num_classes(),
+        }
+    }
+
+    fn num_features(&self) -> usize {
+        match self {
+            Self::Mlp(m) => m.num_features(),
+            Self::Cnn(m) => m.num_features(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn specs_build_the_described_models_and_reject_bad_shapes() {
+        let device = Device::flex();
+        let spec: ModelSpec =
+            serde_json::from_str(r#"{"kind": "mlp", "hidden_sizes": [8, 4]}"#).unwrap();
+        let model = spec.build(5, 3, &device).unwrap();
+        assert_eq!(model.num_params(), 5 * 8 + 8 + 8 * 4 + 4 + 4 * 3 + 3);
+        assert_eq!(spec.describe(5, 3), "MLP 5-8-4-3");
+        let cnn: ModelSpec = serde_json::from_str(r#"{"kind": "cnn"}"#).unwrap();
+        assert_eq!(cnn.build(784, 10, &device).unwrap().num_features(), 784);
+        let err = cnn.build(19, 2, &device).unwrap_err().to_string();
+        assert!(err.contains("square image"), "{err}");
+        let err =
+            serde_json::from_str::<ModelSpec>(r#"{"kind": "mlp", "hidden_sizes": [], "width": 3}"#)
+                .unwrap_err()
+                .to_string();
+        assert!(err.contains("width"), "{err}");
+    }
+}

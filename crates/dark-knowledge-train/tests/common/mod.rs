@@ -1,0 +1,60 @@
+//! Shared fixtures: a small non-linear synthetic task and trainer settings.
+#![allow(dead_code)]
+
+use burn::tensor::Device;
+use dark_knowledge_core::Classifier;
+use dark_knowledge_data::{Dataset, GaussianMixtureConfig, stratified_split};
+use dark_knowledge_models::{Mlp, MlpConfig};
+use dark_knowledge_train::{Progress, Trainer, TrainerConfig};
+
+pub const FEATURES: usize = 10;
+pub const CLASSES: usize = 4;
+
+pub struct Task {
+    pub train: Dataset,
+    pub valid: Dataset,
+    pub test: Dataset,
+}
+
+/// 4 classes, each a mixture of 2 Gaussian clusters in 10 dimensions (not linearly
+/// separable), split 60 / 20 / 20.
+pub fn task(device: &Device, num_samples: usize) -> Task {
+    let data = GaussianMixtureConfig {
+        num_samples,
+        num_features: FEATURES,
+        num_classes: CLASSES,
+        clusters_per_class: 2,
+        cluster_std: 1.0,
+        seed: 7,
+    }
+    .dataset(device)
+    .unwrap();
+    let split = stratified_split(data.labels_host(), 0.2, 0.2, 7).unwrap();
+    Task {
+        train: data.subset(&split.train).unwrap(),
+        valid: data.subset(&split.valid).unwrap(),
+        test: data.subset(&split.test).unwrap(),
+    }
+}
+
+pub fn trainer(config: TrainerConfig) -> Trainer {
+    Trainer::new(config)
+        .unwrap()
+        .with_progress(Progress::Silent)
+}
+
+pub fn teacher_model(device: &Device) -> Mlp {
+    MlpConfig::new(FEATURES, vec![128, 128], CLASSES)
+        .with_dropout(0.1)
+        .init(device)
+}
+
+pub fn student_model(device: &Device) -> Mlp {
+    MlpConfig::new(FEATURES, vec![16], CLASSES).init(device)
+}
+
+/// Arg-max predictions of a model over a dataset.
+pub fn predictions<M: Classifier>(model: &M, data: &Dataset) -> Vec<i64> {
+    let logits = model.logits(data.features().clone());
+    dark_knowledge_core::tensor_util::to_vec_i64(logits.argmax(1).reshape([data.len()]))
+}
