@@ -41,16 +41,19 @@ fn one_step(device: &Device, student: Mlp, teacher: Mlp) -> (f64, f64, Vec<f32>)
         })
         .unwrap()
         .autodiff();
-    let s_logits = student
-        .logits(batch.inputs.clone().autodiff())
-        .require_grad();
-    let l0 = loss.forward(
-        s_logits.clone(),
-        t_logits.clone(),
-        batch.targets.clone().autodiff(),
-    );
+    let s_logits = student.logits(batch.inputs.clone().autodiff());
+    // The gradient w.r.t. the student logits, through a leaf copy of them.
+    let leaf = s_logits.clone().detach().require_grad();
+    let leaf_grads = loss
+        .forward(
+            leaf.clone(),
+            t_logits.clone(),
+            batch.targets.clone().autodiff(),
+        )
+        .backward();
+    let g = to_vec_f32(leaf.grad(&leaf_grads).unwrap());
+    let l0 = loss.forward(s_logits, t_logits.clone(), batch.targets.clone().autodiff());
     let grads = l0.backward();
-    let g = to_vec_f32(s_logits.grad(&grads).unwrap());
     let mut optim = AdamConfig::new().init();
     let grads = GradientsParams::from_grads(grads, &student);
     let student = optim.step(1e-2, student, grads);
