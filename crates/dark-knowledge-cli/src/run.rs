@@ -153,17 +153,29 @@ pub fn load_role(run: &RunDir, role: &str, data: &Prepared, device: &Device) -> 
     load_model(model, &dir.join("model.bpk")).map_err(anyhow::Error::msg)
 }
 
+/// One model to train: its role, architecture, settings, teacher and initialisation seed.
+struct Job<'a> {
+    role: &'a str,
+    spec: &'a ModelSpec,
+    config: &'a TrainerConfig,
+    teacher: Option<&'a FrozenTeacher<AnyModel>>,
+    init_seed: u64,
+}
+
 fn train_role(
     experiment: &Experiment,
     data: &Prepared,
     device: &Device,
-    role: &str,
-    spec: &ModelSpec,
-    config: &TrainerConfig,
-    teacher: Option<&FrozenTeacher<AnyModel>>,
-    init_seed: u64,
+    job: Job<'_>,
     progress: Progress,
 ) -> Result<AnyModel> {
+    let Job {
+        role,
+        spec,
+        config,
+        teacher,
+        init_seed,
+    } = job;
     device.seed(init_seed);
     let model = spec.build(data.num_features(), data.num_classes(), device)?;
     eprintln!(
@@ -207,17 +219,14 @@ pub fn train_teacher(
 ) -> Result<AnyModel> {
     write_run_header(experiment, data)?;
     let t = &experiment.teacher;
-    train_role(
-        experiment,
-        data,
-        device,
-        "teacher",
-        &t.model,
-        &t.train,
-        None,
-        experiment.seed,
-        progress,
-    )
+    let job = Job {
+        role: "teacher",
+        spec: &t.model,
+        config: &t.train,
+        teacher: None,
+        init_seed: experiment.seed,
+    };
+    train_role(experiment, data, device, job, progress)
 }
 
 /// `distill`: trains the distilled student from the saved teacher, and the baseline when
@@ -233,20 +242,21 @@ pub fn distill(
     let teacher = FrozenTeacher::new(load_role(&run, "teacher", data, device)?);
     let s = &experiment.student;
     let init_seed = experiment.seed.wrapping_add(1);
+    let job = |role, teacher| Job {
+        role,
+        spec: &s.model,
+        config: &s.train,
+        teacher,
+        init_seed,
+    };
     if s.baseline {
-        train_role(
-            experiment, data, device, "baseline", &s.model, &s.train, None, init_seed, progress,
-        )?;
+        train_role(experiment, data, device, job("baseline", None), progress)?;
     }
     train_role(
         experiment,
         data,
         device,
-        "distilled",
-        &s.model,
-        &s.train,
-        Some(&teacher),
-        init_seed,
+        job("distilled", Some(&teacher)),
         progress,
     )?;
     Ok(())

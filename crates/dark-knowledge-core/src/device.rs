@@ -7,16 +7,15 @@ use crate::error::{Error, Result};
 
 /// Device names accepted by [`device_from_name`] in this build.
 pub fn device_names() -> Vec<&'static str> {
-    let mut names = Vec::new();
-    #[cfg(any(feature = "flex", feature = "ndarray"))]
-    names.push("cpu");
-    #[cfg(feature = "flex")]
-    names.push("flex");
-    #[cfg(feature = "ndarray")]
-    names.push("ndarray");
-    #[cfg(feature = "wgpu")]
-    names.push("wgpu");
-    names
+    [
+        ("cpu", cfg!(any(feature = "flex", feature = "ndarray"))),
+        ("flex", cfg!(feature = "flex")),
+        ("ndarray", cfg!(feature = "ndarray")),
+        ("wgpu", cfg!(feature = "wgpu")),
+    ]
+    .into_iter()
+    .filter_map(|(name, on)| on.then_some(name))
+    .collect()
 }
 
 /// The burn device for `name`, without autodiff (the trainer adds it where needed).

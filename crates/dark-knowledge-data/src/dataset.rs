@@ -165,8 +165,8 @@ impl Dataset {
     /// A consecutive range of rows as a batch (a cheap slice, no index tensor).
     pub fn range(&self, start: usize, end: usize) -> Batch {
         Batch {
-            inputs: self.features.clone().slice([start..end]),
-            targets: self.labels.clone().slice([start..end]),
+            inputs: self.features.clone().narrow(0, start, end - start),
+            targets: self.labels.clone().narrow(0, start, end - start),
             rows: self.row_ids[start..end].to_vec(),
         }
     }

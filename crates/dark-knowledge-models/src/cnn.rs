@@ -55,7 +55,7 @@ impl CnnConfig {
                 "an integer >= 2",
             );
         }
-        if self.image_side == 0 || self.image_side % 4 != 0 {
+        if self.image_side == 0 || !self.image_side.is_multiple_of(4) {
             return bad(
                 "image_side",
                 self.image_side.to_string(),

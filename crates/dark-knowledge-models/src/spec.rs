@@ -132,6 +132,9 @@ impl ModelSpec {
 }
 
 /// One of the reference models, chosen at run time from a [`ModelSpec`].
+// A model is built a few times per run, never in a hot collection: the size difference
+// between variants costs nothing, and burn's `Module` derive does not see through `Box`.
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum AnyModel {
     /// A multi-layer perceptron.
