@@ -284,3 +284,53 @@ fn experiment_file_drives_train_teacher_distill_and_evaluate() {
     check_sane(&report(&run)["models"]["distilled"], true);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn demo_on_fashion_mnist_in_a_reduced_setting() {
+    let data_dir = std::env::var("DARK_KNOWLEDGE_FASHION_MNIST")
+        .unwrap_or_else(|_| "/usr/share/datasets/fashion-mnist".into());
+    if !Path::new(&data_dir)
+        .join("train-images-idx3-ubyte.gz")
+        .exists()
+        && !Path::new(&data_dir)
+            .join("train-images-idx3-ubyte")
+            .exists()
+    {
+        println!(
+            "SKIPPED: Fashion-MNIST not found in {data_dir} (apt-get install dataset-fashion-mnist)"
+        );
+        return;
+    }
+    let dir = scratch("fashion");
+    let out = dir.join("run");
+    let config = dir.join("fm.toml");
+    // The commented example file, reduced: 3000 training images, 1 epoch per model.
+    let text = include_str!("../../../examples/experiments/fashion-mnist.toml")
+        .replace(
+            "output_dir = \"../../runs/fashion-mnist-experiment\"",
+            "output_dir = \"run\"",
+        )
+        .replace("/usr/share/datasets/fashion-mnist", &data_dir)
+        .replace("# max_train_rows = 6000", "max_train_rows = 3000")
+        .replace("# max_test_rows = 2000", "max_test_rows = 1000")
+        .replace("epochs = 5", "epochs = 2");
+    std::fs::write(&config, text).unwrap();
+    let cfg = config.to_str().unwrap();
+    ok(&["--progress", "none", "train-teacher", "--config", cfg]);
+    ok(&["--progress", "none", "distill", "--config", cfg]);
+    ok(&["--progress", "none", "evaluate", "--config", cfg]);
+    let r = report(&out);
+    assert_eq!(r["dataset"]["num_classes"], 10);
+    assert_eq!(r["dataset"]["test_rows"], 1000);
+    for role in ["teacher", "baseline", "distilled"] {
+        check_sane(&r["models"][role], false);
+        assert_eq!(r["models"][role]["per_class"].as_array().unwrap().len(), 10);
+    }
+    let teacher = r["models"]["teacher"]["accuracy"].as_f64().unwrap();
+    assert!(
+        teacher > 0.6,
+        "teacher accuracy on 3000 images after 2 epochs: {teacher}"
+    );
+    assert!(r["models"]["distilled"]["accuracy"].as_f64().unwrap() > 0.5);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
