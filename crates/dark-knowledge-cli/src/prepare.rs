@@ -98,14 +98,8 @@ fn prepare_table(
         num_classes,
         device,
     )?;
-    let mut train_rows = split.train.clone();
-    if let Some(max) = config.max_train_rows {
-        train_rows.truncate(max.max(1));
-    }
-    let mut test_rows = split.test.clone();
-    if let Some(max) = config.max_test_rows {
-        test_rows.truncate(max.max(1));
-    }
+    let train_rows = systematic_sample(&split.train, config.max_train_rows);
+    let test_rows = systematic_sample(&split.test, config.max_test_rows);
     let positive_class = match (&target.positive, num_classes) {
         (Some(p), _) => target.index_of(p),
         (None, 2) => Some(1),
@@ -120,6 +114,18 @@ fn prepare_table(
         positive_class,
         encoder: Some(encoder),
     })
+}
+
+/// At most `max` of `rows`, spread evenly over them (every k-th row), so a reduced run still
+/// covers the whole file rather than its first rows.
+fn systematic_sample(rows: &[usize], max: Option<usize>) -> Vec<usize> {
+    match max {
+        Some(max) if max < rows.len() => {
+            let max = max.max(1);
+            (0..max).map(|i| rows[i * rows.len() / max]).collect()
+        }
+        _ => rows.to_vec(),
+    }
 }
 
 fn prepare_fashion(config: &DataConfig, seed: u64, device: &Device) -> Result<Prepared> {
@@ -150,4 +156,21 @@ fn prepare_fashion(config: &DataConfig, seed: u64, device: &Device) -> Result<Pr
         positive_class: None,
         encoder: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::systematic_sample;
+
+    #[test]
+    fn reduced_runs_sample_rows_evenly() {
+        let rows: Vec<usize> = (100..110).collect();
+        assert_eq!(
+            systematic_sample(&rows, Some(5)),
+            vec![100, 102, 104, 106, 108]
+        );
+        assert_eq!(systematic_sample(&rows, Some(50)), rows);
+        assert_eq!(systematic_sample(&rows, None), rows);
+        assert_eq!(systematic_sample(&rows, Some(0)), vec![100]);
+    }
 }

@@ -187,7 +187,7 @@ fn load_split(images_path: &Path, labels_path: &Path, max: Option<usize>) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::idx::format::tests::{TempDir, gzip, images_bytes, labels_bytes};
+    use crate::idx::test_support::{TempDir, gzip, images_bytes, labels_bytes};
 
     /// 3 train images of 2x3.
     const TRAIN_PIXELS: [u8; 18] = [

@@ -12,6 +12,8 @@
 mod error;
 mod fashion_mnist;
 mod format;
+#[cfg(test)]
+mod test_support;
 
 pub use error::{IdxError, Result};
 pub use fashion_mnist::{
