@@ -9,7 +9,10 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use dark_knowledge_core::loss::{CrossEntropyLoss, MseLogitsLoss, Reduction, SoftTargetLossConfig};
+use dark_knowledge_core::loss::{
+    CrossEntropyLoss, DecoupledKdConfig, DistConfig, LogitStandardizedKdConfig, MseLogitsLoss,
+    Reduction, SoftTargetLossConfig,
+};
 use dark_knowledge_core::tensor_util::to_vec_f32;
 use serde::Deserialize;
 
@@ -59,6 +62,18 @@ fn loss_for(case: &Case, zs: Tensor<2>, zt: Tensor<2>, y: Tensor<1, Int>) -> Opt
             .init()
             .expect("parity parameters are valid")
             .forward(zs, zt, y),
+        "dkd" => DecoupledKdConfig::new(p("T"), p("alpha"), p("beta"))
+            .init()
+            .expect("parity parameters are valid")
+            .forward(zs, zt, y),
+        "dist" => DistConfig::new(p("tau"), p("beta"), p("gamma"))
+            .init()
+            .expect("parity parameters are valid")
+            .forward(zs, zt),
+        "logit_standardized_kd" => LogitStandardizedKdConfig::new(p("T"))
+            .init()
+            .expect("parity parameters are valid")
+            .forward(zs, zt),
         "cross_entropy" => CrossEntropyLoss::new().forward(zs, y, Reduction::Mean),
         "mse_logits" => MseLogitsLoss::new().forward(zs, zt, Reduction::Mean),
         _ => return None,
@@ -106,7 +121,14 @@ fn parity_with_pytorch_reference_vectors() {
         }
     }
     println!("parity cases checked per method: {checked:?}");
-    for method in ["kd", "cross_entropy", "mse_logits"] {
+    for method in [
+        "kd",
+        "dkd",
+        "dist",
+        "logit_standardized_kd",
+        "cross_entropy",
+        "mse_logits",
+    ] {
         assert!(
             checked.get(method).copied().unwrap_or(0) > 0,
             "no `{method}` case found in {}",

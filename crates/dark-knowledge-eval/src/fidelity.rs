@@ -35,7 +35,9 @@ pub fn mean_kl(teacher_probs: &[f32], model_probs: &[f32], num_classes: usize) -
             t * (t.ln() - m.ln())
         })
         .sum();
-    Ok(total / rows as f64)
+    // KL is never negative; float32 probabilities that do not sum to exactly 1 can push a
+    // value that should be 0 (a model against itself) a hair below it.
+    Ok((total / rows as f64).max(0.0))
 }
 
 #[cfg(test)]

@@ -48,7 +48,9 @@ pub use dark_knowledge_models as models;
 pub use dark_knowledge_train as train;
 
 pub use dark_knowledge_core::loss::{
-    CrossEntropyLoss, LossTerms, MseLogitsLoss, Reduction, SoftTargetLoss, SoftTargetLossConfig,
+    CrossEntropyLoss, DecoupledKdConfig, DecoupledKdLoss, DistConfig, DistLoss,
+    LogitStandardizedKdConfig, LogitStandardizedKdLoss, LossTerms, MseLogitsLoss, Reduction,
+    SoftTargetLoss, SoftTargetLossConfig,
 };
 pub use dark_knowledge_core::{
     Classifier, FrozenTeacher, PrecomputedTeacher, Teacher, TeacherBatch, device_from_name,

@@ -1,15 +1,23 @@
-//! Distillation and supervised losses, all computed in log-space in float32.
+//! Distillation and supervised losses in float32. Every loss built on probabilities takes
+//! them as `log_softmax` outputs (log-space); DIST compares probabilities by correlation
+//! and needs no logarithm.
 //!
-//! Each loss matches the PyTorch float64 reference vectors of `parity/losses.json`
-//! (see the `parity` test of the facade crate) in value and in gradient.
+//! Each loss matches the PyTorch float64 reference vectors of `data/parity/losses.json`
+//! (see `tests/parity.rs` of this crate) in value and in gradient.
 
 mod cross_entropy;
+mod decoupled;
+mod dist;
 mod kl;
+mod logit_standardized;
 mod mse;
 mod soft_target;
 
 pub use cross_entropy::{CrossEntropyLoss, cross_entropy_no_reduction};
+pub use decoupled::{DecoupledKdConfig, DecoupledKdLoss, DecoupledKdTerms};
+pub use dist::{DistConfig, DistLoss, DistTerms};
 pub use kl::kl_divergence_log_space;
+pub use logit_standardized::{LogitStandardizedKdConfig, LogitStandardizedKdLoss};
 pub use mse::{MseLogitsLoss, mse_logits_no_reduction};
 pub use soft_target::{LossTerms, SoftTargetLoss, SoftTargetLossConfig};
 

@@ -1,0 +1,325 @@
+//! Decoupled knowledge distillation (Zhao et al. 2022, DKD).
+
+use burn::tensor::{Int, Tensor, activation::log_softmax};
+use serde::{Deserialize, Serialize};
+
+use super::kl::kl_divergence_log_space;
+use crate::error::{Error, Result, check_non_negative, check_positive};
+
+/// What is subtracted from the target logit (after dividing by `T`) to leave it out of the
+/// non-target distribution, as in the paper's reference implementation (mdistiller).
+const TARGET_MASK: f64 = 1000.0;
+
+/// Settings of [`DecoupledKdLoss`].
+///
+/// Defaults follow the paper's CIFAR-100 recipe: `T = 4`, `alpha = 1`, `beta = 8`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecoupledKdConfig {
+    /// Softmax temperature `T > 0` applied to both teacher and student logits.
+    #[serde(default = "default_temperature")]
+    pub temperature: f64,
+    /// Weight of the target-class term (TCKD).
+    #[serde(default = "default_alpha")]
+    pub alpha: f64,
+    /// Weight of the non-target-class term (NCKD).
+    #[serde(default = "default_beta")]
+    pub beta: f64,
+}
+
+fn default_temperature() -> f64 {
+    4.0
+}
+fn default_alpha() -> f64 {
+    1.0
+}
+fn default_beta() -> f64 {
+    8.0
+}
+
+impl Default for DecoupledKdConfig {
+    fn default() -> Self {
+        Self {
+            temperature: default_temperature(),
+            alpha: default_alpha(),
+            beta: default_beta(),
+        }
+    }
+}
+
+impl DecoupledKdConfig {
+    /// A configuration with the given temperature and weights.
+    pub fn new(temperature: f64, alpha: f64, beta: f64) -> Self {
+        Self {
+            temperature,
+            alpha,
+            beta,
+        }
+    }
+
+    /// The same configuration with another temperature.
+    pub fn with_temperature(mut self, temperature: f64) -> Self {
+        self.temperature = temperature;
+        self
+    }
+
+    /// The same configuration with other weights.
+    pub fn with_weights(mut self, alpha: f64, beta: f64) -> Self {
+        self.alpha = alpha;
+        self.beta = beta;
+        self
+    }
+
+    /// Checks every value and builds the loss.
+    ///
+    /// # Errors
+    /// [`Error::InvalidValue`] for a temperature that is not a finite number > 0 or a weight
+    /// that is negative or not finite; [`Error::AllWeightsZero`] when both weights are 0.
+    pub fn init(&self) -> Result<DecoupledKdLoss> {
+        check_positive("temperature", self.temperature)?;
+        check_non_negative("alpha", self.alpha)?;
+        check_non_negative("beta", self.beta)?;
+        if self.alpha == 0.0 && self.beta == 0.0 {
+            return Err(Error::AllWeightsZero {
+                details: format!("alpha = {}, beta = {}", self.alpha, self.beta),
+            });
+        }
+        Ok(DecoupledKdLoss {
+            temperature: self.temperature,
+            alpha: self.alpha,
+            beta: self.beta,
+        })
+    }
+}
+
+/// The DKD loss and its two unweighted terms for one batch.
+#[derive(Debug, Clone)]
+pub struct DecoupledKdTerms {
+    /// `alpha · tckd + beta · nckd`, shape `[1]`; the value to differentiate.
+    pub total: Tensor<1>,
+    /// `T² · batchmean KL(b(z_t) ‖ b(z_s))`, the target-class term, shape `[1]`.
+    pub tckd: Tensor<1>,
+    /// `T² · batchmean KL(p̂(z_t) ‖ p̂(z_s))`, the non-target-class term, shape `[1]`.
+    pub nckd: Tensor<1>,
+}
+
+/// Decoupled knowledge distillation (Zhao et al. 2022, "Decoupled Knowledge Distillation").
+///
+/// The KD loss split into a target-class part (how confident the teacher is in the label)
+/// and a non-target part (how it ranks the wrong classes), weighted separately:
+///
+/// ```text
+/// loss  = T² · (1/N) Σ_n (alpha · TCKD_n + beta · NCKD_n)
+/// b(z)  = [p_y, 1 − p_y],  p = p(z; T) = softmax(z / T)
+/// TCKD  = KL(b(z_t) ‖ b(z_s))
+/// NCKD  = KL(softmax(z_t/T − 1000·onehot(y)) ‖ softmax(z_s/T − 1000·onehot(y)))
+/// ```
+///
+/// Everything is computed in log-space: `log p_y = z_y/T − logsumexp(z/T)` and
+/// `log(1 − p_y) = logsumexp_{c≠y}(z/T) − logsumexp(z/T)`, the first log-sum-exp taken over
+/// the masked logits; neither `p_y` nor `1 − p_y` is ever formed and logged back, so a
+/// confident teacher (`p_y → 1`) keeps a finite, exact `log(1 − p_y)`.
+///
+/// The paper ramps the weight of the whole loss up linearly over the first epochs
+/// (warm-up, 20 epochs on CIFAR-100). That schedule is **not** part of this loss: the trainer
+/// scales the loss's weight per epoch.
+///
+/// # Shapes
+/// - student and teacher logits: `[batch_size, num_classes]`, `num_classes ≥ 2`
+/// - targets: `[batch_size]`
+/// - output: `[1]`
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DecoupledKdLoss {
+    temperature: f64,
+    alpha: f64,
+    beta: f64,
+}
+
+impl DecoupledKdLoss {
+    /// The temperature `T`.
+    pub fn temperature(&self) -> f64 {
+        self.temperature
+    }
+
+    /// The weight of the target-class term.
+    pub fn alpha(&self) -> f64 {
+        self.alpha
+    }
+
+    /// The weight of the non-target-class term.
+    pub fn beta(&self) -> f64 {
+        self.beta
+    }
+
+    /// The total loss, shape `[1]`.
+    pub fn forward(
+        &self,
+        student_logits: Tensor<2>,
+        teacher_logits: Tensor<2>,
+        targets: Tensor<1, Int>,
+    ) -> Tensor<1> {
+        self.forward_terms(student_logits, teacher_logits, targets)
+            .total
+    }
+
+    /// The total loss together with each term: TCKD and NCKD, each `T²`-scaled, averaged
+    /// over the batch and not multiplied by `alpha` or `beta`.
+    pub fn forward_terms(
+        &self,
+        student_logits: Tensor<2>,
+        teacher_logits: Tensor<2>,
+        targets: Tensor<1, Int>,
+    ) -> DecoupledKdTerms {
+        let (tckd, nckd) = self.terms_no_reduction(student_logits, teacher_logits, targets);
+        let (tckd, nckd) = (tckd.mean(), nckd.mean());
+        let total = tckd.clone().mul_scalar(self.alpha) + nckd.clone().mul_scalar(self.beta);
+        DecoupledKdTerms { total, tckd, nckd }
+    }
+
+    /// Per-sample `(TCKD, NCKD)`, each `T²`-scaled and unweighted.
+    ///
+    /// # Shapes
+    /// - logits: `[batch_size, num_classes]`
+    /// - targets: `[batch_size]`
+    /// - outputs: `[batch_size]` each
+    pub fn terms_no_reduction(
+        &self,
+        student_logits: Tensor<2>,
+        teacher_logits: Tensor<2>,
+        targets: Tensor<1, Int>,
+    ) -> (Tensor<1>, Tensor<1>) {
+        let t = self.temperature;
+        let [batch_size, num_classes] = student_logits.dims();
+        let mask = targets
+            .clone()
+            .one_hot::<2>(num_classes)
+            .float()
+            .mul_scalar(TARGET_MASK);
+        let index = targets.reshape([batch_size, 1]);
+        let student = DecoupledLogProbs::new(student_logits.div_scalar(t), mask.clone(), &index);
+        let teacher = DecoupledLogProbs::new(teacher_logits.div_scalar(t), mask, &index);
+        let tckd = kl_divergence_log_space(teacher.binary, student.binary).mul_scalar(t * t);
+        let nckd =
+            kl_divergence_log_space(teacher.non_target, student.non_target).mul_scalar(t * t);
+        (tckd, nckd)
+    }
+}
+
+/// The two distributions DKD compares, as log-probabilities.
+struct DecoupledLogProbs {
+    /// `[log p_y, log(1 − p_y)]`, shape `[batch_size, 2]`.
+    binary: Tensor<2>,
+    /// `log_softmax(z/T − 1000·onehot(y))`, shape `[batch_size, num_classes]`.
+    non_target: Tensor<2>,
+}
+
+impl DecoupledLogProbs {
+    /// From logits already divided by `T`, the mask `1000·onehot(y)` and the targets as a
+    /// `[batch_size, 1]` index.
+    fn new(scaled_logits: Tensor<2>, mask: Tensor<2>, index: &Tensor<2, Int>) -> Self {
+        let masked = scaled_logits.clone() - mask;
+        let lse_all = log_sum_exp(scaled_logits.clone());
+        let lse_others = log_sum_exp(masked.clone());
+        let log_p_target = scaled_logits.gather(1, index.clone()) - lse_all.clone();
+        let log_p_others = lse_others - lse_all;
+        Self {
+            binary: Tensor::cat(vec![log_p_target, log_p_others], 1),
+            non_target: log_softmax(masked, 1),
+        }
+    }
+}
+
+/// `log Σ_c exp(x_c)` per row, shifted by the (detached) row maximum.
+///
+/// # Shapes
+/// - `x`: `[batch_size, num_classes]`
+/// - output: `[batch_size, 1]`
+fn log_sum_exp(x: Tensor<2>) -> Tensor<2> {
+    let max = x.clone().max_dim(1).detach();
+    (x - max.clone()).exp().sum_dim(1).log() + max
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::tensor::{Device, TensorData};
+
+    use super::*;
+
+    #[test]
+    fn init_rejects_each_invalid_setting_with_a_message_naming_it() {
+        let cases = [
+            (DecoupledKdConfig::new(0.0, 1.0, 8.0), "temperature"),
+            (DecoupledKdConfig::new(-1.0, 1.0, 8.0), "temperature"),
+            (
+                DecoupledKdConfig::new(f64::INFINITY, 1.0, 8.0),
+                "temperature",
+            ),
+            (DecoupledKdConfig::new(4.0, -1.0, 8.0), "alpha"),
+            (DecoupledKdConfig::new(4.0, f64::NAN, 8.0), "alpha"),
+            (DecoupledKdConfig::new(4.0, 1.0, -8.0), "beta"),
+            (DecoupledKdConfig::new(4.0, 1.0, f64::INFINITY), "beta"),
+            (
+                DecoupledKdConfig::new(4.0, 0.0, 0.0),
+                "all loss weights are 0",
+            ),
+        ];
+        for (config, needle) in cases {
+            let msg = config.init().unwrap_err().to_string();
+            assert!(msg.contains(needle), "{config:?}: {msg}");
+        }
+        assert!(DecoupledKdConfig::default().init().is_ok());
+        assert!(DecoupledKdConfig::new(4.0, 0.0, 8.0).init().is_ok());
+    }
+
+    #[test]
+    fn unknown_config_keys_are_rejected() {
+        let err = serde_json::from_str::<DecoupledKdConfig>(r#"{"temperature": 2.0, "gamma": 1}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("gamma"), "{err}");
+    }
+
+    #[test]
+    fn identical_student_and_teacher_give_zero_even_when_confident() {
+        let device = Device::flex();
+        let logits = Tensor::<2>::from_data(
+            TensorData::new(
+                vec![2.0f32, -1.0, 0.5, 0.0, 300.0, -40.0, 10.0, 0.0, -250.0],
+                [3, 3],
+            ),
+            &device,
+        );
+        let targets = Tensor::<1, Int>::from_data(TensorData::new(vec![0i64, 1, 2], [3]), &device);
+        let loss = DecoupledKdConfig::default().init().unwrap();
+        let terms = loss.forward_terms(logits.clone(), logits, targets);
+        for (name, value) in [
+            ("total", terms.total),
+            ("tckd", terms.tckd),
+            ("nckd", terms.nckd),
+        ] {
+            let value = value.into_scalar::<f32>();
+            assert!(value.abs() < 1e-6, "{name} = {value}");
+        }
+    }
+
+    #[test]
+    fn total_is_the_weighted_sum_of_the_terms() {
+        let device = Device::flex();
+        let student = Tensor::<2>::from_data(
+            TensorData::new(vec![1.0f32, 0.0, -1.0, 0.5, 0.5, 2.0], [2, 3]),
+            &device,
+        );
+        let teacher = Tensor::<2>::from_data(
+            TensorData::new(vec![3.0f32, -2.0, 0.0, -1.0, 1.0, 4.0], [2, 3]),
+            &device,
+        );
+        let targets = Tensor::<1, Int>::from_data(TensorData::new(vec![0i64, 2], [2]), &device);
+        let loss = DecoupledKdConfig::new(2.0, 0.5, 3.0).init().unwrap();
+        let terms = loss.forward_terms(student, teacher, targets);
+        let tckd = terms.tckd.into_scalar::<f32>();
+        let nckd = terms.nckd.into_scalar::<f32>();
+        let total = terms.total.into_scalar::<f32>();
+        assert!(tckd > 0.0 && nckd > 0.0, "tckd = {tckd}, nckd = {nckd}");
+        assert!((total - (0.5 * tckd + 3.0 * nckd)).abs() < 1e-6);
+    }
+}

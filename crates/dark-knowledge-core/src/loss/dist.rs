@@ -1,0 +1,279 @@
+//! Distillation from a stronger teacher by correlation (Huang et al. 2022, DIST).
+
+use burn::tensor::{Tensor, activation::softmax};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result, check_non_negative, check_positive};
+
+/// Lower bound of each vector's norm in the Pearson correlation.
+const NORM_EPS: f64 = 1e-8;
+/// Lower bound of a squared norm before its square root (finite gradient at a constant row).
+const MIN_SQUARED_NORM: f64 = 1e-30;
+
+/// Settings of [`DistLoss`].
+///
+/// Defaults follow the paper's ImageNet recipe: `tau = 1`, `beta = 1`, `gamma = 1`
+/// (its CIFAR-100 recipe is `tau = 4`, `beta = 2`, `gamma = 2`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DistConfig {
+    /// Softmax temperature `tau > 0` applied to both teacher and student logits.
+    #[serde(default = "default_tau")]
+    pub tau: f64,
+    /// Weight of the inter-class term (correlation of each sample's class probabilities).
+    #[serde(default = "default_beta")]
+    pub beta: f64,
+    /// Weight of the intra-class term (correlation of each class's probabilities over the
+    /// batch).
+    #[serde(default = "default_gamma")]
+    pub gamma: f64,
+}
+
+fn default_tau() -> f64 {
+    1.0
+}
+fn default_beta() -> f64 {
+    1.0
+}
+fn default_gamma() -> f64 {
+    1.0
+}
+
+impl Default for DistConfig {
+    fn default() -> Self {
+        Self {
+            tau: default_tau(),
+            beta: default_beta(),
+            gamma: default_gamma(),
+        }
+    }
+}
+
+impl DistConfig {
+    /// A configuration with the given temperature and weights.
+    pub fn new(tau: f64, beta: f64, gamma: f64) -> Self {
+        Self { tau, beta, gamma }
+    }
+
+    /// The same configuration with another temperature.
+    pub fn with_tau(mut self, tau: f64) -> Self {
+        self.tau = tau;
+        self
+    }
+
+    /// The same configuration with other weights.
+    pub fn with_weights(mut self, beta: f64, gamma: f64) -> Self {
+        self.beta = beta;
+        self.gamma = gamma;
+        self
+    }
+
+    /// Checks every value and builds the loss.
+    ///
+    /// # Errors
+    /// [`Error::InvalidValue`] for a `tau` that is not a finite number > 0 or a weight
+    /// that is negative or not finite; [`Error::AllWeightsZero`] when both weights are 0.
+    pub fn init(&self) -> Result<DistLoss> {
+        check_positive("tau", self.tau)?;
+        check_non_negative("beta", self.beta)?;
+        check_non_negative("gamma", self.gamma)?;
+        if self.beta == 0.0 && self.gamma == 0.0 {
+            return Err(Error::AllWeightsZero {
+                details: format!("beta = {}, gamma = {}", self.beta, self.gamma),
+            });
+        }
+        Ok(DistLoss {
+            tau: self.tau,
+            beta: self.beta,
+            gamma: self.gamma,
+        })
+    }
+}
+
+/// The DIST loss and its two unweighted terms for one batch.
+#[derive(Debug, Clone)]
+pub struct DistTerms {
+    /// `beta · inter + gamma · intra`, shape `[1]`; the value to differentiate.
+    pub total: Tensor<1>,
+    /// `tau² · (1 − mean_n ρ(y_s[n,:], y_t[n,:]))`, the inter-class term, shape `[1]`.
+    pub inter: Tensor<1>,
+    /// `tau² · (1 − mean_c ρ(y_s[:,c], y_t[:,c]))`, the intra-class term, shape `[1]`.
+    pub intra: Tensor<1>,
+}
+
+/// DIST (Huang et al. 2022, "Knowledge Distillation from A Stronger Teacher").
+///
+/// Matches the *relations* between the teacher's and the student's predictions rather than
+/// the predictions themselves, by Pearson correlation:
+///
+/// ```text
+/// loss = beta  · tau² · (1 − (1/N) Σ_n ρ(y_s[n,:], y_t[n,:]))     inter-class
+///      + gamma · tau² · (1 − (1/C) Σ_c ρ(y_s[:,c], y_t[:,c]))     intra-class
+/// y_s = softmax(z_s / tau),  y_t = softmax(z_t / tau)
+/// ρ(a, b) = <a − ā, b − b̄> / (max(‖a − ā‖, 1e-8) · max(‖b − b̄‖, 1e-8))
+/// ```
+///
+/// As in PyTorch's `F.cosine_similarity`, the `1e-8` clamp applies to the value only: the
+/// gradient treats each norm as unclamped. This matters only for a (nearly) constant
+/// vector, e.g. a class that gets ~0 probability for every sample of the batch.
+///
+/// The correlation ignores shifts and positive rescalings of the predictions, so the student
+/// need not reproduce a much stronger teacher's exact confidence. Hard labels are not used.
+///
+/// The intra-class term correlates each class's probabilities across the batch, so it needs
+/// `batch_size ≥ 2` to carry information: with a single sample every centred column is 0,
+/// its correlation is 0 and the term is the constant `gamma · tau²` (zero gradient).
+/// Small batches make it noisy.
+///
+/// # Shapes
+/// - student and teacher logits: `[batch_size, num_classes]`
+/// - output: `[1]`
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DistLoss {
+    tau: f64,
+    beta: f64,
+    gamma: f64,
+}
+
+impl DistLoss {
+    /// The temperature `tau`.
+    pub fn tau(&self) -> f64 {
+        self.tau
+    }
+
+    /// The weight of the inter-class term.
+    pub fn beta(&self) -> f64 {
+        self.beta
+    }
+
+    /// The weight of the intra-class term.
+    pub fn gamma(&self) -> f64 {
+        self.gamma
+    }
+
+    /// The total loss, shape `[1]`.
+    pub fn forward(&self, student_logits: Tensor<2>, teacher_logits: Tensor<2>) -> Tensor<1> {
+        self.forward_terms(student_logits, teacher_logits).total
+    }
+
+    /// The total loss together with each term: inter- and intra-class, each `tau²`-scaled
+    /// and not multiplied by `beta` or `gamma`.
+    pub fn forward_terms(&self, student_logits: Tensor<2>, teacher_logits: Tensor<2>) -> DistTerms {
+        let tau = self.tau;
+        let ys = softmax(student_logits.div_scalar(tau), 1);
+        let yt = softmax(teacher_logits.div_scalar(tau), 1);
+        let scale = tau * tau;
+        let inter = pearson_rows(ys.clone(), yt.clone())
+            .mean()
+            .neg()
+            .add_scalar(1.0)
+            .mul_scalar(scale);
+        let intra = pearson_rows(ys.transpose(), yt.transpose())
+            .mean()
+            .neg()
+            .add_scalar(1.0)
+            .mul_scalar(scale);
+        let total = inter.clone().mul_scalar(self.beta) + intra.clone().mul_scalar(self.gamma);
+        DistTerms {
+            total,
+            inter,
+            intra,
+        }
+    }
+}
+
+/// Pearson correlation of each row of `a` with the same row of `b`.
+///
+/// Each centred row's norm is clamped below at `1e-8` in value only: the gradient flows
+/// through the unclamped norm, as in PyTorch's `F.cosine_similarity` (which the reference
+/// vectors use). Below `1e-15` (squared norm `1e-30`) the norm's own gradient is cut, so an
+/// exactly constant row gives a zero rather than a NaN gradient; the term it drops is
+/// ~1e-7 of the one that remains.
+///
+/// # Shapes
+/// - `a`, `b`: `[rows, len]`
+/// - output: `[rows]`
+fn pearson_rows(a: Tensor<2>, b: Tensor<2>) -> Tensor<1> {
+    let a = a.clone() - a.mean_dim(1);
+    let b = b.clone() - b.mean_dim(1);
+    let norm = |x: Tensor<2>| {
+        let norm = (x.clone() * x)
+            .sum_dim(1)
+            .clamp_min(MIN_SQUARED_NORM)
+            .sqrt();
+        let lift = (norm.clone().clamp_min(NORM_EPS) - norm.clone()).detach();
+        norm + lift
+    };
+    let dot = (a.clone() * b.clone()).sum_dim(1);
+    (dot / (norm(a) * norm(b))).squeeze_dim(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::tensor::{Device, TensorData};
+
+    use super::*;
+
+    fn logits(values: Vec<f32>, shape: [usize; 2], device: &Device) -> Tensor<2> {
+        Tensor::from_data(TensorData::new(values, shape), device)
+    }
+
+    #[test]
+    fn init_rejects_each_invalid_setting_with_a_message_naming_it() {
+        let cases = [
+            (DistConfig::new(0.0, 1.0, 1.0), "tau"),
+            (DistConfig::new(-4.0, 1.0, 1.0), "tau"),
+            (DistConfig::new(f64::NAN, 1.0, 1.0), "tau"),
+            (DistConfig::new(1.0, -1.0, 1.0), "beta"),
+            (DistConfig::new(1.0, f64::INFINITY, 1.0), "beta"),
+            (DistConfig::new(1.0, 1.0, -0.5), "gamma"),
+            (DistConfig::new(1.0, 1.0, f64::NAN), "gamma"),
+            (DistConfig::new(1.0, 0.0, 0.0), "all loss weights are 0"),
+        ];
+        for (config, needle) in cases {
+            let msg = config.init().unwrap_err().to_string();
+            assert!(msg.contains(needle), "{config:?}: {msg}");
+        }
+        assert!(DistConfig::default().init().is_ok());
+        assert!(DistConfig::new(4.0, 0.0, 2.0).init().is_ok());
+    }
+
+    #[test]
+    fn unknown_config_keys_are_rejected() {
+        let err = serde_json::from_str::<DistConfig>(r#"{"tau": 2.0, "temperature": 1}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("temperature"), "{err}");
+    }
+
+    #[test]
+    fn identical_student_and_teacher_give_zero() {
+        let device = Device::flex();
+        let z = logits(
+            vec![
+                2.0, -1.0, 0.5, 0.0, 3.0, -4.0, 1.0, 1.5, -2.5, 0.3, 0.2, 0.1,
+            ],
+            [4, 3],
+            &device,
+        );
+        let loss = DistConfig::new(4.0, 2.0, 2.0).init().unwrap();
+        let value = loss.forward(z.clone(), z).into_scalar::<f32>();
+        assert!(value.abs() < 1e-5, "{value}");
+    }
+
+    #[test]
+    fn a_single_sample_gives_a_finite_loss_and_gradient() {
+        let device = Device::flex().autodiff();
+        let zs = logits(vec![1.0, 0.0, -1.0], [1, 3], &device).require_grad();
+        let zt = logits(vec![0.0, 2.0, 1.0], [1, 3], &device);
+        let loss = DistConfig::default()
+            .init()
+            .unwrap()
+            .forward(zs.clone(), zt);
+        let grads = loss.backward();
+        let grad = crate::tensor_util::to_vec_f32(zs.grad(&grads).unwrap());
+        assert!(grad.iter().all(|g| g.is_finite()), "{grad:?}");
+        let value = loss.into_scalar::<f32>();
+        assert!(value.is_finite() && value > 1.0, "{value}");
+    }
+}

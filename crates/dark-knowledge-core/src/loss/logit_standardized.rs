@@ -1,0 +1,202 @@
+//! Knowledge distillation on standardized logits (Sun et al. 2024).
+
+use burn::tensor::{Tensor, activation::log_softmax};
+use serde::{Deserialize, Serialize};
+
+use super::kl::kl_divergence_log_space;
+use crate::error::{Result, check_positive};
+
+/// Added to the standard deviation before dividing by it.
+const STD_EPS: f64 = 1e-7;
+/// Lower bound of the variance before its square root: keeps the gradient finite for a
+/// constant row (e.g. a zero-initialised head), far below any value that changes the result.
+const MIN_VARIANCE: f64 = 1e-30;
+
+/// Settings of [`LogitStandardizedKdLoss`].
+///
+/// Standardized logits have unit spread, so a low temperature already gives soft targets:
+/// the default is `T = 2`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogitStandardizedKdConfig {
+    /// Softmax temperature `T > 0` applied to both standardized logits.
+    #[serde(default = "default_temperature")]
+    pub temperature: f64,
+}
+
+fn default_temperature() -> f64 {
+    2.0
+}
+
+impl Default for LogitStandardizedKdConfig {
+    fn default() -> Self {
+        Self {
+            temperature: default_temperature(),
+        }
+    }
+}
+
+impl LogitStandardizedKdConfig {
+    /// A configuration with the given temperature.
+    pub fn new(temperature: f64) -> Self {
+        Self { temperature }
+    }
+
+    /// The same configuration with another temperature.
+    pub fn with_temperature(mut self, temperature: f64) -> Self {
+        self.temperature = temperature;
+        self
+    }
+
+    /// Checks every value and builds the loss.
+    ///
+    /// # Errors
+    /// [`crate::Error::InvalidValue`] for a temperature that is not a finite number > 0.
+    pub fn init(&self) -> Result<LogitStandardizedKdLoss> {
+        check_positive("temperature", self.temperature)?;
+        Ok(LogitStandardizedKdLoss {
+            temperature: self.temperature,
+        })
+    }
+}
+
+/// Logit-standardized knowledge distillation (Sun et al. 2024, "Logit Standardization in
+/// Knowledge Distillation").
+///
+/// Soft-target KD on z-scored logits, so the student has to match the teacher's *ranking
+/// and relative spread* of the classes, not its logit range:
+///
+/// ```text
+/// loss = T² · (1/N) Σ_n KL(p(Z(z_t,n); T) ‖ p(Z(z_s,n); T))
+/// Z(z) = (z − mean(z)) / (std(z) + 1e-7)     per row, std unbiased (divides by C − 1)
+/// p(z; T) = softmax(z / T)
+/// ```
+///
+/// Adding a constant to a row of teacher logits or multiplying it by a positive factor leaves
+/// the loss unchanged (up to the `1e-7`). Both distributions are handled as `log_softmax`
+/// outputs. The variance is clamped below at `1e-30` before its square root, so a constant
+/// row (all logits equal) gives a finite gradient instead of NaN.
+///
+/// # Shapes
+/// - student and teacher logits: `[batch_size, num_classes]`, `num_classes ≥ 2`
+/// - output: `[1]`
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LogitStandardizedKdLoss {
+    temperature: f64,
+}
+
+impl LogitStandardizedKdLoss {
+    /// The temperature `T`.
+    pub fn temperature(&self) -> f64 {
+        self.temperature
+    }
+
+    /// The loss, averaged over the batch, shape `[1]`.
+    pub fn forward(&self, student_logits: Tensor<2>, teacher_logits: Tensor<2>) -> Tensor<1> {
+        self.forward_no_reduction(student_logits, teacher_logits)
+            .mean()
+    }
+
+    /// Per-sample loss `T² · KL(p(Z(z_t); T) ‖ p(Z(z_s); T))`.
+    ///
+    /// # Shapes
+    /// - logits: `[batch_size, num_classes]`
+    /// - output: `[batch_size]`
+    pub fn forward_no_reduction(
+        &self,
+        student_logits: Tensor<2>,
+        teacher_logits: Tensor<2>,
+    ) -> Tensor<1> {
+        let t = self.temperature;
+        let log_ps = log_softmax(standardize(student_logits).div_scalar(t), 1);
+        let log_pt = log_softmax(standardize(teacher_logits).div_scalar(t), 1);
+        kl_divergence_log_space(log_pt, log_ps).mul_scalar(t * t)
+    }
+}
+
+/// `Z(z) = (z − mean(z)) / (std(z) + 1e-7)` per row, with the unbiased standard deviation.
+///
+/// # Shapes
+/// - `logits`: `[batch_size, num_classes]`, `num_classes ≥ 2`
+/// - output: `[batch_size, num_classes]`
+fn standardize(logits: Tensor<2>) -> Tensor<2> {
+    let [_, num_classes] = logits.dims();
+    let centred = logits.clone() - logits.mean_dim(1);
+    let variance = (centred.clone() * centred.clone())
+        .sum_dim(1)
+        .div_scalar((num_classes - 1) as f64);
+    let std = variance.clamp_min(MIN_VARIANCE).sqrt();
+    centred / std.add_scalar(STD_EPS)
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::tensor::{Device, TensorData};
+
+    use super::*;
+
+    fn logits(values: Vec<f32>, shape: [usize; 2], device: &Device) -> Tensor<2> {
+        Tensor::from_data(TensorData::new(values, shape), device)
+    }
+
+    #[test]
+    fn init_rejects_each_invalid_setting_with_a_message_naming_it() {
+        for bad in [0.0, -2.0, f64::NAN, f64::INFINITY] {
+            let msg = LogitStandardizedKdConfig::new(bad)
+                .init()
+                .unwrap_err()
+                .to_string();
+            assert!(msg.contains("temperature"), "{bad}: {msg}");
+        }
+        assert!(LogitStandardizedKdConfig::default().init().is_ok());
+    }
+
+    #[test]
+    fn unknown_config_keys_are_rejected() {
+        let err = serde_json::from_str::<LogitStandardizedKdConfig>(
+            r#"{"temperature": 2.0, "kd_weight": 1}"#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("kd_weight"), "{err}");
+    }
+
+    #[test]
+    fn shifting_and_scaling_the_teacher_logits_leaves_the_loss_unchanged() {
+        let device = Device::flex();
+        let zs = vec![
+            1.0f32, 0.0, -1.0, 2.5, 0.5, -3.0, 0.2, 0.1, 4.0, -2.0, 1.0, 0.0,
+        ];
+        let zt = vec![
+            3.0f32, -2.0, 0.5, 1.0, -1.0, 2.0, 0.0, 0.7, 1.5, 0.3, -0.4, 2.2,
+        ];
+        let moved: Vec<f32> = zt.iter().map(|v| 7.5 * v - 12.0).collect();
+        let loss = LogitStandardizedKdConfig::new(4.0).init().unwrap();
+        let base = loss
+            .forward(
+                logits(zs.clone(), [3, 4], &device),
+                logits(zt, [3, 4], &device),
+            )
+            .into_scalar::<f32>();
+        let other = loss
+            .forward(logits(zs, [3, 4], &device), logits(moved, [3, 4], &device))
+            .into_scalar::<f32>();
+        assert!(base > 1e-3, "{base}");
+        assert!((base - other).abs() < 1e-5, "{base} vs {other}");
+    }
+
+    #[test]
+    fn constant_student_logits_give_a_finite_gradient() {
+        let device = Device::flex().autodiff();
+        let zs = logits(vec![0.0; 6], [2, 3], &device).require_grad();
+        let zt = logits(vec![1.0, 2.0, 3.0, -1.0, 0.0, 4.0], [2, 3], &device);
+        let loss = LogitStandardizedKdConfig::default()
+            .init()
+            .unwrap()
+            .forward(zs.clone(), zt);
+        let grads = loss.backward();
+        let grad = crate::tensor_util::to_vec_f32(zs.grad(&grads).unwrap());
+        assert!(grad.iter().all(|g| g.is_finite()), "{grad:?}");
+        assert!(loss.into_scalar::<f32>().is_finite());
+    }
+}
