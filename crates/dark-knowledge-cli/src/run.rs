@@ -17,28 +17,12 @@ use burn::tensor::Device;
 use dark_knowledge_core::io::write_atomic;
 use dark_knowledge_core::{FrozenTeacher, device_from_name};
 use dark_knowledge_eval::{DatasetSummary, Report, evaluate_model, teacher_proba};
-use dark_knowledge_models::{AnyModel, ModelSpec, load_model, save_model};
+use dark_knowledge_models::{AnyModel, ModelInfo, ModelSpec, load_saved_model, save_saved_model};
 use dark_knowledge_train::{EpochRecord, Progress, Trainer, TrainerConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::experiment::Experiment;
 use crate::prepare::{Prepared, prepare};
-
-/// What is saved beside a model's weights.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ModelInfo {
-    /// `teacher`, `baseline` or `distilled`.
-    pub role: String,
-    /// Architecture.
-    pub spec: ModelSpec,
-    /// Short description, e.g. `MLP 19-16-2`.
-    pub description: String,
-    /// Input features.
-    pub num_features: usize,
-    /// Class labels by index.
-    pub class_names: Vec<String>,
-}
 
 /// Per-epoch history of a trained model.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -111,8 +95,6 @@ fn save_trained(
     metrics: &TrainingMetrics,
 ) -> Result<()> {
     let dir = run.role(role);
-    save_model(model, &dir.join("model.bpk"))
-        .with_context(|| format!("saving the {role} model"))?;
     let info = ModelInfo {
         role: role.to_string(),
         spec: spec.clone(),
@@ -120,23 +102,21 @@ fn save_trained(
         num_features: data.num_features(),
         class_names: data.class_names.clone(),
     };
-    write_json(&dir.join("model.json"), &info)?;
+    save_saved_model(&dir, &info, model).map_err(anyhow::Error::msg)?;
     write_json(&dir.join("metrics.json"), metrics)
 }
 
 /// Loads a saved model of `role`, checking it fits the data.
 pub fn load_role(run: &RunDir, role: &str, data: &Prepared, device: &Device) -> Result<AnyModel> {
     let dir = run.role(role);
-    let info_path = dir.join("model.json");
-    let text = std::fs::read_to_string(&info_path).with_context(|| {
-        format!(
+    if !dir.join("model.json").exists() {
+        bail!(
             "no {role} model in {} (missing {})",
             run.0.display(),
-            info_path.display()
-        )
-    })?;
-    let info: ModelInfo =
-        serde_json::from_str(&text).with_context(|| format!("invalid {}", info_path.display()))?;
+            dir.join("model.json").display()
+        );
+    }
+    let (info, model) = load_saved_model(&dir, device).map_err(anyhow::Error::msg)?;
     if info.num_features != data.num_features() || info.class_names != data.class_names {
         bail!(
             "the {role} model in {} expects {} features and classes {:?}, the data has {} features and classes {:?}",
@@ -147,10 +127,7 @@ pub fn load_role(run: &RunDir, role: &str, data: &Prepared, device: &Device) -> 
             data.class_names
         );
     }
-    let model = info
-        .spec
-        .build(info.num_features, info.class_names.len(), device)?;
-    load_model(model, &dir.join("model.bpk")).map_err(anyhow::Error::msg)
+    Ok(model)
 }
 
 /// One model to train: its role, architecture, settings, teacher and initialisation seed.

@@ -6,9 +6,11 @@
 mod cnn;
 mod mlp;
 mod persist;
+mod saved;
 mod spec;
 
 pub use cnn::{Cnn, CnnConfig};
 pub use mlp::{Mlp, MlpConfig};
 pub use persist::{load_model, model_bytes, save_model};
+pub use saved::{ModelInfo, load_saved_model, save_saved_model};
 pub use spec::{AnyModel, ModelSpec};

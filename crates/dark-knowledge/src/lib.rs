@@ -33,7 +33,8 @@
 //! - [`core`]: losses, the [`Teacher`](core::Teacher) abstraction, devices, errors;
 //! - [`data`]: datasets as device tensors, splits, synthetic tasks;
 //! - [`models`]: the reference MLP and CNN;
-//! - [`train`]: the trainer.
+//! - [`train`]: the trainer;
+//! - [`infer`]: scoring records with a saved model and its preprocessing.
 //!
 //! ## Features
 //! - `flex` (default): burn's pure-Rust CPU backend;
@@ -44,6 +45,7 @@
 pub use burn;
 pub use dark_knowledge_core as core;
 pub use dark_knowledge_data as data;
+pub use dark_knowledge_infer as infer;
 pub use dark_knowledge_models as models;
 pub use dark_knowledge_train as train;
 

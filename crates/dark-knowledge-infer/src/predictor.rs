@@ -1,0 +1,138 @@
+//! A trained model plus its preprocessing, ready to score records.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use burn::module::Module;
+use burn::tensor::activation::softmax;
+use burn::tensor::{Device, Tensor, TensorData};
+use dark_knowledge_core::tensor_util::to_vec_f32;
+use dark_knowledge_core::{Classifier, Error as CoreError};
+use dark_knowledge_data::tabular::TabularEncoder;
+use dark_knowledge_models::{AnyModel, ModelInfo, load_saved_model};
+
+use crate::error::{Error, Result};
+
+/// A model loaded once from a run folder, with the preprocessing it was trained with.
+#[derive(Debug, Clone)]
+pub struct Predictor {
+    model: AnyModel,
+    info: ModelInfo,
+    encoder: Option<TabularEncoder>,
+    device: Device,
+}
+
+impl Predictor {
+    /// Loads `RUN/<role>/` (`model.json`, `model.bpk`) and, when present,
+    /// `RUN/preprocessing.json` (runs on CSV data have one; image runs do not), on `device`.
+    ///
+    /// # Errors
+    /// [`Error::Run`] naming the missing or invalid file.
+    pub fn load(run_dir: &Path, role: &str, device: &Device) -> Result<Self> {
+        let (info, model) = load_saved_model(&run_dir.join(role), device).map_err(Error::Run)?;
+        let prep = run_dir.join("preprocessing.json");
+        let encoder = match std::fs::read_to_string(&prep) {
+            Ok(text) => Some(TabularEncoder::from_json(&text)?),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(Error::Run(format!("cannot read {}: {e}", prep.display()))),
+        };
+        if let Some(enc) = &encoder
+            && enc.num_features() != info.num_features
+        {
+            return Err(Error::Run(format!(
+                "{} encodes {} features but the {role} model reads {}",
+                prep.display(),
+                enc.num_features(),
+                info.num_features
+            )));
+        }
+        Ok(Self {
+            model: model.valid(),
+            info,
+            encoder,
+            device: device.clone(),
+        })
+    }
+
+    /// Class labels, in the order of the probabilities.
+    pub fn class_names(&self) -> &[String] {
+        &self.info.class_names
+    }
+
+    /// What the model is (role, architecture, sizes).
+    pub fn info(&self) -> &ModelInfo {
+        &self.info
+    }
+
+    /// The fitted preprocessing, for runs on CSV data.
+    pub fn encoder(&self) -> Option<&TabularEncoder> {
+        self.encoder.as_ref()
+    }
+
+    /// Class probabilities for one record (field name → raw text, as in the training CSV;
+    /// absent fields and empty values count as missing, unseen categories go to the
+    /// "unknown" slot).
+    ///
+    /// # Errors
+    /// A record that cannot be encoded, or a run without preprocessing.
+    pub fn predict_proba_record(&self, record: &HashMap<String, String>) -> Result<Vec<f32>> {
+        let features = self.encode(record)?;
+        Ok(self.predict_proba_features(&features)?.remove(0))
+    }
+
+    /// Class probabilities for a batch of records, one vector per record, computed in one
+    /// forward pass. Equal to calling [`predict_proba_record`](Self::predict_proba_record)
+    /// on each record.
+    ///
+    /// # Errors
+    /// The first record that cannot be encoded.
+    pub fn predict_proba_records(
+        &self,
+        records: &[HashMap<String, String>],
+    ) -> Result<Vec<Vec<f32>>> {
+        let mut features = Vec::with_capacity(records.len() * self.info.num_features);
+        for record in records {
+            features.extend(self.encode(record)?);
+        }
+        self.predict_proba_features(&features)
+    }
+
+    /// Class probabilities for rows of already-encoded features (row-major, e.g. image
+    /// pixels in `[0, 1]`), one vector per row.
+    ///
+    /// # Errors
+    /// When the length is not a multiple of the model's feature count, or a value is not
+    /// finite.
+    pub fn predict_proba_features(&self, features: &[f32]) -> Result<Vec<Vec<f32>>> {
+        let nf = self.info.num_features;
+        if features.is_empty() || !features.len().is_multiple_of(nf) {
+            return Err(CoreError::ShapeMismatch {
+                what: "features",
+                expected: format!("a non-empty multiple of {nf} values (rows x features)"),
+                got: format!("{} values", features.len()),
+            }
+            .into());
+        }
+        if let Some(i) = features.iter().position(|v| !v.is_finite()) {
+            return Err(CoreError::InvalidValue {
+                name: "feature",
+                value: format!("{} at row {}, column {}", features[i], i / nf, i % nf),
+                allowed: "finite numbers",
+            }
+            .into());
+        }
+        let rows = features.len() / nf;
+        let x =
+            Tensor::<2>::from_data(TensorData::new(features.to_vec(), [rows, nf]), &self.device);
+        let probs = to_vec_f32(softmax(self.model.logits(x), 1));
+        let nc = self.model.num_classes();
+        Ok(probs.chunks(nc).map(<[f32]>::to_vec).collect())
+    }
+
+    fn encode(&self, record: &HashMap<String, String>) -> Result<Vec<f32>> {
+        let encoder = self.encoder.as_ref().ok_or_else(|| {
+            Error::Run("this run has no preprocessing.json: pass encoded features to predict_proba_features".into())
+        })?;
+        Ok(encoder.encode_record(record)?)
+    }
+}
