@@ -84,6 +84,26 @@ pub fn check_non_negative(name: &'static str, value: f64) -> Result<()> {
     }
 }
 
+/// Checks a loss's term weights: each finite and not negative, and not all 0.
+///
+/// # Errors
+/// [`Error::InvalidValue`] naming the first bad weight; [`Error::AllWeightsZero`] listing
+/// them all when every weight is 0.
+pub fn check_weights(weights: &[(&'static str, f64)]) -> Result<()> {
+    for &(name, value) in weights {
+        check_non_negative(name, value)?;
+    }
+    if weights.iter().all(|&(_, v)| v == 0.0) {
+        let details = weights
+            .iter()
+            .map(|(name, v)| format!("{name} = {v}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Err(Error::AllWeightsZero { details });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

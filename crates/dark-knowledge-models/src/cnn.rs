@@ -38,7 +38,7 @@ impl CnnConfig {
     /// Checks the settings.
     ///
     /// # Errors
-    /// [`Error::InvalidValue`] for a zero size, a side not divisible by 4 or a dropout outside
+    /// [`dk::Error::InvalidValue`] for a zero size, a side not divisible by 4 or a dropout outside
     /// `[0, 1)`.
     pub fn validate(&self) -> dk::Result<()> {
         let bad = |name, value: String, allowed| {

@@ -27,7 +27,7 @@ impl MlpConfig {
     /// Checks the settings.
     ///
     /// # Errors
-    /// [`Error::InvalidValue`] for a zero size or a dropout outside `[0, 1)`.
+    /// [`dk::Error::InvalidValue`] for a zero size or a dropout outside `[0, 1)`.
     pub fn validate(&self) -> dk::Result<()> {
         let bad = |name, value: String, allowed| {
             Err(dk::Error::InvalidValue {

@@ -14,9 +14,21 @@ use crate::history::SplitMetrics;
 /// - `logits`: `[batch_size, num_classes]`
 /// - `targets`: `[batch_size]`
 pub fn count_correct(logits: Tensor<2>, targets: Tensor<1, Int>) -> usize {
+    predicted_classes(logits)
+        .equal(targets)
+        .int()
+        .sum()
+        .into_scalar::<i64>() as usize
+}
+
+/// The arg-max class of each row.
+///
+/// # Shapes
+/// - `logits`: `[batch_size, num_classes]`
+/// - output: `[batch_size]`
+pub fn predicted_classes(logits: Tensor<2>) -> Tensor<1, Int> {
     let [batch_size, _] = logits.dims();
-    let predicted = logits.argmax(1).reshape([batch_size]);
-    predicted.equal(targets).int().sum().into_scalar::<i64>() as usize
+    logits.argmax(1).reshape([batch_size])
 }
 
 /// Evaluates `model` (use its `valid()` snapshot: no dropout, no graph) on `data`.
@@ -49,9 +61,7 @@ pub fn evaluate<M: Classifier>(
                     inputs: &batch.inputs,
                     rows: &batch.rows,
                 })?;
-                let [n, _] = t_logits.dims();
-                let t_pred = t_logits.clone().argmax(1).reshape([n]);
-                sums.agree += count_correct(logits.clone(), t_pred);
+                sums.agree += count_correct(logits.clone(), predicted_classes(t_logits.clone()));
                 let terms = loss.forward_terms(logits, t_logits, batch.targets);
                 sums.add(rows, &terms.total, terms.ce.as_ref(), terms.kd.as_ref());
             }

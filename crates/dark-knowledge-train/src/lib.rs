@@ -13,7 +13,7 @@ mod trainer;
 
 pub use config::{LrSchedule, OptimizerConfig, TrainerConfig};
 pub use error::{Error, Result};
-pub use evaluate::{count_correct, evaluate};
+pub use evaluate::{count_correct, evaluate, predicted_classes};
 pub use history::{EpochRecord, SplitMetrics};
 pub use progress::Progress;
 pub use trainer::{TrainOutput, Trainer};

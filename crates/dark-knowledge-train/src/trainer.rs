@@ -16,7 +16,7 @@ use rand::seq::SliceRandom;
 
 use crate::config::{OptimizerConfig, TrainerConfig};
 use crate::error::{Error, Result};
-use crate::evaluate::{Sums, count_correct, evaluate};
+use crate::evaluate::{Sums, count_correct, evaluate, predicted_classes};
 use crate::history::EpochRecord;
 use crate::progress::{Progress, Reporter};
 
@@ -140,8 +140,7 @@ impl Trainer {
                             inputs: &batch.inputs,
                             rows: &batch.rows,
                         })?;
-                        let [n, _] = t_logits.dims();
-                        let t_pred = t_logits.clone().argmax(1).reshape([n]);
+                        let t_pred = predicted_classes(t_logits.clone());
                         sums.agree += count_correct(logits.clone().detach(), t_pred);
                         let terms = self.loss.forward_terms(
                             logits,

@@ -30,7 +30,7 @@
 //! ```
 //!
 //! ## Crates
-//! - [`core`]: losses, the [`Teacher`](core::Teacher) abstraction, devices, errors;
+//! - [`core`]: losses, the [`Teacher`] abstraction, devices, errors;
 //! - [`data`]: datasets as device tensors, splits, synthetic tasks;
 //! - [`models`]: the reference MLP and CNN;
 //! - [`train`]: the trainer;

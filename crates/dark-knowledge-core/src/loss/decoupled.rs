@@ -4,7 +4,7 @@ use burn::tensor::{Int, Tensor, activation::log_softmax};
 use serde::{Deserialize, Serialize};
 
 use super::kl::kl_divergence_log_space;
-use crate::error::{Error, Result, check_non_negative, check_positive};
+use crate::error::{Result, check_positive, check_weights};
 
 /// What is subtracted from the target logit (after dividing by `T`) to leave it out of the
 /// non-target distribution, as in the paper's reference implementation (mdistiller).
@@ -73,17 +73,11 @@ impl DecoupledKdConfig {
     /// Checks every value and builds the loss.
     ///
     /// # Errors
-    /// [`Error::InvalidValue`] for a temperature that is not a finite number > 0 or a weight
-    /// that is negative or not finite; [`Error::AllWeightsZero`] when both weights are 0.
+    /// [`crate::Error::InvalidValue`] for a temperature that is not a finite number > 0 or a weight
+    /// that is negative or not finite; [`crate::Error::AllWeightsZero`] when both weights are 0.
     pub fn init(&self) -> Result<DecoupledKdLoss> {
         check_positive("temperature", self.temperature)?;
-        check_non_negative("alpha", self.alpha)?;
-        check_non_negative("beta", self.beta)?;
-        if self.alpha == 0.0 && self.beta == 0.0 {
-            return Err(Error::AllWeightsZero {
-                details: format!("alpha = {}, beta = {}", self.alpha, self.beta),
-            });
-        }
+        check_weights(&[("alpha", self.alpha), ("beta", self.beta)])?;
         Ok(DecoupledKdLoss {
             temperature: self.temperature,
             alpha: self.alpha,

@@ -3,7 +3,7 @@
 use burn::tensor::{Tensor, activation::softmax};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result, check_non_negative, check_positive};
+use crate::error::{Result, check_positive, check_weights};
 
 /// Lower bound of each vector's norm in the Pearson correlation.
 const NORM_EPS: f64 = 1e-8;
@@ -71,17 +71,11 @@ impl DistConfig {
     /// Checks every value and builds the loss.
     ///
     /// # Errors
-    /// [`Error::InvalidValue`] for a `tau` that is not a finite number > 0 or a weight
-    /// that is negative or not finite; [`Error::AllWeightsZero`] when both weights are 0.
+    /// [`crate::Error::InvalidValue`] for a `tau` that is not a finite number > 0 or a weight
+    /// that is negative or not finite; [`crate::Error::AllWeightsZero`] when both weights are 0.
     pub fn init(&self) -> Result<DistLoss> {
         check_positive("tau", self.tau)?;
-        check_non_negative("beta", self.beta)?;
-        check_non_negative("gamma", self.gamma)?;
-        if self.beta == 0.0 && self.gamma == 0.0 {
-            return Err(Error::AllWeightsZero {
-                details: format!("beta = {}, gamma = {}", self.beta, self.gamma),
-            });
-        }
+        check_weights(&[("beta", self.beta), ("gamma", self.gamma)])?;
         Ok(DistLoss {
             tau: self.tau,
             beta: self.beta,

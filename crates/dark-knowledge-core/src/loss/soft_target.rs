@@ -4,7 +4,7 @@ use burn::tensor::{Int, Tensor, activation::log_softmax};
 use serde::{Deserialize, Serialize};
 
 use super::{cross_entropy::cross_entropy_no_reduction, kl::kl_divergence_log_space};
-use crate::error::{Error, Result, check_non_negative, check_positive};
+use crate::error::{Result, check_positive, check_weights};
 
 /// Settings of [`SoftTargetLoss`].
 ///
@@ -71,20 +71,11 @@ impl SoftTargetLossConfig {
     /// Checks every value and builds the loss.
     ///
     /// # Errors
-    /// [`Error::InvalidValue`] for a temperature that is not a finite number > 0 or a weight
-    /// that is negative or not finite; [`Error::AllWeightsZero`] when both weights are 0.
+    /// [`crate::Error::InvalidValue`] for a temperature that is not a finite number > 0 or a weight
+    /// that is negative or not finite; [`crate::Error::AllWeightsZero`] when both weights are 0.
     pub fn init(&self) -> Result<SoftTargetLoss> {
         check_positive("temperature", self.temperature)?;
-        check_non_negative("ce_weight", self.ce_weight)?;
-        check_non_negative("kd_weight", self.kd_weight)?;
-        if self.ce_weight == 0.0 && self.kd_weight == 0.0 {
-            return Err(Error::AllWeightsZero {
-                details: format!(
-                    "ce_weight = {}, kd_weight = {}",
-                    self.ce_weight, self.kd_weight
-                ),
-            });
-        }
+        check_weights(&[("ce_weight", self.ce_weight), ("kd_weight", self.kd_weight)])?;
         Ok(SoftTargetLoss {
             temperature: self.temperature,
             ce_weight: self.ce_weight,
