@@ -5,6 +5,7 @@
 //! - `dark-knowledge train-teacher | distill | evaluate --config EXPERIMENT.toml`.
 
 mod experiment;
+mod predict;
 mod prepare;
 mod run;
 
@@ -110,6 +111,28 @@ enum Command {
         #[arg(long)]
         config: PathBuf,
     },
+    /// Score a CSV of new rows with a run's model (streaming): the input's columns, then
+    /// `predicted` and `p_<label>` per class.
+    Predict {
+        /// The run folder (from `demo`, or an experiment's `output_dir`).
+        #[arg(long)]
+        run: PathBuf,
+        /// Which model of the run.
+        #[arg(long, default_value = "distilled")]
+        model: String,
+        /// The rows to score, with the training CSV's column names (the target may be absent).
+        #[arg(long)]
+        csv: PathBuf,
+        /// Where to write the scores.
+        #[arg(long)]
+        out: PathBuf,
+        /// What to do with a row that cannot be read.
+        #[arg(long, value_enum, default_value_t = predict::OnBadRow::Skip)]
+        on_bad_row: predict::OnBadRow,
+        /// `cpu` or `wgpu`.
+        #[arg(long, default_value = "cpu")]
+        device: String,
+    },
 }
 
 fn fresh_run_dir(prefix: &str) -> PathBuf {
@@ -196,6 +219,24 @@ fn run_cli(cli: Cli) -> Result<()> {
             let (device, data) = run::prepare_experiment(&experiment)?;
             run::distill(&experiment, &data, &device, progress)?;
             eprintln!("students saved in {}", experiment.output_dir.display());
+            Ok(())
+        }
+        Command::Predict {
+            run,
+            model,
+            csv,
+            out,
+            on_bad_row,
+            device,
+        } => {
+            let device = dark_knowledge_core::device_from_name(&device)?;
+            let summary = predict::predict(&run, &model, &csv, &out, on_bad_row, &device)?;
+            eprintln!(
+                "scored {} rows into {} ({} skipped)",
+                summary.scored,
+                out.display(),
+                summary.skipped
+            );
             Ok(())
         }
         Command::Evaluate { config } => {

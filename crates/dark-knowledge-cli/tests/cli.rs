@@ -121,7 +121,72 @@ fn demo_on_the_embedded_churn_data_writes_a_sane_report() {
         "distilled {distilled} vs majority {majority}"
     );
     assert!(m["teacher"]["roc_auc"].as_f64().unwrap() > 0.8);
+    check_predict(&dir, &out);
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `predict` on the demo's run: new rows with an unseen state and a missing cell are scored,
+/// a malformed and a ragged row are reported by line number and skipped (or refused).
+fn check_predict(dir: &Path, run_dir: &Path) {
+    let mut lines: Vec<String> = dark_knowledge_data::CHURN_CSV
+        .lines()
+        .take(41)
+        .map(str::to_string)
+        .collect();
+    lines[1] = lines[1].replacen("\"KS\"", "\"ZZ\"", 1); // unseen state
+    lines[2] = lines[2].replacen(",161.6,", ",,", 1); // missing total_day_minutes
+    lines[3] = lines[3].replacen(",110,", ",abc,", 1); // text in a numeric column
+    lines[4] = lines[4].rsplit_once(',').unwrap().0.to_string(); // a field short
+    assert!(lines[1].contains("ZZ") && lines[2].contains(",,") && lines[3].contains("abc"));
+    let input = dir.join("new.csv");
+    std::fs::write(&input, lines.join("\n") + "\n").unwrap();
+    let scores = dir.join("scores.csv");
+    let args = [
+        "predict",
+        "--run",
+        run_dir.to_str().unwrap(),
+        "--csv",
+        input.to_str().unwrap(),
+        "--out",
+        scores.to_str().unwrap(),
+    ];
+    let out = run(&args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("line 4") && stderr.contains("abc"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("line 5") && stderr.contains("fields"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("scored 38 rows") && stderr.contains("2 skipped"),
+        "{stderr}"
+    );
+    let text = std::fs::read_to_string(&scores).unwrap();
+    let rows: Vec<&str> = text.lines().collect();
+    assert_eq!(rows.len(), 39);
+    assert!(
+        rows[0].ends_with("churn,predicted,p_no,p_yes"),
+        "{}",
+        rows[0]
+    );
+    assert!(rows[1].contains("ZZ"));
+    for row in &rows[1..] {
+        let f: Vec<&str> = row.rsplit(',').take(2).collect();
+        let (p_yes, p_no): (f64, f64) = (f[0].parse().unwrap(), f[1].parse().unwrap());
+        assert!((p_yes + p_no - 1.0).abs() < 1e-4, "{row}");
+    }
+    // Fail mode: an error naming the line, and no output file.
+    let refused = dir.join("refused.csv");
+    let mut args_fail = args.to_vec();
+    args_fail[6] = refused.to_str().unwrap();
+    args_fail.extend(["--on-bad-row", "fail"]);
+    let err = fails(&args_fail);
+    assert!(err.contains("line 4"), "{err}");
+    assert!(!refused.exists());
 }
 
 /// A CSV with missing cells, labels with spaces and commas, and a categorical level that

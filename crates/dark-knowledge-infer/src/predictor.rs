@@ -129,6 +129,15 @@ impl Predictor {
         Ok(probs.chunks(nc).map(<[f32]>::to_vec).collect())
     }
 
+    /// The encoded features of one record (what the model reads), for callers that batch
+    /// records themselves before [`predict_proba_features`](Self::predict_proba_features).
+    ///
+    /// # Errors
+    /// A record that cannot be encoded, or a run without preprocessing.
+    pub fn encode_record(&self, record: &HashMap<String, String>) -> Result<Vec<f32>> {
+        self.encode(record)
+    }
+
     fn encode(&self, record: &HashMap<String, String>) -> Result<Vec<f32>> {
         let encoder = self.encoder.as_ref().ok_or_else(|| {
             Error::Run("this run has no preprocessing.json: pass encoded features to predict_proba_features".into())
