@@ -5,6 +5,7 @@
 //! - `dark-knowledge train-teacher | distill | evaluate --config EXPERIMENT.toml`.
 
 mod experiment;
+mod model_card;
 mod predict;
 mod prepare;
 mod run;

@@ -22,6 +22,7 @@ use dark_knowledge_train::{EpochRecord, Progress, Trainer, TrainerConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::experiment::Experiment;
+use crate::model_card::{CardModel, model_card};
 use crate::prepare::{Prepared, prepare};
 
 /// Per-epoch history of a trained model.
@@ -297,7 +298,48 @@ pub fn evaluate(
     };
     write_atomic(&run.0.join("report.json"), report.to_json().as_bytes())?;
     write_atomic(&run.0.join("report.md"), report.to_markdown().as_bytes())?;
+    write_model_card(experiment, &run, &report)?;
     Ok(report)
+}
+
+/// The description and training record of a saved model, when present.
+fn read_saved(run: &RunDir, role: &str) -> Result<Option<(ModelInfo, Option<TrainingMetrics>)>> {
+    let dir = run.role(role);
+    let Ok(text) = std::fs::read_to_string(dir.join("model.json")) else {
+        return Ok(None);
+    };
+    let info: ModelInfo = serde_json::from_str(&text)
+        .with_context(|| format!("invalid {}", dir.join("model.json").display()))?;
+    let training = std::fs::read_to_string(dir.join("metrics.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok());
+    Ok(Some((info, training)))
+}
+
+/// Writes `MODEL_CARD.md` for the distilled student (or the teacher alone when no student
+/// was trained yet).
+fn write_model_card(experiment: &Experiment, run: &RunDir, report: &Report) -> Result<()> {
+    let mut saved = std::collections::BTreeMap::new();
+    for role in ["teacher", "baseline", "distilled"] {
+        if let (Some(s), Some(_)) = (read_saved(run, role)?, report.models.get(role)) {
+            saved.insert(role, s);
+        }
+    }
+    let card = |role: &str| {
+        saved.get(role).map(|(info, training)| CardModel {
+            info,
+            metrics: &report.models[role],
+            training: training.as_ref(),
+        })
+    };
+    let Some(teacher) = card("teacher") else {
+        return Ok(());
+    };
+    let student = card("distilled").unwrap_or_else(|| card("teacher").expect("checked above"));
+    let baseline = card("baseline");
+    let text = model_card(experiment, report, &student, &teacher, baseline.as_ref());
+    write_atomic(&run.0.join("MODEL_CARD.md"), text.as_bytes())
+        .with_context(|| format!("writing MODEL_CARD.md into {}", run.0.display()))
 }
 
 /// Prepares the data of `experiment` on its device.

@@ -121,8 +121,54 @@ fn demo_on_the_embedded_churn_data_writes_a_sane_report() {
         "distilled {distilled} vs majority {majority}"
     );
     assert!(m["teacher"]["roc_auc"].as_f64().unwrap() > 0.8);
+    check_model_card(&out, &r);
     check_predict(&dir, &out);
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// MODEL_CARD.md is written, and its figures are those of report.json.
+fn check_model_card(run_dir: &Path, r: &Value) {
+    let card =
+        std::fs::read_to_string(run_dir.join("MODEL_CARD.md")).expect("MODEL_CARD.md written");
+    let (d, t) = (&r["models"]["distilled"], &r["models"]["teacher"]);
+    let pct = |v: &Value| format!("{:.2} %", 100.0 * v.as_f64().unwrap());
+    let f4 = |v: &Value| format!("{:.4}", v.as_f64().unwrap());
+    let expected = [
+        format!(
+            "| accuracy | {} | {} |",
+            pct(&d["accuracy"]),
+            pct(&t["accuracy"])
+        ),
+        format!("| ECE (15 bins) | {} | {} |", f4(&d["ece"]), f4(&t["ece"])),
+        format!(
+            "| ROC-AUC | {} | {} |",
+            f4(&d["roc_auc"]),
+            f4(&t["roc_auc"])
+        ),
+        format!("| Brier | {} | {} |", f4(&d["brier"]), f4(&t["brier"])),
+        format!(
+            "agreement with the teacher's predictions: {}",
+            pct(&d["agreement_with_teacher"])
+        ),
+        format!("mean KL(teacher ‖ student): {}", f4(&d["kl_to_teacher"])),
+        format!("- {} parameters", d["parameters"]),
+        format!("{} test rows", r["dataset"]["test_rows"]),
+        "T = 2".to_string(),
+        "## Known limits".to_string(),
+    ];
+    for e in expected {
+        assert!(card.contains(&e), "MODEL_CARD.md lacks {e:?}:\n{card}");
+    }
+    // Churn's minority class is the hard one: the card must say how it fares.
+    let yes = d["per_class"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["label"] == "yes")
+        .unwrap();
+    if yes["recall"].as_f64().unwrap() < 0.5 {
+        assert!(card.contains("low recall on class `yes`"), "{card}");
+    }
 }
 
 /// `predict` on the demo's run: new rows with an unseen state and a missing cell are scored,

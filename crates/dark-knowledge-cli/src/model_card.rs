@@ -1,0 +1,229 @@
+//! `MODEL_CARD.md`: what the shipped student is and how far to trust it, written from the
+//! run's own files (report, model descriptions, training settings).
+
+use std::fmt::Write as _;
+
+use dark_knowledge_eval::{ModelMetrics, Report};
+use dark_knowledge_models::ModelInfo;
+
+use crate::experiment::Experiment;
+use crate::run::TrainingMetrics;
+
+/// One model of the run, as the card describes it.
+pub struct CardModel<'a> {
+    /// Its description (`model.json`).
+    pub info: &'a ModelInfo,
+    /// Its test metrics (`report.json`).
+    pub metrics: &'a ModelMetrics,
+    /// Its training settings and history (`metrics.json`).
+    pub training: Option<&'a TrainingMetrics>,
+}
+
+/// Recall below this marks a class as a known weakness.
+const LOW_RECALL: f64 = 0.5;
+/// ECE above this is called out as a calibration limit.
+const HIGH_ECE: f64 = 0.05;
+
+fn pct(v: f64) -> String {
+    format!("{:.2} %", 100.0 * v)
+}
+
+/// The card of `student`, compared with `teacher` (and `baseline` when trained).
+pub fn model_card(
+    experiment: &Experiment,
+    report: &Report,
+    student: &CardModel<'_>,
+    teacher: &CardModel<'_>,
+    baseline: Option<&CardModel<'_>>,
+) -> String {
+    let d = &report.dataset;
+    let m = student.metrics;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "# Model card: {} ({})\n",
+        student.info.role, student.info.description
+    );
+    let _ = writeln!(
+        s,
+        "A student distilled from a teacher with dark-knowledge {}. Figures are measured on the test split and equal those of `report.json`.\n",
+        env!("CARGO_PKG_VERSION")
+    );
+
+    let _ = writeln!(s, "## Data\n");
+    let _ = writeln!(s, "- source: {}", d.name);
+    let _ = writeln!(
+        s,
+        "- split (stratified, seed {}): {} train / {} validation / {} test rows",
+        experiment.seed, d.train_rows, d.valid_rows, d.test_rows
+    );
+    let _ = writeln!(
+        s,
+        "- {} input features, {} classes: {}",
+        d.num_features,
+        d.num_classes,
+        d.class_names.join(", ")
+    );
+    if let Some(p) = &d.positive_class {
+        let _ = writeln!(s, "- positive class: {p}");
+    }
+    let _ = writeln!(
+        s,
+        "- majority-class rate on the test split: {}\n",
+        pct(d.majority_class_rate)
+    );
+
+    let _ = writeln!(s, "## Models\n");
+    let _ = writeln!(s, "| model | architecture | parameters | bytes |");
+    let _ = writeln!(s, "|---|---|---:|---:|");
+    for c in std::iter::once(teacher)
+        .chain(baseline)
+        .chain(std::iter::once(student))
+    {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} |",
+            c.info.role, c.info.description, c.metrics.parameters, c.metrics.bytes
+        );
+    }
+    let _ = writeln!(s);
+
+    if let Some(t) = student.training {
+        let c = &t.trainer;
+        let _ = writeln!(s, "## Training\n");
+        let _ = writeln!(
+            s,
+            "- loss: {} · CE + {} · T² · KL(teacher ‖ student), T = {}",
+            c.loss.ce_weight, c.loss.kd_weight, c.loss.temperature
+        );
+        let _ = writeln!(
+            s,
+            "- optimizer: {:?}, learning rate {}, weight decay {}, schedule {:?}",
+            c.optimizer, c.learning_rate, c.weight_decay, c.schedule
+        );
+        let _ = writeln!(
+            s,
+            "- {} epochs of batch {}, seed {}; weights kept from epoch {} (best validation accuracy)\n",
+            c.epochs, c.batch_size, c.seed, t.best_epoch
+        );
+    }
+
+    let _ = writeln!(s, "## Quality and calibration (test split)\n");
+    let _ = writeln!(s, "| metric | {} | teacher |", student.info.role);
+    let _ = writeln!(s, "|---|---:|---:|");
+    let t = teacher.metrics;
+    let mut row = |name: &str, a: String, b: String| {
+        let _ = writeln!(s, "| {name} | {a} | {b} |");
+    };
+    row("accuracy", pct(m.accuracy), pct(t.accuracy));
+    row(
+        "macro-F1",
+        format!("{:.4}", m.macro_f1),
+        format!("{:.4}", t.macro_f1),
+    );
+    if let (Some(a), Some(b)) = (m.f1, t.f1) {
+        row("F1 (positive class)", format!("{a:.4}"), format!("{b:.4}"));
+    }
+    if let (Some(a), Some(b)) = (m.roc_auc, t.roc_auc) {
+        row("ROC-AUC", format!("{a:.4}"), format!("{b:.4}"));
+    }
+    if let (Some(a), Some(b)) = (m.pr_auc, t.pr_auc) {
+        row("PR-AUC", format!("{a:.4}"), format!("{b:.4}"));
+    }
+    row(
+        "log-loss",
+        format!("{:.4}", m.log_loss),
+        format!("{:.4}", t.log_loss),
+    );
+    row(
+        "ECE (15 bins)",
+        format!("{:.4}", m.ece),
+        format!("{:.4}", t.ece),
+    );
+    row(
+        "Brier",
+        format!("{:.4}", m.brier),
+        format!("{:.4}", t.brier),
+    );
+    let _ = writeln!(s);
+
+    let _ = writeln!(s, "## Fidelity to the teacher\n");
+    let _ = writeln!(
+        s,
+        "- agreement with the teacher's predictions: {}",
+        pct(m.agreement_with_teacher)
+    );
+    let _ = writeln!(s, "- mean KL(teacher ‖ student): {:.4}", m.kl_to_teacher);
+    if let Some(b) = baseline {
+        let _ = writeln!(
+            s,
+            "- the same architecture trained from labels only: accuracy {}, agreement {}, KL {:.4}",
+            pct(b.metrics.accuracy),
+            pct(b.metrics.agreement_with_teacher),
+            b.metrics.kl_to_teacher
+        );
+    }
+    let _ = writeln!(s);
+
+    let _ = writeln!(s, "## Efficiency (device: {})\n", experiment.device);
+    let _ = writeln!(
+        s,
+        "- {} parameters ({:.1}× fewer than the teacher), {} bytes",
+        m.parameters,
+        t.parameters as f64 / m.parameters.max(1) as f64,
+        m.bytes
+    );
+    let _ = writeln!(
+        s,
+        "- latency at batch 1: {:.1} µs per row (teacher {:.1} µs); throughput at batch 1024: {:.0} rows/s (teacher {:.0})\n",
+        m.latency_us_batch1,
+        t.latency_us_batch1,
+        m.throughput_per_s_batch1024,
+        t.throughput_per_s_batch1024
+    );
+
+    let _ = writeln!(s, "## Known limits\n");
+    let mut limits = 0;
+    for c in &m.per_class {
+        if c.support > 0 && c.recall < LOW_RECALL {
+            limits += 1;
+            let _ = writeln!(
+                s,
+                "- low recall on class `{}`: {} of {} test rows found ({}); precision {}",
+                c.label,
+                (c.recall * c.support as f64).round(),
+                c.support,
+                pct(c.recall),
+                pct(c.precision)
+            );
+        }
+    }
+    if m.ece > HIGH_ECE {
+        limits += 1;
+        let _ = writeln!(
+            s,
+            "- calibration: ECE {:.4} > {HIGH_ECE}; recalibrate before using the probabilities as such",
+            m.ece
+        );
+    }
+    if limits == 0 {
+        let _ = writeln!(
+            s,
+            "- no class with recall below {} and ECE {:.4} ≤ {HIGH_ECE}",
+            pct(LOW_RECALL),
+            m.ece
+        );
+    }
+    let _ = writeln!(
+        s,
+        "- measured on one split of {} test rows with one seed; other data may differ",
+        d.test_rows
+    );
+    let _ = writeln!(s, "\n## Versions\n");
+    let _ = writeln!(
+        s,
+        "- dark-knowledge {} on burn 0.22; settings in `experiment.toml`",
+        env!("CARGO_PKG_VERSION")
+    );
+    s
+}
