@@ -1,86 +1,13 @@
 //! End-to-end tests of the `dark-knowledge` binary in reduced settings.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
+use std::path::{Path, PathBuf};
+
+use common::{check_sane, fails, ok, report, run, scratch};
 use dark_knowledge_data::stratified_split;
 use dark_knowledge_data::tabular::{CsvTable, TargetEncoding};
 use serde_json::Value;
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("dk-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dark-knowledge"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = run(args);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{args:?} failed:\n{stderr}");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn fails(args: &[&str]) -> String {
-    let out = run(args);
-    assert!(!out.status.success(), "{args:?} should fail");
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(
-        !stderr.contains("panicked"),
-        "a panic instead of an error:\n{stderr}"
-    );
-    stderr
-}
-
-fn report(dir: &Path) -> Value {
-    let text = std::fs::read_to_string(dir.join("report.json")).expect("report.json written");
-    serde_json::from_str(&text).unwrap()
-}
-
-const KEYS: [&str; 13] = [
-    "accuracy",
-    "macro_f1",
-    "log_loss",
-    "ece",
-    "brier",
-    "agreement_with_teacher",
-    "kl_to_teacher",
-    "parameters",
-    "bytes",
-    "latency_us_batch1",
-    "throughput_per_s_batch1024",
-    "per_class",
-    "accuracy",
-];
-
-fn check_sane(model: &Value, binary: bool) {
-    for key in KEYS {
-        assert!(model.get(key).is_some(), "missing {key} in {model}");
-    }
-    for key in ["f1", "roc_auc", "pr_auc"] {
-        assert_eq!(
-            model.get(key).is_some(),
-            binary,
-            "{key} presence for binary = {binary}"
-        );
-    }
-    for key in ["accuracy", "macro_f1", "ece", "agreement_with_teacher"] {
-        let v = model[key].as_f64().unwrap();
-        assert!((0.0..=1.0).contains(&v), "{key} = {v}");
-    }
-    assert!(model["log_loss"].as_f64().unwrap() >= 0.0);
-    assert!(model["kl_to_teacher"].as_f64().unwrap() >= 0.0);
-    assert!(model["latency_us_batch1"].as_f64().unwrap() > 0.0);
-    assert!(model["throughput_per_s_batch1024"].as_f64().unwrap() > 0.0);
-    assert!(model["bytes"].as_u64().unwrap() >= 4 * model["parameters"].as_u64().unwrap());
-}
 
 #[test]
 fn demo_on_the_embedded_churn_data_writes_a_sane_report() {
