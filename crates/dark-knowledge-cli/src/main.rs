@@ -2,7 +2,9 @@
 //!
 //! - `dark-knowledge demo` — teacher, baseline and distilled student on the embedded churn
 //!   data (or `--csv`, or `--dataset fashion-mnist`), with a comparison report;
-//! - `dark-knowledge train-teacher | distill | evaluate --config EXPERIMENT.toml`.
+//! - `dark-knowledge train-teacher | distill | evaluate --config EXPERIMENT.toml`;
+//! - `dark-knowledge quantize --run RUN` — an int8 copy of the student, added to the report;
+//! - `dark-knowledge predict --run RUN --csv NEW.csv | --data-dir IDX_DIR --out scores.csv`.
 
 mod experiment;
 mod model_card;
@@ -112,18 +114,43 @@ enum Command {
         #[arg(long)]
         config: PathBuf,
     },
-    /// Score a CSV of new rows with a run's model (streaming): the input's columns, then
-    /// `predicted` and `p_<label>` per class.
+    /// Save an int8 copy of a run's student (post-training weight quantization) as the
+    /// run's `quantized` model, then re-evaluate the run so the report and model card gain
+    /// its row.
+    Quantize {
+        /// The run folder (from `demo`, or an experiment's `output_dir`).
+        #[arg(long)]
+        run: PathBuf,
+        /// The float model to quantize.
+        #[arg(long, default_value = "distilled")]
+        model: String,
+        /// `cpu` or `wgpu` (default: the run's device).
+        #[arg(long)]
+        device: Option<String>,
+    },
+    /// Score new rows with a run's model: a CSV (streaming: the input's columns, then
+    /// `predicted` and `p_<label>` per class) or a folder of IDX images (`index`, `label`
+    /// when the labels file is there, `predicted`, `p_<label>`).
     Predict {
         /// The run folder (from `demo`, or an experiment's `output_dir`).
         #[arg(long)]
         run: PathBuf,
-        /// Which model of the run.
+        /// Which model of the run (`distilled`, `baseline`, `teacher`, `quantized`).
         #[arg(long, default_value = "distilled")]
         model: String,
         /// The rows to score, with the training CSV's column names (the target may be absent).
+        #[arg(
+            long,
+            required_unless_present = "data_dir",
+            conflicts_with = "data_dir"
+        )]
+        csv: Option<PathBuf>,
+        /// A folder of IDX files in the Fashion-MNIST layout (`.gz` or raw).
         #[arg(long)]
-        csv: PathBuf,
+        data_dir: Option<PathBuf>,
+        /// Which images of `--data-dir`: `test` (t10k-*) or `train` (train-*).
+        #[arg(long, value_enum, default_value_t = predict::ImageSplitArg::Test, requires = "data_dir")]
+        split: predict::ImageSplitArg,
         /// Where to write the scores.
         #[arg(long)]
         out: PathBuf,
@@ -222,16 +249,28 @@ fn run_cli(cli: Cli) -> Result<()> {
             eprintln!("students saved in {}", experiment.output_dir.display());
             Ok(())
         }
+        Command::Quantize { run, model, device } => {
+            quantize(&run, &model, device.as_deref())?;
+            Ok(())
+        }
         Command::Predict {
             run,
             model,
             csv,
+            data_dir,
+            split,
             out,
             on_bad_row,
             device,
         } => {
             let device = dark_knowledge_core::device_from_name(&device)?;
-            let summary = predict::predict(&run, &model, &csv, &out, on_bad_row, &device)?;
+            let summary = match (csv, data_dir) {
+                (Some(csv), _) => predict::predict(&run, &model, &csv, &out, on_bad_row, &device)?,
+                (None, Some(dir)) => {
+                    predict::predict_images(&run, &model, &dir, split, &out, &device)?
+                }
+                (None, None) => bail!("pass --csv FILE or --data-dir DIR"),
+            };
             eprintln!(
                 "scored {} rows into {} ({} skipped)",
                 summary.scored,
@@ -254,11 +293,53 @@ fn run_cli(cli: Cli) -> Result<()> {
     }
 }
 
+/// `quantize`: the int8 copy, then the run re-evaluated when its experiment is there.
+fn quantize(run_dir: &std::path::Path, model: &str, device: Option<&str>) -> Result<()> {
+    let settings = run_dir.join("experiment.toml");
+    let experiment = if settings.exists() {
+        let mut e = Experiment::load(&settings)?;
+        e.output_dir = run_dir.to_path_buf();
+        Some(e)
+    } else {
+        None
+    };
+    let device_name = device
+        .map(str::to_string)
+        .or_else(|| experiment.as_ref().map(|e| e.device.clone()))
+        .unwrap_or_else(|| "cpu".into());
+    let device = dark_knowledge_core::device_from_name(&device_name)?;
+    let info = run::quantize(run_dir, model, &device)?;
+    eprintln!(
+        "quantized: {} saved in {}",
+        info.description,
+        run_dir.join("quantized").display()
+    );
+    match experiment {
+        Some(mut experiment) => {
+            experiment.device = device_name;
+            let (device, data) = run::prepare_experiment(&experiment)?;
+            let report = run::evaluate(&experiment, &data, &device, 200)?;
+            println!("{}", report.comparison_table());
+            eprintln!(
+                "report written to {}",
+                experiment.output_dir.join("report.md").display()
+            );
+        }
+        None => eprintln!(
+            "{} not found: run `evaluate` to compare the int8 copy",
+            settings.display()
+        ),
+    }
+    Ok(())
+}
+
 fn demo(experiment: &Experiment, progress: Progress) -> Result<()> {
     let started = std::time::Instant::now();
     let (device, data) = run::prepare_experiment(experiment)?;
     run::train_teacher(experiment, &data, &device, progress)?;
     run::distill(experiment, &data, &device, progress)?;
+    let info = run::quantize(&experiment.output_dir, "distilled", &device)?;
+    eprintln!("quantized: {}", info.description);
     let report = run::evaluate(experiment, &data, &device, 200)?;
     println!("\n{}", report.comparison_table());
     println!(

@@ -7,6 +7,7 @@ use dark_knowledge_eval::{ModelMetrics, Report};
 use dark_knowledge_models::ModelInfo;
 
 use crate::experiment::Experiment;
+use crate::prepare::Prepared;
 use crate::run::TrainingMetrics;
 
 /// One model of the run, as the card describes it.
@@ -28,14 +29,27 @@ fn pct(v: f64) -> String {
     format!("{:.2} %", 100.0 * v)
 }
 
-/// The card of `student`, compared with `teacher` (and `baseline` when trained).
-pub fn model_card(
-    experiment: &Experiment,
-    report: &Report,
-    student: &CardModel<'_>,
-    teacher: &CardModel<'_>,
-    baseline: Option<&CardModel<'_>>,
-) -> String {
+/// The models of an evaluated run, as the card compares them.
+pub struct CardModels<'a> {
+    /// The model the card is about (the distilled student, or the teacher alone).
+    pub student: CardModel<'a>,
+    /// The teacher.
+    pub teacher: CardModel<'a>,
+    /// The student's architecture trained from labels, when trained.
+    pub baseline: Option<CardModel<'a>>,
+    /// The int8 copy, when made.
+    pub quantized: Option<CardModel<'a>>,
+}
+
+/// The card of an evaluated run, from its report.
+pub fn model_card(experiment: &Experiment, report: &Report, models: &CardModels<'_>) -> String {
+    let CardModels {
+        student,
+        teacher,
+        baseline,
+        quantized,
+    } = models;
+    let baseline = baseline.as_ref();
     let d = &report.dataset;
     let m = student.metrics;
     let mut s = String::new();
@@ -79,6 +93,7 @@ pub fn model_card(
     for c in std::iter::once(teacher)
         .chain(baseline)
         .chain(std::iter::once(student))
+        .chain(quantized.as_ref())
     {
         let _ = writeln!(
             s,
@@ -182,6 +197,34 @@ pub fn model_card(
         t.throughput_per_s_batch1024
     );
 
+    if let Some(q) = quantized {
+        let qm = q.metrics;
+        let _ = writeln!(s, "## int8 copy ({})\n", q.info.description);
+        let _ = writeln!(
+            s,
+            "- accuracy {} (float {}), agreement with the teacher {}",
+            pct(qm.accuracy),
+            pct(m.accuracy),
+            pct(qm.agreement_with_teacher)
+        );
+        if let Some(d) = &qm.derived_from {
+            let _ = writeln!(
+                s,
+                "- agrees with the float `{}` on {} of test rows; largest probability difference {:.4}",
+                d.model,
+                pct(d.agreement),
+                d.max_abs_prob_diff
+            );
+        }
+        let _ = writeln!(
+            s,
+            "- {} bytes ({:.1}× smaller than the float file); latency at batch 1: {:.1} µs\n",
+            qm.bytes,
+            m.bytes as f64 / qm.bytes.max(1) as f64,
+            qm.latency_us_batch1
+        );
+    }
+
     let _ = writeln!(s, "## Known limits\n");
     let mut limits = 0;
     for c in &m.per_class {
@@ -218,6 +261,109 @@ pub fn model_card(
         s,
         "- measured on one split of {} test rows with one seed; other data may differ",
         d.test_rows
+    );
+    let _ = writeln!(s, "\n## Versions\n");
+    let _ = writeln!(
+        s,
+        "- dark-knowledge {} on burn 0.22; settings in `experiment.toml`",
+        env!("CARGO_PKG_VERSION")
+    );
+    s
+}
+
+/// A model of a run that is trained but not evaluated yet.
+pub struct TrainedModel<'a> {
+    /// Its description (`model.json`).
+    pub info: &'a ModelInfo,
+    /// Its training settings and history (`metrics.json`).
+    pub training: Option<&'a TrainingMetrics>,
+    /// Size of its weights file.
+    pub bytes: u64,
+}
+
+/// The card of a run whose models are trained but not evaluated yet (after `train-teacher`
+/// or `distill`): data, architectures and validation figures from training. `evaluate`
+/// replaces it with the full card.
+pub fn training_card(
+    experiment: &Experiment,
+    data: &Prepared,
+    models: &[TrainedModel<'_>],
+) -> String {
+    let mut s = String::new();
+    let main = models
+        .iter()
+        .find(|m| m.info.role == "distilled")
+        .or_else(|| models.first());
+    if let Some(m) = main {
+        let _ = writeln!(
+            s,
+            "# Model card: {} ({}), not evaluated yet\n",
+            m.info.role, m.info.description
+        );
+    }
+    let _ = writeln!(
+        s,
+        "Written after training by dark-knowledge {}. Figures are from the validation split during training and equal those of each model's `metrics.json`. Test-split quality, calibration, fidelity and efficiency are added by `dark-knowledge evaluate`, which rewrites this card.\n",
+        env!("CARGO_PKG_VERSION")
+    );
+    let _ = writeln!(s, "## Data\n");
+    let _ = writeln!(s, "- source: {}", data.name);
+    let _ = writeln!(
+        s,
+        "- split (stratified, seed {}): {} train / {} validation / {} test rows",
+        experiment.seed,
+        data.train.len(),
+        data.valid.len(),
+        data.test.len()
+    );
+    let _ = writeln!(
+        s,
+        "- {} input features, {} classes: {}\n",
+        data.num_features(),
+        data.num_classes(),
+        data.class_names.join(", ")
+    );
+    let _ = writeln!(s, "## Models (validation split, best epoch)\n");
+    let _ = writeln!(
+        s,
+        "| model | architecture | bytes | trained from | best epoch | accuracy | agreement with teacher |"
+    );
+    let _ = writeln!(s, "|---|---|---:|---|---:|---:|---:|");
+    for m in models {
+        let best = m.training.and_then(|t| {
+            t.history
+                .iter()
+                .find(|r| r.epoch == t.best_epoch)
+                .map(|r| (t, r))
+        });
+        let (from, epoch, acc, agree) = match best {
+            Some((t, r)) => (
+                if r.valid.teacher_agreement.is_some() {
+                    format!(
+                        "{} · CE + {} · T² · KL, T = {}",
+                        t.trainer.loss.ce_weight,
+                        t.trainer.loss.kd_weight,
+                        t.trainer.loss.temperature
+                    )
+                } else {
+                    "labels".to_string()
+                },
+                t.best_epoch.to_string(),
+                pct(r.valid.accuracy),
+                r.valid.teacher_agreement.map_or_else(|| "–".into(), pct),
+            ),
+            None => ("–".into(), "–".into(), "–".into(), "–".into()),
+        };
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {from} | {epoch} | {acc} | {agree} |",
+            m.info.role, m.info.description, m.bytes
+        );
+    }
+    let _ = writeln!(s, "\n## Known limits\n");
+    let _ = writeln!(
+        s,
+        "- not evaluated on the test split: no calibration, per-class or efficiency figures yet"
     );
     let _ = writeln!(s, "\n## Versions\n");
     let _ = writeln!(

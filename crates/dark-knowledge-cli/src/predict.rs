@@ -1,5 +1,6 @@
 //! `predict`: scores a CSV of new rows with a run's model, streaming, so a file larger than
-//! memory works. The output is written to a temporary file and renamed at the end.
+//! memory works, or the images of an IDX folder. The output is written to a temporary file
+//! and renamed at the end.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -120,20 +121,11 @@ pub fn predict(
             .sync_all()?;
         Ok(summary)
     })();
-    match result {
-        Ok(summary) => {
-            std::fs::rename(&tmp, out)
-                .with_context(|| format!("cannot write {}", out.display()))?;
-            if summary.skipped > MAX_REPORTED {
-                eprintln!("… {} bad rows in all", summary.skipped);
-            }
-            Ok(summary)
-        }
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            Err(e)
-        }
+    let summary = finish(result, &tmp, out)?;
+    if summary.skipped > MAX_REPORTED {
+        eprintln!("… {} bad rows in all", summary.skipped);
     }
+    Ok(summary)
 }
 
 fn flush<W: std::io::Write>(
@@ -147,12 +139,8 @@ fn flush<W: std::io::Write>(
     }
     let probs = predictor.predict_proba_features(features)?;
     for (row, p) in rows.iter().zip(&probs) {
-        let best = p
-            .iter()
-            .enumerate()
-            .fold(0, |b, (i, v)| if *v > p[b] { i } else { b });
         let mut out = row.clone();
-        out.push(predictor.class_names()[best].clone());
+        out.push(predictor.class_names()[argmax(p)].clone());
         out.extend(p.iter().map(|v| format!("{v:.6}")));
         writer.write_record(&out)?;
     }
@@ -174,4 +162,138 @@ fn temp_path(out: &Path) -> Result<PathBuf> {
     };
     std::fs::create_dir_all(&dir)?;
     Ok(dir.join(format!(".{name}.tmp-{}", std::process::id())))
+}
+
+/// Which images of an IDX folder to score.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ImageSplitArg {
+    /// `t10k-images-idx3-ubyte` (and its labels when present).
+    Test,
+    /// `train-images-idx3-ubyte` (and its labels when present).
+    Train,
+}
+
+/// Scores the images of an IDX folder with the `role` model of `run_dir`, writing `out`:
+/// `index` (position in the file), `label` (when the labels file is there), `predicted`
+/// and one `p_<label>` column per class. Pixels are scaled to `[0, 1]` as in training.
+/// The file's bytes are held in memory (one byte per pixel); scoring goes chunk by chunk.
+pub fn predict_images(
+    run_dir: &Path,
+    role: &str,
+    dir: &Path,
+    split: ImageSplitArg,
+    out: &Path,
+    device: &Device,
+) -> Result<PredictSummary> {
+    use dark_knowledge_data::idx::{read_idx_images, read_idx_labels, split_files};
+
+    let predictor = Predictor::load(run_dir, role, device)?;
+    if predictor.encoder().is_some() {
+        bail!(
+            "the run in {} was trained on CSV data: score it with --csv",
+            run_dir.display()
+        );
+    }
+    let (images_path, labels_path) = split_files(dir, split == ImageSplitArg::Train)?;
+    let images = read_idx_images(&images_path)?;
+    let pixels_per_image = images.rows * images.cols;
+    let nf = predictor.info().num_features;
+    if pixels_per_image != nf {
+        bail!(
+            "{} holds {}x{} images ({pixels_per_image} pixels) but the {role} model reads {nf} features",
+            images_path.display(),
+            images.rows,
+            images.cols
+        );
+    }
+    let classes = predictor.class_names().to_vec();
+    let labels = match &labels_path {
+        Some(path) => {
+            let labels = read_idx_labels(path)?;
+            if labels.len() != images.count {
+                bail!(
+                    "{} has {} labels for the {} images of {}",
+                    path.display(),
+                    labels.len(),
+                    images.count,
+                    images_path.display()
+                );
+            }
+            if let Some((i, l)) = labels
+                .iter()
+                .enumerate()
+                .find(|(_, l)| usize::from(**l) >= classes.len())
+            {
+                bail!(
+                    "{} item {i}: label {l} is not a class of the model (0..{})",
+                    path.display(),
+                    classes.len()
+                );
+            }
+            Some(labels)
+        }
+        None => None,
+    };
+    let tmp = temp_path(out)?;
+    let result = (|| {
+        let file =
+            File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+        let mut writer = csv::Writer::from_writer(BufWriter::new(file));
+        let mut header = vec!["index".to_string()];
+        if labels.is_some() {
+            header.push("label".into());
+        }
+        header.push("predicted".into());
+        header.extend(classes.iter().map(|c| format!("p_{c}")));
+        writer.write_record(&header)?;
+        let mut start = 0;
+        while start < images.count {
+            let end = (start + CHUNK).min(images.count);
+            let features: Vec<f32> = images.pixels[start * nf..end * nf]
+                .iter()
+                .map(|&p| f32::from(p) / 255.0)
+                .collect();
+            let probs = predictor.predict_proba_features(&features)?;
+            for (i, p) in (start..end).zip(&probs) {
+                let mut record = vec![i.to_string()];
+                if let Some(labels) = &labels {
+                    record.push(classes[usize::from(labels[i])].clone());
+                }
+                record.push(classes[argmax(p)].clone());
+                record.extend(p.iter().map(|v| format!("{v:.6}")));
+                writer.write_record(&record)?;
+            }
+            start = end;
+        }
+        let file = writer
+            .into_inner()
+            .map_err(|e| anyhow::anyhow!("writing {}: {e}", tmp.display()))?;
+        file.into_inner()
+            .map_err(|e| anyhow::anyhow!("writing {}: {e}", tmp.display()))?
+            .sync_all()?;
+        Ok(PredictSummary {
+            scored: images.count,
+            skipped: 0,
+        })
+    })();
+    finish(result, &tmp, out)
+}
+
+fn argmax(p: &[f32]) -> usize {
+    p.iter()
+        .enumerate()
+        .fold(0, |b, (i, v)| if *v > p[b] { i } else { b })
+}
+
+fn finish(result: Result<PredictSummary>, tmp: &Path, out: &Path) -> Result<PredictSummary> {
+    match result {
+        Ok(summary) => {
+            std::fs::rename(tmp, out).with_context(|| format!("cannot write {}", out.display()))?;
+            Ok(summary)
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(tmp);
+            Err(e)
+        }
+    }
 }

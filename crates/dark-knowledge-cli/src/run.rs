@@ -4,9 +4,12 @@
 //! OUT/experiment.toml        the resolved experiment
 //! OUT/preprocessing.json     the fitted tabular preprocessing (CSV data)
 //! OUT/<role>/model.bpk       weights (role: teacher, baseline, distilled)
-//! OUT/<role>/model.json      architecture, sizes, class labels
+//! OUT/quantized/model.q8     int8 weights of a student (`quantize`)
+//! OUT/<role>/model.json      architecture, sizes, class labels, weight format
 //! OUT/<role>/metrics.json    per-epoch history and the best epoch
+//! OUT/<role>/test_predictions.csv  per-row test predictions (`evaluate`)
 //! OUT/report.json, report.md the comparison report
+//! OUT/MODEL_CARD.md          what the student is and how far to trust it
 //! ```
 //! Every file is written atomically.
 
@@ -16,13 +19,17 @@ use anyhow::{Context, Result, bail};
 use burn::tensor::Device;
 use dark_knowledge_core::io::write_atomic;
 use dark_knowledge_core::{FrozenTeacher, device_from_name};
-use dark_knowledge_eval::{DatasetSummary, Report, evaluate_model, teacher_proba};
-use dark_knowledge_models::{AnyModel, ModelInfo, ModelSpec, load_saved_model, save_saved_model};
+use dark_knowledge_eval::{
+    DatasetSummary, Report, derived_from, evaluate_model, predict_proba, teacher_proba,
+};
+use dark_knowledge_models::{
+    AnyModel, ModelInfo, ModelSpec, WeightFormat, load_saved_model, quantize_int8, save_saved_model,
+};
 use dark_knowledge_train::{EpochRecord, Progress, Trainer, TrainerConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::experiment::Experiment;
-use crate::model_card::{CardModel, model_card};
+use crate::model_card::{CardModel, CardModels, TrainedModel, model_card, training_card};
 use crate::prepare::{Prepared, prepare};
 
 /// Per-epoch history of a trained model.
@@ -102,6 +109,8 @@ fn save_trained(
         description: spec.describe(data.num_features(), data.num_classes()),
         num_features: data.num_features(),
         class_names: data.class_names.clone(),
+        weights: WeightFormat::Float32,
+        source: None,
     };
     save_saved_model(&dir, &info, model).map_err(anyhow::Error::msg)?;
     write_json(&dir.join("metrics.json"), metrics)
@@ -109,6 +118,16 @@ fn save_trained(
 
 /// Loads a saved model of `role`, checking it fits the data.
 pub fn load_role(run: &RunDir, role: &str, data: &Prepared, device: &Device) -> Result<AnyModel> {
+    Ok(load_role_with_info(run, role, data, device)?.1)
+}
+
+/// [`load_role`] with the model's description.
+fn load_role_with_info(
+    run: &RunDir,
+    role: &str,
+    data: &Prepared,
+    device: &Device,
+) -> Result<(ModelInfo, AnyModel)> {
     let dir = run.role(role);
     if !dir.join("model.json").exists() {
         bail!(
@@ -128,7 +147,7 @@ pub fn load_role(run: &RunDir, role: &str, data: &Prepared, device: &Device) -> 
             data.class_names
         );
     }
-    Ok(model)
+    Ok((info, model))
 }
 
 /// One model to train: its role, architecture, settings, teacher and initialisation seed.
@@ -204,7 +223,14 @@ pub fn train_teacher(
         teacher: None,
         init_seed: experiment.seed,
     };
-    train_role(experiment, data, device, job, progress)
+    let model = train_role(experiment, data, device, job, progress)?;
+    write_model_card(
+        experiment,
+        &RunDir(experiment.output_dir.clone()),
+        data,
+        None,
+    )?;
+    Ok(model)
 }
 
 /// `distill`: trains the distilled student from the saved teacher, and the baseline when
@@ -237,10 +263,24 @@ pub fn distill(
         job("distilled", Some(&teacher)),
         progress,
     )?;
+    let stale = run.role("quantized");
+    if stale.exists() {
+        std::fs::remove_dir_all(&stale)
+            .with_context(|| format!("removing the stale int8 copy {}", stale.display()))?;
+        eprintln!(
+            "removed {}: it was made from the previous student (run `quantize` again)",
+            stale.display()
+        );
+    }
+    write_model_card(experiment, &run, data, None)?;
     Ok(())
 }
 
-/// `evaluate`: compares every saved model on the test split and writes the report.
+/// Roles a run folder can hold, in report order.
+pub const ROLES: [&str; 4] = ["teacher", "baseline", "distilled", "quantized"];
+
+/// `evaluate`: compares every saved model on the test split, writes each model's per-row
+/// test predictions, the report and the model card.
 pub fn evaluate(
     experiment: &Experiment,
     data: &Prepared,
@@ -251,17 +291,19 @@ pub fn evaluate(
     let teacher = FrozenTeacher::new(load_role(&run, "teacher", data, device)?);
     let teacher_probs = teacher_proba(&teacher, &data.test, 1024)?;
     let mut models = std::collections::BTreeMap::new();
-    for role in ["teacher", "baseline", "distilled"] {
+    let mut probs_of: std::collections::BTreeMap<&str, Vec<f32>> =
+        std::collections::BTreeMap::new();
+    for role in ROLES {
         if !run.role(role).join("model.json").exists() {
             continue;
         }
         eprintln!("evaluate: {role} on {} test rows", data.test.len());
-        let model = if role == "teacher" {
-            teacher.model().clone()
+        let (info, model) = if role == "teacher" {
+            (read_info(&run, role)?, teacher.model().clone())
         } else {
-            load_role(&run, role, data, device)?
+            load_role_with_info(&run, role, data, device)?
         };
-        let metrics = evaluate_model(
+        let mut metrics = evaluate_model(
             &model,
             &data.test,
             &teacher_probs,
@@ -269,6 +311,23 @@ pub fn evaluate(
             data.positive_class,
             latency_runs,
         )?;
+        let weights = run.role(role).join(info.weights_file());
+        metrics.bytes = std::fs::metadata(&weights)
+            .with_context(|| format!("reading {}", weights.display()))?
+            .len() as usize;
+        let probs = predict_proba(&model, &data.test, 1024);
+        if let Some(source) = &info.source
+            && let Some(source_probs) = probs_of.get(source.as_str())
+        {
+            metrics.derived_from = Some(derived_from(
+                source,
+                &probs,
+                source_probs,
+                data.num_classes(),
+            )?);
+        }
+        write_test_predictions(&run.role(role), data, &probs)?;
+        probs_of.insert(role, probs);
         models.insert(role.to_string(), metrics);
     }
     let labels = data.test.labels_host();
@@ -293,13 +352,81 @@ pub fn evaluate(
         notes: vec![
             format!("device: {}; seed: {}", experiment.device, experiment.seed),
             "metrics on the test split; agreement and KL are measured against the teacher's predictions".into(),
-            "latency: median per sample at batch 1; throughput: median at batch 1024".into(),
+            "latency: median per sample at batch 1; throughput: median at batch 1024; size: the saved weights file".into(),
         ],
     };
     write_atomic(&run.0.join("report.json"), report.to_json().as_bytes())?;
     write_atomic(&run.0.join("report.md"), report.to_markdown().as_bytes())?;
-    write_model_card(experiment, &run, &report)?;
+    write_model_card(experiment, &run, data, Some(&report))?;
     Ok(report)
+}
+
+/// Writes `dir/test_predictions.csv`: per test row its id (the data row of a CSV, counted
+/// from 0 after the header, or the image index), label, predicted class and `p_<label>`
+/// per class, with the same formatting as `predict`.
+fn write_test_predictions(dir: &Path, data: &Prepared, probs: &[f32]) -> Result<()> {
+    let nc = data.num_classes();
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let mut header = vec!["row".to_string(), "label".into(), "predicted".into()];
+    header.extend(data.class_names.iter().map(|c| format!("p_{c}")));
+    writer.write_record(&header)?;
+    for ((row, label), p) in data
+        .test
+        .row_ids()
+        .iter()
+        .zip(data.test.labels_host())
+        .zip(probs.chunks(nc))
+    {
+        let best = dark_knowledge_eval::argmax_rows(p, nc)[0];
+        let mut record = vec![
+            row.to_string(),
+            data.class_names[*label].clone(),
+            data.class_names[best].clone(),
+        ];
+        record.extend(p.iter().map(|v| format!("{v:.6}")));
+        writer.write_record(&record)?;
+    }
+    let bytes = writer.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let path = dir.join("test_predictions.csv");
+    write_atomic(&path, &bytes).with_context(|| format!("writing {}", path.display()))
+}
+
+/// `quantize`: saves an int8 copy of the run's `source` model as the `quantized` role.
+pub fn quantize(run_dir: &Path, source: &str, device: &Device) -> Result<ModelInfo> {
+    if source == "quantized" {
+        bail!(
+            "--model quantized is already int8: pick a float model (distilled, baseline or teacher)"
+        );
+    }
+    let dir = run_dir.join(source);
+    if !dir.join("model.json").exists() {
+        bail!(
+            "no {source} model in {} (missing {}); train it first",
+            run_dir.display(),
+            dir.join("model.json").display()
+        );
+    }
+    let (info, model) = load_saved_model(&dir, device).map_err(anyhow::Error::msg)?;
+    if info.weights != WeightFormat::Float32 {
+        bail!("the {source} model in {} is already int8", dir.display());
+    }
+    let quantized = quantize_int8(model, device);
+    let info = ModelInfo {
+        role: "quantized".into(),
+        description: format!("{} int8", info.description),
+        weights: WeightFormat::Int8,
+        source: Some(source.to_string()),
+        ..info
+    };
+    save_saved_model(&run_dir.join("quantized"), &info, &quantized).map_err(anyhow::Error::msg)?;
+    Ok(info)
+}
+
+fn read_info(run: &RunDir, role: &str) -> Result<ModelInfo> {
+    let path = run.role(role).join("model.json");
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("invalid {}", path.display()))
 }
 
 /// The description and training record of a saved model, when present.
@@ -316,28 +443,58 @@ fn read_saved(run: &RunDir, role: &str) -> Result<Option<(ModelInfo, Option<Trai
     Ok(Some((info, training)))
 }
 
-/// Writes `MODEL_CARD.md` for the distilled student (or the teacher alone when no student
-/// was trained yet).
-fn write_model_card(experiment: &Experiment, run: &RunDir, report: &Report) -> Result<()> {
+/// Writes `MODEL_CARD.md`: from the report for an evaluated run (about the distilled
+/// student, or the teacher alone when no student was trained yet), otherwise from the
+/// saved models' training records.
+fn write_model_card(
+    experiment: &Experiment,
+    run: &RunDir,
+    data: &Prepared,
+    report: Option<&Report>,
+) -> Result<()> {
     let mut saved = std::collections::BTreeMap::new();
-    for role in ["teacher", "baseline", "distilled"] {
-        if let (Some(s), Some(_)) = (read_saved(run, role)?, report.models.get(role)) {
+    for role in ROLES {
+        if let Some(s) = read_saved(run, role)? {
             saved.insert(role, s);
         }
     }
-    let card = |role: &str| {
-        saved.get(role).map(|(info, training)| CardModel {
-            info,
-            metrics: &report.models[role],
-            training: training.as_ref(),
-        })
+    let text = match report {
+        Some(report) => {
+            let card = |role: &str| {
+                let metrics = report.models.get(role)?;
+                saved.get(role).map(|(info, training)| CardModel {
+                    info,
+                    metrics,
+                    training: training.as_ref(),
+                })
+            };
+            let Some(teacher) = card("teacher") else {
+                return Ok(());
+            };
+            let models = CardModels {
+                student: card("distilled").unwrap_or_else(|| card("teacher").expect("checked")),
+                teacher,
+                baseline: card("baseline"),
+                quantized: card("quantized"),
+            };
+            model_card(experiment, report, &models)
+        }
+        None => {
+            let trained: Vec<TrainedModel<'_>> = saved
+                .iter()
+                .map(|(role, (info, training))| TrainedModel {
+                    info,
+                    training: training.as_ref(),
+                    bytes: std::fs::metadata(run.role(role).join(info.weights_file()))
+                        .map_or(0, |m| m.len()),
+                })
+                .collect();
+            if trained.is_empty() {
+                return Ok(());
+            }
+            training_card(experiment, data, &trained)
+        }
     };
-    let Some(teacher) = card("teacher") else {
-        return Ok(());
-    };
-    let student = card("distilled").unwrap_or_else(|| card("teacher").expect("checked above"));
-    let baseline = card("baseline");
-    let text = model_card(experiment, report, &student, &teacher, baseline.as_ref());
     write_atomic(&run.0.join("MODEL_CARD.md"), text.as_bytes())
         .with_context(|| format!("writing MODEL_CARD.md into {}", run.0.display()))
 }

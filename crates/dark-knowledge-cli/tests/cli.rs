@@ -4,7 +4,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{check_sane, fails, ok, report, run, scratch};
+use common::{check_sane, fails, ok, report, run, scratch, student};
 use dark_knowledge_data::stratified_split;
 use dark_knowledge_data::tabular::{CsvTable, TargetEncoding};
 use serde_json::Value;
@@ -49,7 +49,9 @@ fn demo_on_the_embedded_churn_data_writes_a_sane_report() {
     );
     assert!(m["teacher"]["roc_auc"].as_f64().unwrap() > 0.8);
     check_model_card(&out, &r);
+    student::check_quantized(&out, &r);
     check_predict(&dir, &out);
+    student::predict_reproduces_evaluate_on_churn(&dir, &out);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -307,11 +309,24 @@ fn experiment_file_drives_train_teacher_distill_and_evaluate() {
     // distill before the teacher exists: a clear error
     let err = fails(&["--progress", "none", "distill", "--config", cfg]);
     assert!(err.contains("no teacher model"), "{err}");
+    let run = dir.join("run");
     ok(&["--progress", "none", "train-teacher", "--config", cfg]);
+    student::check_training_card(&run, &["teacher"]);
     ok(&["--progress", "none", "distill", "--config", cfg]);
+    student::check_training_card(&run, &["teacher", "baseline", "distilled"]);
     let table = ok(&["--progress", "none", "evaluate", "--config", cfg]);
     assert!(table.contains("distilled"), "{table}");
-    let run = dir.join("run");
+    assert!(!table.contains("quantized"), "{table}");
+    let table = ok(&["quantize", "--run", run.to_str().unwrap()]);
+    assert!(table.contains("| quantized |"), "{table}");
+    let err = fails(&[
+        "quantize",
+        "--run",
+        run.to_str().unwrap(),
+        "--model",
+        "quantized",
+    ]);
+    assert!(err.contains("already int8"), "{err}");
     let resolved = std::fs::read_to_string(run.join("experiment.toml")).unwrap();
     assert!(resolved.contains("temperature = 2.0"), "{resolved}");
     let metrics: Value =
@@ -357,6 +372,7 @@ fn demo_on_fashion_mnist_in_a_reduced_setting() {
     ok(&["--progress", "none", "train-teacher", "--config", cfg]);
     ok(&["--progress", "none", "distill", "--config", cfg]);
     ok(&["--progress", "none", "evaluate", "--config", cfg]);
+    student::predict_reproduces_evaluate_on_images(&dir, &out, &data_dir);
     let r = report(&out);
     assert_eq!(r["dataset"]["num_classes"], 10);
     assert_eq!(r["dataset"]["test_rows"], 1000);

@@ -25,7 +25,9 @@ pub use dark_knowledge_core::io::write_atomic;
 pub use error::{MetricsError, ROW_SUM_TOLERANCE, Result};
 pub use fidelity::{KL_EPS, agreement, mean_kl};
 pub use markdown::PREFERRED_MODEL_ORDER;
-pub use model::{ECE_BINS, Efficiency, ModelMetrics, NamedClassMetrics, model_metrics};
+pub use model::{
+    DerivedFrom, ECE_BINS, Efficiency, ModelMetrics, NamedClassMetrics, derived_from, model_metrics,
+};
 pub use model_eval::{evaluate_model, measure_efficiency, predict_proba, teacher_proba};
 pub use ranking::{pr_auc, roc_auc};
 pub use report::{DatasetSummary, Report};

@@ -6,7 +6,7 @@ use crate::model::ModelMetrics;
 use crate::report::Report;
 
 /// Models listed first, in this order, in the markdown tables; others follow by name.
-pub const PREFERRED_MODEL_ORDER: [&str; 3] = ["teacher", "baseline", "distilled"];
+pub const PREFERRED_MODEL_ORDER: [&str; 4] = ["teacher", "baseline", "distilled", "quantized"];
 
 impl Report {
     /// Full markdown report: title, data-set paragraph, the [comparison
@@ -39,6 +39,24 @@ impl Report {
         }
         out.push_str("\n\n## Comparison\n\n");
         out.push_str(&self.comparison_table());
+        let derived: Vec<_> = self
+            .ordered_models()
+            .into_iter()
+            .filter_map(|(name, m)| m.derived_from.as_ref().map(|d| (name, d)))
+            .collect();
+        if !derived.is_empty() {
+            out.push_str("\n## Derived models\n\n");
+            for (name, d) in derived {
+                let _ = writeln!(
+                    out,
+                    "- {}: agrees with {} on {:.2}% of test rows; largest probability difference {:.4}.",
+                    cell(name),
+                    cell(&d.model),
+                    d.agreement * 100.0,
+                    d.max_abs_prob_diff
+                );
+            }
+        }
         out.push_str("\n## Per-class metrics\n");
         for (name, m) in self.ordered_models() {
             let _ = write!(
@@ -120,7 +138,7 @@ impl Report {
         out
     }
 
-    /// Models in display order: teacher, baseline, distilled, then the rest by name.
+    /// Models in display order: [`PREFERRED_MODEL_ORDER`], then the rest by name.
     fn ordered_models(&self) -> Vec<(&str, &ModelMetrics)> {
         let preferred = PREFERRED_MODEL_ORDER
             .iter()

@@ -42,6 +42,18 @@ pub struct Efficiency {
     pub throughput_per_s_batch1024: f64,
 }
 
+/// How closely a model derived from another one (an int8 copy of a float student) follows
+/// its source on the test split.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct DerivedFrom {
+    /// The source model's name in the report.
+    pub model: String,
+    /// Fraction of rows where both predict the same class.
+    pub agreement: f64,
+    /// Largest absolute difference between their class probabilities.
+    pub max_abs_prob_diff: f64,
+}
+
 /// All metrics of one model on the test split.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 pub struct ModelMetrics {
@@ -84,6 +96,9 @@ pub struct ModelMetrics {
     pub throughput_per_s_batch1024: f64,
     /// Per-class precision / recall / F1 / support, in class order.
     pub per_class: Vec<NamedClassMetrics>,
+    /// For a model derived from another (quantized), its fidelity to the source.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub derived_from: Option<DerivedFrom>,
 }
 
 /// Computes every [`ModelMetrics`] field for one model.
@@ -175,6 +190,36 @@ pub fn model_metrics(
                 support: m.support,
             })
             .collect(),
+        derived_from: None,
+    })
+}
+
+/// The fidelity of `probs` to `source_probs` (both row-major with `num_classes` columns, same
+/// rows): arg-max agreement and the largest absolute probability difference.
+///
+/// # Errors
+/// When the two do not have the same valid shape.
+pub fn derived_from(
+    model: &str,
+    probs: &[f32],
+    source_probs: &[f32],
+    num_classes: usize,
+) -> Result<DerivedFrom> {
+    let rows = source_probs.len() / num_classes.max(1);
+    check_probs("probs", probs, num_classes, rows)?;
+    check_probs("source_probs", source_probs, num_classes, rows)?;
+    let max_abs_prob_diff = probs
+        .iter()
+        .zip(source_probs)
+        .map(|(a, b)| f64::from((a - b).abs()))
+        .fold(0.0, f64::max);
+    Ok(DerivedFrom {
+        model: model.to_string(),
+        agreement: agreement(
+            &argmax_rows(probs, num_classes),
+            &argmax_rows(source_probs, num_classes),
+        )?,
+        max_abs_prob_diff,
     })
 }
 
@@ -341,5 +386,22 @@ pub(crate) mod tests {
             err.unwrap_err(),
             MetricsError::MissingClass { .. }
         ));
+    }
+
+    #[test]
+    fn derived_from_by_hand() {
+        // STUDENT vs TEACHER arg-max: [0, 1, 1, 1] vs [0, 0, 0, 1] → 2 of 4 agree; the
+        // per-row gaps are 0.1, 0.27, 0.25, 0.12 → largest 0.27.
+        let d = derived_from("distilled", &STUDENT, &TEACHER, 2).unwrap();
+        assert_eq!(d.model, "distilled");
+        assert!(close(d.agreement, 0.5), "{}", d.agreement);
+        assert!(
+            (d.max_abs_prob_diff - 0.27).abs() < 1e-6,
+            "{}",
+            d.max_abs_prob_diff
+        );
+        let same = derived_from("x", &TEACHER, &TEACHER, 2).unwrap();
+        assert_eq!((same.agreement, same.max_abs_prob_diff), (1.0, 0.0));
+        assert!(derived_from("x", &STUDENT[..6], &TEACHER, 2).is_err());
     }
 }

@@ -9,7 +9,7 @@ use dark_knowledge_core::io::write_atomic;
 use dark_knowledge_core::tensor_util::to_vec_f32;
 use dark_knowledge_data::tabular::{CsvTable, TabularConfig, TabularEncoder};
 use dark_knowledge_infer::{Error, Predictor};
-use dark_knowledge_models::{ModelInfo, ModelSpec, save_saved_model};
+use dark_knowledge_models::{ModelInfo, ModelSpec, WeightFormat, save_saved_model};
 
 const CSV: &str = "age,plan,spend,label\n\
 34,basic,12.5,no\n\
@@ -46,6 +46,8 @@ fn make_run(tag: &str) -> (PathBuf, Device) {
         spec,
         num_features: encoder.num_features(),
         class_names: vec!["no".into(), "yes".into()],
+        weights: WeightFormat::Float32,
+        source: None,
     };
     save_saved_model(&dir.join("distilled"), &info, &model).unwrap();
     (dir, device)

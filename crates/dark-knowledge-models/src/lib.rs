@@ -4,13 +4,17 @@
 #![warn(missing_docs)]
 
 mod cnn;
+mod compact;
 mod mlp;
 mod persist;
+mod quantize;
 mod saved;
 mod spec;
 
 pub use cnn::{Cnn, CnnConfig};
+pub use compact::{compact_bytes, load_compact};
 pub use mlp::{Mlp, MlpConfig};
 pub use persist::{load_model, model_bytes, save_model};
+pub use quantize::{WeightFormat, int8_scheme, quantize_int8, to_format};
 pub use saved::{ModelInfo, load_saved_model, save_saved_model};
 pub use spec::{AnyModel, ModelSpec};

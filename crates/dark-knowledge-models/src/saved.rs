@@ -1,5 +1,6 @@
-//! A trained model as saved in a run folder: `model.bpk` (weights) beside `model.json`
-//! (architecture, input and class counts, class labels).
+//! A trained model as saved in a run folder: `model.bpk` (float weights, burnpack) or
+//! `model.q8` (int8 weights, see [`compact_bytes`]) beside `model.json` (architecture, input
+//! and class counts, class labels, weight format).
 
 use std::path::Path;
 
@@ -7,7 +8,10 @@ use burn::tensor::Device;
 use dark_knowledge_core::io::write_atomic;
 use serde::{Deserialize, Serialize};
 
-use crate::{AnyModel, ModelSpec, load_model, save_model};
+use crate::{
+    AnyModel, ModelSpec, WeightFormat, compact_bytes, load_compact, load_model, save_model,
+    to_format,
+};
 
 /// What is saved beside a model's weights (`model.json`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -23,22 +27,43 @@ pub struct ModelInfo {
     pub num_features: usize,
     /// Class labels, by class index.
     pub class_names: Vec<String>,
+    /// How the weights are stored (`float32` unless quantized; omitted when float).
+    #[serde(default, skip_serializing_if = "WeightFormat::is_float")]
+    pub weights: WeightFormat,
+    /// The role of the model this one was derived from (the float student of an int8 copy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
-/// Writes `model.bpk` and `model.json` into `dir`, each atomically.
+impl ModelInfo {
+    /// The weights file's name for this model's format: `model.bpk` or `model.q8`.
+    pub fn weights_file(&self) -> &'static str {
+        match self.weights {
+            WeightFormat::Float32 => "model.bpk",
+            WeightFormat::Int8 => "model.q8",
+        }
+    }
+}
+
+/// Writes the weights (`model.bpk`, or `model.q8` for int8 models, which must already be
+/// quantized) and `model.json` into `dir`, each atomically.
 ///
 /// # Errors
 /// An I/O or serialization error, naming the file.
 pub fn save_saved_model(dir: &Path, info: &ModelInfo, model: &AnyModel) -> Result<(), String> {
-    let weights = dir.join("model.bpk");
-    save_model(model, &weights).map_err(|e| format!("cannot write {}: {e}", weights.display()))?;
+    let weights = dir.join(info.weights_file());
+    match info.weights {
+        WeightFormat::Float32 => save_model(model, &weights),
+        WeightFormat::Int8 => write_atomic(&weights, &compact_bytes(model)),
+    }
+    .map_err(|e| format!("cannot write {}: {e}", weights.display()))?;
     let json = serde_json::to_string_pretty(info).map_err(|e| e.to_string())?;
     let path = dir.join("model.json");
     write_atomic(&path, json.as_bytes())
         .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
-/// Reads `model.json` and `model.bpk` from `dir` and rebuilds the model on `device`.
+/// Reads `model.json` and the weights file from `dir` and rebuilds the model on `device`.
 ///
 /// # Errors
 /// A message naming the file when one is missing, invalid, or does not fit its architecture.
@@ -52,6 +77,15 @@ pub fn load_saved_model(dir: &Path, device: &Device) -> Result<(ModelInfo, AnyMo
         .spec
         .build(info.num_features, info.class_names.len(), device)
         .map_err(|e| format!("{}: {e}", path.display()))?;
-    let model = load_model(model, &dir.join("model.bpk"))?;
+    let model = to_format(model, info.weights, device);
+    let weights = dir.join(info.weights_file());
+    let model = match info.weights {
+        WeightFormat::Float32 => load_model(model, &weights)?,
+        WeightFormat::Int8 => {
+            let bytes = std::fs::read(&weights)
+                .map_err(|e| format!("cannot read model file {}: {e}", weights.display()))?;
+            load_compact(model, &bytes).map_err(|e| format!("{}: {e}", weights.display()))?
+        }
+    };
     Ok((info, model))
 }

@@ -6,6 +6,8 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+pub mod student;
+
 pub fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("dk-cli-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);

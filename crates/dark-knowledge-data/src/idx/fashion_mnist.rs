@@ -113,6 +113,31 @@ impl FashionMnist {
     }
 }
 
+/// The images file of one split in `dir` (`t10k-images-idx3-ubyte` for the test split,
+/// `train-images-idx3-ubyte` for the training split, `.gz` preferred) and its labels file
+/// when present, for scoring images whose labels may be unknown.
+///
+/// # Errors
+/// [`IdxError::MissingFile`] when the images file is not there.
+pub fn split_files(dir: &Path, train: bool) -> Result<(PathBuf, Option<PathBuf>)> {
+    let (images, labels) = if train {
+        (TRAIN_IMAGES, TRAIN_LABELS)
+    } else {
+        (TEST_IMAGES, TEST_LABELS)
+    };
+    let find = |base: &str| {
+        [format!("{base}.gz"), base.to_string()]
+            .into_iter()
+            .map(|name| dir.join(name))
+            .find(|p| p.is_file())
+    };
+    let images_path = find(images).ok_or_else(|| IdxError::MissingFile {
+        dir: dir.to_path_buf(),
+        tried: vec![format!("{images}.gz"), images.to_string()],
+    })?;
+    Ok((images_path, find(labels)))
+}
+
 /// Finds the four files in `dir`, preferring `NAME.gz` over `NAME`.
 ///
 /// If any is missing, the error lists every name tried for every missing file.

@@ -17,6 +17,6 @@ mod test_support;
 
 pub use error::{IdxError, Result};
 pub use fashion_mnist::{
-    DEFAULT_FASHION_MNIST_DIR, FASHION_MNIST_CLASSES, FashionMnist, ImageSplit,
+    DEFAULT_FASHION_MNIST_DIR, FASHION_MNIST_CLASSES, FashionMnist, ImageSplit, split_files,
 };
 pub use format::{IdxImages, parse_idx_images, parse_idx_labels, read_idx_images, read_idx_labels};

@@ -1,0 +1,188 @@
+//! Checks of what a run offers for using the student: `predict` reproducing `evaluate`'s
+//! test predictions, the int8 copy, and the model card of a run not evaluated yet.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use super::{ok, run};
+
+/// The rows of a CSV file (header first), split on commas (the files compared here have no
+/// quoted commas).
+fn csv_rows(path: &Path) -> Vec<Vec<String>> {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .lines()
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect()
+}
+
+/// The `predicted` and `p_*` columns of `row`, given the header.
+fn scores(header: &[String], row: &[String]) -> (String, Vec<f64>) {
+    let at = header.iter().position(|h| h == "predicted").unwrap();
+    let probs = row[at + 1..].iter().map(|v| v.parse().unwrap()).collect();
+    (row[at].clone(), probs)
+}
+
+/// Checks that `predicted` (rows keyed by `key_of`) equals `evaluate`'s
+/// `<role>/test_predictions.csv`: same class, probabilities within 2e-6 (both printed with
+/// 6 decimals).
+fn assert_same_scores(
+    expected_path: &Path,
+    predicted_path: &Path,
+    key_of: impl Fn(&[String], usize) -> usize,
+) {
+    let expected = csv_rows(expected_path);
+    let got = csv_rows(predicted_path);
+    assert_eq!(expected[0][0], "row");
+    let by_key: std::collections::HashMap<usize, &Vec<String>> = got[1..]
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (key_of(r, i), r))
+        .collect();
+    assert!(expected.len() > 10, "too few test rows");
+    for row in &expected[1..] {
+        let id: usize = row[0].parse().unwrap();
+        let other = by_key
+            .get(&id)
+            .unwrap_or_else(|| panic!("row {id} not scored by predict"));
+        let (class_a, p_a) = scores(&expected[0], row);
+        let (class_b, p_b) = scores(&got[0], other);
+        assert_eq!(class_a, class_b, "row {id}: {row:?} vs {other:?}");
+        assert_eq!(p_a.len(), p_b.len());
+        for (a, b) in p_a.iter().zip(&p_b) {
+            assert!((a - b).abs() <= 2e-6, "row {id}: {row:?} vs {other:?}");
+        }
+    }
+}
+
+/// `predict --csv` on the test rows of the churn demo's run reproduces the predictions
+/// `evaluate` wrote, for the float student and its int8 copy.
+pub fn predict_reproduces_evaluate_on_churn(dir: &Path, run_dir: &Path) {
+    let lines: Vec<&str> = dark_knowledge_data::CHURN_CSV.lines().collect();
+    let expected = run_dir.join("distilled/test_predictions.csv");
+    let ids: Vec<usize> = csv_rows(&expected)[1..]
+        .iter()
+        .map(|r| r[0].parse().unwrap())
+        .collect();
+    // Data row r is line r + 1 of the file (the header is line 0); scramble the order so
+    // the match goes by row id, not position.
+    let mut text = format!("{}\n", lines[0]);
+    for id in ids.iter().rev() {
+        text.push_str(lines[id + 1]);
+        text.push('\n');
+    }
+    let input = dir.join("test_rows.csv");
+    std::fs::write(&input, text).unwrap();
+    for role in ["distilled", "quantized"] {
+        let out = dir.join(format!("test_scores_{role}.csv"));
+        ok(&[
+            "predict",
+            "--run",
+            run_dir.to_str().unwrap(),
+            "--model",
+            role,
+            "--csv",
+            input.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--on-bad-row",
+            "fail",
+        ]);
+        let n = ids.len();
+        assert_same_scores(
+            &run_dir.join(role).join("test_predictions.csv"),
+            &out,
+            |_, i| ids[n - 1 - i],
+        );
+    }
+}
+
+/// `predict --data-dir` on an image run's test images reproduces `evaluate`'s predictions.
+pub fn predict_reproduces_evaluate_on_images(dir: &Path, run_dir: &Path, data_dir: &str) {
+    let out = dir.join("image_scores.csv");
+    let output = run(&[
+        "predict",
+        "--run",
+        run_dir.to_str().unwrap(),
+        "--data-dir",
+        data_dir,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let rows = csv_rows(&out);
+    assert_eq!(rows[0][..3], ["index", "label", "predicted"]);
+    assert_eq!(rows.len(), 10_001, "every test image is scored");
+    assert_same_scores(
+        &run_dir.join("distilled/test_predictions.csv"),
+        &out,
+        |r, _| r[0].parse().unwrap(),
+    );
+}
+
+/// The int8 copy in the report: within 1 point of the float student's accuracy, a file at
+/// least 3× smaller, following the float student, and described in the card.
+pub fn check_quantized(run_dir: &Path, report: &Value) {
+    let (q, d) = (
+        &report["models"]["quantized"],
+        &report["models"]["distilled"],
+    );
+    let (qa, da) = (
+        q["accuracy"].as_f64().unwrap(),
+        d["accuracy"].as_f64().unwrap(),
+    );
+    assert!((qa - da).abs() <= 0.01, "int8 {qa} vs float {da}");
+    let (qb, db) = (q["bytes"].as_u64().unwrap(), d["bytes"].as_u64().unwrap());
+    assert!(qb * 3 <= db, "int8 file {qb} bytes vs float {db}");
+    assert_eq!(
+        qb,
+        std::fs::metadata(run_dir.join("quantized/model.q8"))
+            .unwrap()
+            .len()
+    );
+    assert_eq!(q["parameters"], d["parameters"]);
+    assert_eq!(q["derived_from"]["model"], "distilled");
+    assert!(
+        q["derived_from"]["agreement"].as_f64().unwrap() >= 0.98,
+        "{q}"
+    );
+    let diff = q["derived_from"]["max_abs_prob_diff"].as_f64().unwrap();
+    assert!(diff > 0.0 && diff < 0.05, "{diff}");
+    let card = std::fs::read_to_string(run_dir.join("MODEL_CARD.md")).unwrap();
+    let expected = format!("- {qb} bytes ({:.1}× smaller", db as f64 / qb as f64);
+    assert!(card.contains(&expected), "card lacks {expected:?}:\n{card}");
+}
+
+/// The card of a run that is trained but not evaluated: each model's best-epoch validation
+/// accuracy as recorded in its `metrics.json`.
+pub fn check_training_card(run_dir: &Path, roles: &[&str]) {
+    let card = std::fs::read_to_string(run_dir.join("MODEL_CARD.md")).expect("card written");
+    assert!(card.contains("not evaluated yet"), "{card}");
+    for role in roles {
+        let metrics: Value = serde_json::from_str(
+            &std::fs::read_to_string(run_dir.join(role).join("metrics.json")).unwrap(),
+        )
+        .unwrap();
+        let best = metrics["best_epoch"].as_u64().unwrap();
+        let record = metrics["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["epoch"].as_u64() == Some(best))
+            .unwrap();
+        let acc = format!(
+            "| {best} | {:.2} % |",
+            100.0 * record["valid"]["accuracy"].as_f64().unwrap()
+        );
+        let line = card
+            .lines()
+            .find(|l| l.starts_with(&format!("| {role} |")))
+            .unwrap_or_else(|| panic!("no {role} row:\n{card}"));
+        assert!(line.contains(&acc), "{role}: {acc:?} not in {line}");
+    }
+}
