@@ -12,6 +12,7 @@ mod kl;
 mod logit_standardized;
 mod mse;
 mod soft_target;
+mod top_k;
 
 pub use cross_entropy::{CrossEntropyLoss, cross_entropy_no_reduction};
 pub use decoupled::{DecoupledKdConfig, DecoupledKdLoss, DecoupledKdTerms};
@@ -20,6 +21,7 @@ pub use kl::kl_divergence_log_space;
 pub use logit_standardized::{LogitStandardizedKdConfig, LogitStandardizedKdLoss};
 pub use mse::{MseLogitsLoss, mse_logits_no_reduction};
 pub use soft_target::{LossTerms, SoftTargetLoss, SoftTargetLossConfig};
+pub use top_k::top_k_kd_no_reduction;
 
 /// How per-sample losses are reduced to one value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

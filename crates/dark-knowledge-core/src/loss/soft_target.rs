@@ -3,7 +3,10 @@
 use burn::tensor::{Int, Tensor, activation::log_softmax};
 use serde::{Deserialize, Serialize};
 
-use super::{cross_entropy::cross_entropy_no_reduction, kl::kl_divergence_log_space};
+use super::{
+    cross_entropy::cross_entropy_no_reduction, kl::kl_divergence_log_space,
+    top_k::top_k_kd_no_reduction,
+};
 use crate::error::{Result, check_positive, check_weights};
 
 /// Settings of [`SoftTargetLoss`].
@@ -23,6 +26,11 @@ pub struct SoftTargetLossConfig {
     /// Weight of the `T²`-scaled KL term.
     #[serde(default = "default_kd_weight")]
     pub kd_weight: f64,
+    /// Compare the distributions over the teacher's `k` most likely classes plus one bin
+    /// for the rest (see [`top_k_kd_no_reduction`]); `None` (the default) uses every class.
+    /// Pair with a top-k teacher cache.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top_k: Option<usize>,
 }
 
 fn default_temperature() -> f64 {
@@ -41,6 +49,7 @@ impl Default for SoftTargetLossConfig {
             temperature: default_temperature(),
             ce_weight: default_ce_weight(),
             kd_weight: default_kd_weight(),
+            top_k: None,
         }
     }
 }
@@ -52,7 +61,14 @@ impl SoftTargetLossConfig {
             temperature,
             ce_weight,
             kd_weight,
+            top_k: None,
         }
+    }
+
+    /// The same configuration with the KL term over the teacher's top `k` classes.
+    pub fn with_top_k(mut self, k: usize) -> Self {
+        self.top_k = Some(k);
+        self
     }
 
     /// The same configuration with another temperature.
@@ -76,10 +92,18 @@ impl SoftTargetLossConfig {
     pub fn init(&self) -> Result<SoftTargetLoss> {
         check_positive("temperature", self.temperature)?;
         check_weights(&[("ce_weight", self.ce_weight), ("kd_weight", self.kd_weight)])?;
+        if self.top_k == Some(0) {
+            return Err(crate::Error::InvalidValue {
+                name: "top_k",
+                value: "0".into(),
+                allowed: "a class count >= 1 (or no top_k for every class)",
+            });
+        }
         Ok(SoftTargetLoss {
             temperature: self.temperature,
             ce_weight: self.ce_weight,
             kd_weight: self.kd_weight,
+            top_k: self.top_k,
         })
     }
 }
@@ -116,6 +140,7 @@ pub struct SoftTargetLoss {
     temperature: f64,
     ce_weight: f64,
     kd_weight: f64,
+    top_k: Option<usize>,
 }
 
 impl SoftTargetLoss {
@@ -167,7 +192,8 @@ impl SoftTargetLoss {
         LossTerms { total, ce, kd }
     }
 
-    /// Per-sample distillation term `T² · KL(p(z_t; T) ‖ p(z_s; T))`, unweighted.
+    /// Per-sample distillation term `T² · KL(p(z_t; T) ‖ p(z_s; T))`, unweighted (over the
+    /// teacher's top-k bins when `top_k` is set).
     ///
     /// # Shapes
     /// - logits: `[batch_size, num_classes]`
@@ -178,6 +204,9 @@ impl SoftTargetLoss {
         teacher_logits: Tensor<2>,
     ) -> Tensor<1> {
         let t = self.temperature;
+        if let Some(k) = self.top_k {
+            return top_k_kd_no_reduction(student_logits, teacher_logits, k, t);
+        }
         let log_ps = log_softmax(student_logits.div_scalar(t), 1);
         let log_pt = log_softmax(teacher_logits.div_scalar(t), 1);
         kl_divergence_log_space(log_pt, log_ps).mul_scalar(t * t)
@@ -196,6 +225,10 @@ mod tests {
             (SoftTargetLossConfig::new(f64::NAN, 0.1, 0.9), "temperature"),
             (SoftTargetLossConfig::new(4.0, -0.1, 0.9), "ce_weight"),
             (SoftTargetLossConfig::new(4.0, 0.1, f64::NAN), "kd_weight"),
+            (
+                SoftTargetLossConfig::new(4.0, 0.1, 0.9).with_top_k(0),
+                "top_k",
+            ),
             (
                 SoftTargetLossConfig::new(4.0, 0.0, 0.0),
                 "all loss weights are 0",
