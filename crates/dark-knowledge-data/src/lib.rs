@@ -1,17 +1,22 @@
 //! Data for dark-knowledge: datasets held whole as device tensors and batched on the device,
 //! CSV files encoded for training ([`tabular`]), Fashion-MNIST's IDX files ([`idx`]), the
-//! embedded churn data, reproducible stratified splits, and synthetic tasks.
+//! embedded churn data, reproducible stratified splits, synthetic tasks, and teacher logits
+//! made elsewhere (`.npy`, safetensors: [`logits`]).
 #![warn(missing_docs)]
 
 mod assets;
+pub mod cache;
+mod cached_teacher;
 mod dataset;
 pub mod error;
 pub mod idx;
+pub mod logits;
 mod split;
 pub mod synthetic;
 pub mod tabular;
 
 pub use assets::CHURN_CSV;
+pub use cached_teacher::{CacheSettings, CachedTeacher, cache_teacher, dataset_fingerprint};
 pub use dataset::{Batch, Dataset};
 pub use error::{Error, Result};
 pub use split::{Split, stratified_split};
