@@ -3,6 +3,8 @@
 //! - `dark-knowledge demo` — teacher, baseline and distilled student on the embedded churn
 //!   data (or `--csv`, or `--dataset fashion-mnist`), with a comparison report;
 //! - `dark-knowledge train-teacher | distill | evaluate --config EXPERIMENT.toml`;
+//! - `dark-knowledge cache-teacher --config EXPERIMENT.toml` — the teacher's logits, once;
+//!   `distill --teacher-cache FILE` or `--teacher-logits FILE.npy` distill from them;
 //! - `dark-knowledge quantize --run RUN` — an int8 copy of the student, added to the report;
 //! - `dark-knowledge predict --run RUN --csv NEW.csv | --data-dir IDX_DIR --out scores.csv`.
 
@@ -54,6 +56,14 @@ impl From<ProgressArg> for Progress {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum DtypeArg {
+    /// 4 bytes per logit, exact.
+    F32,
+    /// 2 bytes per logit, about 1e-3 relative error.
+    F16,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum DatasetArg {
     /// The telecom churn data compiled into the binary.
     Churn,
@@ -102,11 +112,40 @@ enum Command {
         #[arg(long)]
         config: PathBuf,
     },
-    /// Distill the student (and train the baseline) from the experiment's saved teacher.
+    /// Distill the student (and train the baseline) from the experiment's saved teacher, a
+    /// teacher cache, or logits made elsewhere.
     Distill {
         /// The experiment file (TOML).
         #[arg(long)]
         config: PathBuf,
+        /// Read the teacher's logits from this cache (`cache-teacher`) instead of running it.
+        #[arg(long, conflicts_with = "teacher_logits")]
+        teacher_cache: Option<PathBuf>,
+        /// Offline distillation: logits made elsewhere, `.npy` (float32/float64) or
+        /// safetensors, shape [rows, classes] in the data's row order (CSV: the file's rows;
+        /// images: the training file's images).
+        #[arg(long)]
+        teacher_logits: Option<PathBuf>,
+        /// The tensor to read from a safetensors file holding several.
+        #[arg(long, requires = "teacher_logits")]
+        tensor: Option<String>,
+    },
+    /// Run the experiment's saved teacher once over every row of its data and write the
+    /// logits to a cache file (default: RUN/teacher/logits.dktc), for `distill --teacher-cache`.
+    CacheTeacher {
+        /// The experiment file (TOML).
+        #[arg(long)]
+        config: PathBuf,
+        /// The cache file to write.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Value type of the stored logits.
+        #[arg(long, value_enum, default_value_t = DtypeArg::F32)]
+        dtype: DtypeArg,
+        /// Keep only the K largest logits per row and the log-sum-exp of the rest (pair with
+        /// `top_k = K` in the student's loss).
+        #[arg(long)]
+        top_k: Option<usize>,
     },
     /// Compare the experiment's saved models on the test split and write the report.
     Evaluate {
@@ -242,11 +281,42 @@ fn run_cli(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
-        Command::Distill { config } => {
+        Command::Distill {
+            config,
+            teacher_cache,
+            teacher_logits,
+            tensor,
+        } => {
             let experiment = Experiment::load(&config)?;
             let (device, data) = run::prepare_experiment(&experiment)?;
-            run::distill(&experiment, &data, &device, progress)?;
+            let source = match (teacher_cache, teacher_logits) {
+                (Some(path), _) => run::TeacherSource::Cache(path),
+                (None, Some(path)) => run::TeacherSource::Logits { path, tensor },
+                (None, None) => run::TeacherSource::Model,
+            };
+            run::distill(&experiment, &data, &device, progress, &source)?;
             eprintln!("students saved in {}", experiment.output_dir.display());
+            Ok(())
+        }
+        Command::CacheTeacher {
+            config,
+            out,
+            dtype,
+            top_k,
+        } => {
+            let experiment = Experiment::load(&config)?;
+            let (device, data) = run::prepare_experiment(&experiment)?;
+            let out = out.unwrap_or_else(|| run::default_cache_path(&experiment));
+            let dtype = match dtype {
+                DtypeArg::F32 => dark_knowledge_data::cache::CacheDtype::F32,
+                DtypeArg::F16 => dark_knowledge_data::cache::CacheDtype::F16,
+            };
+            run::cache_teacher(&experiment, &data, &device, &out, dtype, top_k)?;
+            eprintln!(
+                "teacher logits cached in {} ({} bytes)",
+                out.display(),
+                std::fs::metadata(&out).map_or(0, |m| m.len())
+            );
             Ok(())
         }
         Command::Quantize { run, model, device } => {
@@ -337,7 +407,13 @@ fn demo(experiment: &Experiment, progress: Progress) -> Result<()> {
     let started = std::time::Instant::now();
     let (device, data) = run::prepare_experiment(experiment)?;
     run::train_teacher(experiment, &data, &device, progress)?;
-    run::distill(experiment, &data, &device, progress)?;
+    run::distill(
+        experiment,
+        &data,
+        &device,
+        progress,
+        &run::TeacherSource::Model,
+    )?;
     let info = run::quantize(&experiment.output_dir, "distilled", &device)?;
     eprintln!("quantized: {}", info.description);
     let report = run::evaluate(experiment, &data, &device, 200)?;

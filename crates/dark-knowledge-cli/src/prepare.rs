@@ -18,6 +18,11 @@ pub struct Prepared {
     pub valid: Dataset,
     /// Test rows.
     pub test: Dataset,
+    /// Every row the splits were cut from, in file order (row id = position): for CSV data
+    /// the whole table, for images the training file. Teacher caches are made over it.
+    pub all: Dataset,
+    /// Whether the test rows are rows of `all` (CSV data), not of another file (images).
+    pub test_in_all: bool,
     /// Class labels, by class index.
     pub class_names: Vec<String>,
     /// The positive class of a binary target.
@@ -110,6 +115,8 @@ fn prepare_table(
         train: data.subset(&train_rows)?,
         valid: data.subset(&split.valid)?,
         test: data.subset(&test_rows)?,
+        all: data,
+        test_in_all: true,
         class_names: target.classes.clone(),
         positive_class,
         encoder: Some(encoder),
@@ -149,6 +156,8 @@ fn prepare_fashion(config: &DataConfig, seed: u64, device: &Device) -> Result<Pr
         train: all.subset(&split.train)?,
         valid: all.subset(&split.valid)?,
         test,
+        all,
+        test_in_all: false,
         class_names: FASHION_MNIST_CLASSES
             .iter()
             .map(|s| s.to_string())

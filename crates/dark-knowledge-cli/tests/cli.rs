@@ -317,6 +317,7 @@ fn experiment_file_drives_train_teacher_distill_and_evaluate() {
     let table = ok(&["--progress", "none", "evaluate", "--config", cfg]);
     assert!(table.contains("distilled"), "{table}");
     assert!(!table.contains("quantized"), "{table}");
+    student::cached_and_imported_teachers_match_online(&dir, &run, cfg);
     let table = ok(&["quantize", "--run", run.to_str().unwrap()]);
     assert!(table.contains("| quantized |"), "{table}");
     let err = fails(&[

@@ -186,3 +186,80 @@ pub fn check_training_card(run_dir: &Path, roles: &[&str]) {
         assert!(line.contains(&acc), "{role}: {acc:?} not in {line}");
     }
 }
+
+/// `cache-teacher`, then `distill --teacher-cache` and `distill --teacher-logits` (an `.npy`
+/// written from the cache) train the same student, byte for byte, as `distill` with the
+/// teacher run online.
+pub fn cached_and_imported_teachers_match_online(dir: &Path, run_dir: &Path, cfg: &str) {
+    use dark_knowledge_data::cache::TeacherCache;
+    // The weights as numbers (burnpack files also hold random parameter ids).
+    let weights = || {
+        let device = burn::tensor::Device::flex();
+        let (_, model) =
+            dark_knowledge_models::load_saved_model(&run_dir.join("distilled"), &device).unwrap();
+        dark_knowledge_core::tensor_util::parameters_to_vec(&model)
+    };
+    let online = weights();
+    ok(&["--progress", "none", "cache-teacher", "--config", cfg]);
+    let cache_path = run_dir.join("teacher/logits.dktc");
+    ok(&[
+        "--progress",
+        "none",
+        "distill",
+        "--config",
+        cfg,
+        "--teacher-cache",
+        cache_path.to_str().unwrap(),
+    ]);
+    assert_eq!(weights(), online, "cached teacher: other student weights");
+
+    let cache = TeacherCache::open(&cache_path).unwrap();
+    let (rows, classes) = (cache.num_rows(), cache.num_classes());
+    let mut values = Vec::new();
+    cache
+        .rows(&(0..rows).collect::<Vec<_>>(), &mut values)
+        .unwrap();
+    let npy = dir.join("teacher_logits.npy");
+    std::fs::write(&npy, npy_f32(&values, rows, classes)).unwrap();
+    std::fs::remove_file(&cache_path).unwrap();
+    ok(&[
+        "--progress",
+        "none",
+        "distill",
+        "--config",
+        cfg,
+        "--teacher-logits",
+        npy.to_str().unwrap(),
+    ]);
+    assert_eq!(weights(), online, "imported logits: other student weights");
+    assert!(cache_path.exists(), "the import is kept as the run's cache");
+
+    // A matrix with a row missing is refused, naming both shapes.
+    let short = dir.join("short.npy");
+    std::fs::write(&short, npy_f32(&values[classes..], rows - 1, classes)).unwrap();
+    let err = super::fails(&[
+        "distill",
+        "--config",
+        cfg,
+        "--teacher-logits",
+        short.to_str().unwrap(),
+    ]);
+    assert!(err.contains(&rows.to_string()), "{err}");
+}
+
+/// A version 1.0 `.npy` file of little-endian f32, C order, as `numpy.save` writes it.
+fn npy_f32(values: &[f32], rows: usize, cols: usize) -> Vec<u8> {
+    let mut header =
+        format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    for v in values {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    out
+}
