@@ -193,8 +193,12 @@ fn invalid_headers_are_rejected_by_create() {
     assert_eq!(dir_entries(&dir), Vec::<String>::new());
     let err = CacheWriter::create(Path::new("/"), header(1, 1, CacheDtype::F32, None));
     assert!(matches!(err, Err(CacheError::InvalidPath { .. })));
-    let missing = dir.join("no/such/dir/c.dktc");
-    let err = CacheWriter::create(&missing, header(1, 1, CacheDtype::F32, None)).unwrap_err();
+    // Missing folders are created; a folder that is a file is an I/O error naming it.
+    let nested = dir.join("new/folder/c.dktc");
+    drop(CacheWriter::create(&nested, header(1, 1, CacheDtype::F32, None)).unwrap());
+    std::fs::write(dir.join("a_file"), b"x").unwrap();
+    let blocked = dir.join("a_file/c.dktc");
+    let err = CacheWriter::create(&blocked, header(1, 1, CacheDtype::F32, None)).unwrap_err();
     assert!(matches!(err, CacheError::Io { .. }), "{err}");
-    assert!(err.to_string().contains("no/such/dir"), "{err}");
+    assert!(err.to_string().contains("a_file"), "{err}");
 }
