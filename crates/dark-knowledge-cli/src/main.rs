@@ -8,6 +8,7 @@
 //! - `dark-knowledge quantize --run RUN` — an int8 copy of the student, added to the report;
 //! - `dark-knowledge predict --run RUN --csv NEW.csv | --data-dir IDX_DIR --out scores.csv`.
 
+mod bench;
 mod experiment;
 mod model_card;
 mod predict;
@@ -16,7 +17,7 @@ mod run;
 
 use std::path::PathBuf;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use dark_knowledge_train::Progress;
 
@@ -152,6 +153,28 @@ enum Command {
         /// The experiment file (TOML).
         #[arg(long)]
         config: PathBuf,
+    },
+    /// Time the reference workloads (teacher training, distillation with the teacher online
+    /// and cached, student latency, teacher inference) and write JSON.
+    Bench {
+        /// `cpu` or `wgpu`.
+        #[arg(long, default_value = "cpu")]
+        device: String,
+        /// Fashion-MNIST folder (synthetic data of the same shape when absent).
+        #[arg(long, default_value = dark_knowledge_data::idx::DEFAULT_FASHION_MNIST_DIR)]
+        data_dir: PathBuf,
+        /// Where to write the JSON (it is also printed).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Training rows per teacher epoch.
+        #[arg(long, default_value_t = 6000)]
+        teacher_rows: usize,
+        /// Training rows per distillation epoch.
+        #[arg(long, default_value_t = 30000)]
+        student_rows: usize,
+        /// Timed epochs per training workload.
+        #[arg(long, default_value_t = 3)]
+        repeats: usize,
     },
     /// Save an int8 copy of a run's student (post-training weight quantization) as the
     /// run's `quantized` model, then re-evaluate the run so the report and model card gain
@@ -317,6 +340,30 @@ fn run_cli(cli: Cli) -> Result<()> {
                 out.display(),
                 std::fs::metadata(&out).map_or(0, |m| m.len())
             );
+            Ok(())
+        }
+        Command::Bench {
+            device,
+            data_dir,
+            out,
+            teacher_rows,
+            student_rows,
+            repeats,
+        } => {
+            let result = bench::bench(&bench::BenchSettings {
+                device,
+                data_dir,
+                teacher_rows,
+                student_rows,
+                repeats,
+            })?;
+            let text = serde_json::to_string_pretty(&result)?;
+            println!("{text}");
+            if let Some(out) = out {
+                dark_knowledge_core::io::write_atomic(&out, text.as_bytes())
+                    .with_context(|| format!("writing {}", out.display()))?;
+                eprintln!("bench: written to {}", out.display());
+            }
             Ok(())
         }
         Command::Quantize { run, model, device } => {

@@ -389,3 +389,39 @@ fn demo_on_fashion_mnist_in_a_reduced_setting() {
     assert!(r["models"]["distilled"]["accuracy"].as_f64().unwrap() > 0.5);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn bench_writes_every_figure_and_says_when_the_data_is_synthetic() {
+    let dir = scratch("bench");
+    let out = dir.join("bench.json");
+    ok(&[
+        "bench",
+        "--data-dir",
+        dir.join("no-images-here").to_str().unwrap(),
+        "--teacher-rows",
+        "256",
+        "--student-rows",
+        "256",
+        "--repeats",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let r: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    for key in [
+        "teacher_train_samples_per_s",
+        "kd_online_samples_per_s",
+        "kd_cached_samples_per_s",
+        "student_latency_us_batch1",
+        "teacher_inference_us_per_sample_batch1024",
+    ] {
+        let v = r[key]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{key} missing: {r}"));
+        assert!(v.is_finite() && v > 0.0, "{key} = {v}");
+    }
+    assert!(r["data"].as_str().unwrap().starts_with("synthetic"), "{r}");
+    assert_eq!(r["backend"], "cpu");
+    assert!(r["machine"]["threads"].as_u64().unwrap() >= 1);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -1,0 +1,229 @@
+//! `bench`: the five speed workloads of the PyTorch reference (`../shared/bench`), on the
+//! same models, batch size and data, written as JSON.
+//!
+//! - teacher training: MLP 784-1200-1200-10 with dropout, Adam, batch 128, one epoch;
+//! - distillation epoch of a student MLP 784-64-10 (KD, T = 4) with the teacher run on every
+//!   batch, and with its logits read from an f32 cache;
+//! - student latency at batch 1 (one row in, probabilities read back);
+//! - teacher inference at batch 1024, per sample.
+//!
+//! Training figures are rows per second of whole epochs run by the library's [`Trainer`]
+//! (validation on 128 rows included, negligible), median over `repeats` epochs after one
+//! warm-up epoch. Latencies are medians after warm-up.
+
+use std::path::{Path, PathBuf};
+
+use std::time::Instant;
+
+use anyhow::Result;
+use burn::tensor::Device;
+use dark_knowledge_core::loss::SoftTargetLossConfig;
+use dark_knowledge_core::{FrozenTeacher, Teacher};
+use dark_knowledge_data::cache::CacheDtype;
+use dark_knowledge_data::idx::FashionMnist;
+use dark_knowledge_data::{
+    CacheSettings, CachedTeacher, Dataset, GaussianMixtureConfig, cache_teacher,
+};
+use dark_knowledge_eval::measure_efficiency;
+use dark_knowledge_models::MlpConfig;
+use dark_knowledge_train::{Progress, Trainer, TrainerConfig};
+
+/// What to run.
+pub struct BenchSettings {
+    /// Device name (`cpu`, `wgpu`, …).
+    pub device: String,
+    /// Fashion-MNIST folder; synthetic data of the same shape when it has no IDX files.
+    pub data_dir: PathBuf,
+    /// Training rows for the teacher epochs.
+    pub teacher_rows: usize,
+    /// Training rows for the distillation epochs.
+    pub student_rows: usize,
+    /// Timed epochs per training workload (after one warm-up epoch).
+    pub repeats: usize,
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// The training data: Fashion-MNIST's first `rows` training images, or synthetic rows of the
+/// same shape; and a description saying which.
+fn load_data(dir: &Path, rows: usize, device: &Device) -> Result<(Dataset, String)> {
+    match FashionMnist::load_limited(dir, Some(rows), Some(1)) {
+        Ok(fm) => {
+            let n = fm.train.len();
+            Ok((
+                Dataset::new(fm.train.images, 784, fm.train.labels, 10, device)?,
+                format!("fashion-mnist ({}), {n} training images", dir.display()),
+            ))
+        }
+        Err(e) => {
+            eprintln!("bench: {e}; using synthetic data of the same shape");
+            let data = GaussianMixtureConfig {
+                num_samples: rows,
+                num_features: 784,
+                num_classes: 10,
+                clusters_per_class: 1,
+                cluster_std: 1.0,
+                seed: 0,
+            }
+            .dataset(device)?;
+            Ok((
+                data,
+                format!(
+                    "synthetic (784 features, 10 classes, {rows} rows): Fashion-MNIST not found in {}",
+                    dir.display()
+                ),
+            ))
+        }
+    }
+}
+
+/// Rows per second of one epoch of `trainer` on `train`.
+fn epoch_rate(
+    model: dark_knowledge_models::Mlp,
+    train: &Dataset,
+    valid: &Dataset,
+    teacher: Option<&dyn Teacher>,
+    loss: SoftTargetLossConfig,
+) -> Result<f64> {
+    let trainer = Trainer::new(TrainerConfig {
+        epochs: 1,
+        batch_size: 128,
+        learning_rate: 1e-3,
+        loss,
+        ..TrainerConfig::default()
+    })?
+    .with_progress(Progress::Silent);
+    let out = trainer.fit(model, train, valid, teacher)?;
+    Ok(train.len() as f64 / out.history[0].seconds)
+}
+
+fn machine() -> serde_json::Value {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".into());
+    serde_json::json!({
+        "cpu": cpu,
+        "threads": std::thread::available_parallelism().map_or(1, |n| n.get()),
+        "os": std::env::consts::OS,
+        "arch": std::env::consts::ARCH,
+    })
+}
+
+/// Runs the workloads and returns the JSON result.
+pub fn bench(s: &BenchSettings) -> Result<serde_json::Value> {
+    let started = Instant::now();
+    let device = dark_knowledge_core::device_from_name(&s.device)?;
+    let rows = s.teacher_rows.max(s.student_rows) + 128;
+    let (all, data) = load_data(&s.data_dir, rows, &device)?;
+    let n = all.len();
+    if n < 256 {
+        anyhow::bail!("bench needs at least 256 rows of data, found {n}");
+    }
+    let range = |a: usize, b: usize| all.subset(&(a..b).collect::<Vec<_>>());
+    let valid = range(n - 128, n)?;
+    let student_train = range(0, s.student_rows.clamp(128, n - 128))?;
+    let teacher_train = range(0, s.teacher_rows.clamp(128, n - 128))?;
+    let repeats = s.repeats.max(1);
+    let new_teacher = || {
+        device.seed(0);
+        MlpConfig::new(784, vec![1200, 1200], 10)
+            .with_dropout(0.2)
+            .init(&device)
+    };
+    let new_student = || {
+        device.seed(1);
+        MlpConfig::new(784, vec![64], 10).init(&device)
+    };
+    let kd = SoftTargetLossConfig::new(4.0, 0.1, 0.9);
+
+    eprintln!(
+        "bench: teacher training ({} rows per epoch)",
+        teacher_train.len()
+    );
+    let mut rates = Vec::new();
+    for i in 0..=repeats {
+        let r = epoch_rate(new_teacher(), &teacher_train, &valid, None, kd.clone())?;
+        if i > 0 {
+            rates.push(r);
+        }
+    }
+    let teacher_train_rate = median(rates);
+
+    let teacher = FrozenTeacher::new(new_teacher());
+    let cache_dir = std::env::temp_dir().join(format!("dk-bench-{}", std::process::id()));
+    let cache_path = cache_dir.join("teacher.dktc");
+    let settings = CacheSettings {
+        dtype: CacheDtype::F32,
+        top_k: None,
+        teacher: "MLP 784-1200-1200-10".into(),
+        teacher_fingerprint: "0000000000000000".into(),
+        batch_size: 1024,
+    };
+    let t = Instant::now();
+    cache_teacher(&teacher, &all, &cache_path, &settings, |_| {})?;
+    let cache_seconds = t.elapsed().as_secs_f64();
+    let cached = CachedTeacher::open(&cache_path, &all)?;
+
+    eprintln!(
+        "bench: distillation, teacher online and cached ({} rows per epoch)",
+        student_train.len()
+    );
+    let (mut online, mut from_cache) = (Vec::new(), Vec::new());
+    for i in 0..=repeats {
+        let a = epoch_rate(
+            new_student(),
+            &student_train,
+            &valid,
+            Some(&teacher),
+            kd.clone(),
+        )?;
+        let b = epoch_rate(
+            new_student(),
+            &student_train,
+            &valid,
+            Some(&cached),
+            kd.clone(),
+        )?;
+        if i > 0 {
+            online.push(a);
+            from_cache.push(b);
+        }
+    }
+    std::fs::remove_dir_all(&cache_dir).ok();
+
+    eprintln!("bench: inference");
+    let student = new_student();
+    let student_eff = measure_efficiency(&student, &valid, 2000);
+    let teacher_eff = measure_efficiency(teacher.model(), &valid, 50);
+
+    Ok(serde_json::json!({
+        "teacher_train_samples_per_s": teacher_train_rate,
+        "kd_online_samples_per_s": median(online),
+        "kd_cached_samples_per_s": median(from_cache),
+        "student_latency_us_batch1": student_eff.latency_us_batch1,
+        "teacher_inference_us_per_sample_batch1024": 1e6 / teacher_eff.throughput_per_s_batch1024,
+        "backend": s.device,
+        "machine": machine(),
+        "data": data,
+        "settings": {
+            "teacher": "MLP 784-1200-1200-10, dropout 0.2, Adam lr 1e-3",
+            "student": "MLP 784-64-10, KD T = 4, ce_weight 0.1, kd_weight 0.9, Adam lr 1e-3",
+            "batch_size": 128,
+            "teacher_rows_per_epoch": teacher_train.len(),
+            "student_rows_per_epoch": student_train.len(),
+            "timed_epochs": repeats,
+            "teacher_cache_write_seconds": cache_seconds,
+            "method": "rows per second of whole Trainer epochs (median, after one warm-up epoch); latency: median of 2000 single-row calls with read-back; batch 1024: median of 5 calls",
+        },
+        "seconds": started.elapsed().as_secs_f64(),
+    }))
+}
