@@ -24,4 +24,4 @@ mod error;
 mod predictor;
 
 pub use error::{Error, Result};
-pub use predictor::Predictor;
+pub use predictor::{HOST_PATH_MAX_PARAMETERS, Predictor};

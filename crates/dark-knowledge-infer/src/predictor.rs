@@ -9,14 +9,20 @@ use burn::tensor::{Device, Tensor, TensorData};
 use dark_knowledge_core::tensor_util::to_vec_f32;
 use dark_knowledge_core::{Classifier, Error as CoreError};
 use dark_knowledge_data::tabular::TabularEncoder;
-use dark_knowledge_models::{AnyModel, ModelInfo, load_saved_model};
+use dark_knowledge_models::{AnyModel, HostMlp, ModelInfo, load_saved_model};
 
 use crate::error::{Error, Result};
+
+/// MLPs up to this many parameters are scored on the lean host path ([`HostMlp`]): for
+/// students, per-call overhead dominates and plain dot products win; larger models go
+/// through burn, whose matrix products win on batches.
+pub const HOST_PATH_MAX_PARAMETERS: usize = 1_000_000;
 
 /// A model loaded once from a run folder, with the preprocessing it was trained with.
 #[derive(Debug, Clone)]
 pub struct Predictor {
     model: AnyModel,
+    host: Option<HostMlp>,
     info: ModelInfo,
     encoder: Option<TabularEncoder>,
     device: Device,
@@ -46,8 +52,15 @@ impl Predictor {
                 info.num_features
             )));
         }
+        let host = match &model {
+            AnyModel::Mlp(mlp) if mlp.num_params() <= HOST_PATH_MAX_PARAMETERS => {
+                Some(HostMlp::from_mlp(mlp))
+            }
+            _ => None,
+        };
         Ok(Self {
             model: model.valid(),
+            host,
             info,
             encoder,
             device: device.clone(),
@@ -98,7 +111,10 @@ impl Predictor {
     }
 
     /// Class probabilities for rows of already-encoded features (row-major, e.g. image
-    /// pixels in `[0, 1]`), one vector per row.
+    /// pixels in `[0, 1]`), one vector per row. MLP students (up to
+    /// [`HOST_PATH_MAX_PARAMETERS`]) are computed row by row on the lean host path, other
+    /// models in one burn forward pass; either way a row's result does not depend on the
+    /// other rows of the call.
     ///
     /// # Errors
     /// When the length is not a multiple of the model's feature count, or a value is not
@@ -120,6 +136,16 @@ impl Predictor {
                 allowed: "finite numbers",
             }
             .into());
+        }
+        if let Some(host) = &self.host {
+            let (mut logits, mut scratch) = (Vec::new(), Vec::new());
+            return Ok(features
+                .chunks_exact(nf)
+                .map(|row| {
+                    host.logits_into(row, &mut logits, &mut scratch);
+                    softmax_host(&logits)
+                })
+                .collect());
         }
         let rows = features.len() / nf;
         let x =
@@ -144,4 +170,12 @@ impl Predictor {
         })?;
         Ok(encoder.encode_record(record)?)
     }
+}
+
+/// A numerically stable softmax of one row.
+fn softmax_host(logits: &[f32]) -> Vec<f32> {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let exp: Vec<f32> = logits.iter().map(|z| (z - max).exp()).collect();
+    let sum: f32 = exp.iter().sum();
+    exp.into_iter().map(|e| e / sum).collect()
 }

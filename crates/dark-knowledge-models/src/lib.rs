@@ -5,6 +5,7 @@
 
 mod cnn;
 mod compact;
+mod host_mlp;
 mod mlp;
 mod persist;
 mod quantize;
@@ -13,6 +14,7 @@ mod spec;
 
 pub use cnn::{Cnn, CnnConfig};
 pub use compact::{compact_bytes, load_compact};
+pub use host_mlp::HostMlp;
 pub use mlp::{Mlp, MlpConfig};
 pub use persist::{load_model, model_bytes, save_model};
 pub use quantize::{WeightFormat, int8_scheme, quantize_int8, to_format};

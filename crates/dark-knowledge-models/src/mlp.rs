@@ -135,6 +135,13 @@ impl Mlp {
     }
 }
 
+impl Mlp {
+    /// The linear layers in order, the output layer last.
+    pub fn linears(&self) -> impl Iterator<Item = &Linear> {
+        self.hidden.iter().chain(std::iter::once(&self.output))
+    }
+}
+
 impl Classifier for Mlp {
     fn logits(&self, inputs: Tensor<2>) -> Tensor<2> {
         self.forward(inputs)
