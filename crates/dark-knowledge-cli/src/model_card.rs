@@ -33,8 +33,8 @@ fn pct(v: f64) -> String {
 pub struct CardModels<'a> {
     /// The model the card is about (the distilled student, or the teacher alone).
     pub student: CardModel<'a>,
-    /// The teacher.
-    pub teacher: CardModel<'a>,
+    /// The teacher (absent when the run distilled from imported logits).
+    pub teacher: Option<CardModel<'a>>,
     /// The student's architecture trained from labels, when trained.
     pub baseline: Option<CardModel<'a>>,
     /// The int8 copy, when made.
@@ -90,7 +90,8 @@ pub fn model_card(experiment: &Experiment, report: &Report, models: &CardModels<
     let _ = writeln!(s, "## Models\n");
     let _ = writeln!(s, "| model | architecture | parameters | bytes |");
     let _ = writeln!(s, "|---|---|---:|---:|");
-    for c in std::iter::once(teacher)
+    for c in teacher
+        .iter()
         .chain(baseline)
         .chain(std::iter::once(student))
         .chain(quantized.as_ref())
@@ -126,40 +127,28 @@ pub fn model_card(experiment: &Experiment, report: &Report, models: &CardModels<
     let _ = writeln!(s, "## Quality and calibration (test split)\n");
     let _ = writeln!(s, "| metric | {} | teacher |", student.info.role);
     let _ = writeln!(s, "|---|---:|---:|");
-    let t = teacher.metrics;
+    let t = teacher.as_ref().map(|c| c.metrics);
+    let tv = |f: &dyn Fn(&ModelMetrics) -> Option<String>| {
+        t.and_then(f).unwrap_or_else(|| "–".to_string())
+    };
+    let f4 = |v: f64| format!("{v:.4}");
     let mut row = |name: &str, a: String, b: String| {
         let _ = writeln!(s, "| {name} | {a} | {b} |");
     };
-    row("accuracy", pct(m.accuracy), pct(t.accuracy));
-    row(
-        "macro-F1",
-        format!("{:.4}", m.macro_f1),
-        format!("{:.4}", t.macro_f1),
-    );
-    if let (Some(a), Some(b)) = (m.f1, t.f1) {
-        row("F1 (positive class)", format!("{a:.4}"), format!("{b:.4}"));
+    row("accuracy", pct(m.accuracy), tv(&|t| Some(pct(t.accuracy))));
+    row("macro-F1", f4(m.macro_f1), tv(&|t| Some(f4(t.macro_f1))));
+    if let Some(a) = m.f1 {
+        row("F1 (positive class)", f4(a), tv(&|t| t.f1.map(f4)));
     }
-    if let (Some(a), Some(b)) = (m.roc_auc, t.roc_auc) {
-        row("ROC-AUC", format!("{a:.4}"), format!("{b:.4}"));
+    if let Some(a) = m.roc_auc {
+        row("ROC-AUC", f4(a), tv(&|t| t.roc_auc.map(f4)));
     }
-    if let (Some(a), Some(b)) = (m.pr_auc, t.pr_auc) {
-        row("PR-AUC", format!("{a:.4}"), format!("{b:.4}"));
+    if let Some(a) = m.pr_auc {
+        row("PR-AUC", f4(a), tv(&|t| t.pr_auc.map(f4)));
     }
-    row(
-        "log-loss",
-        format!("{:.4}", m.log_loss),
-        format!("{:.4}", t.log_loss),
-    );
-    row(
-        "ECE (15 bins)",
-        format!("{:.4}", m.ece),
-        format!("{:.4}", t.ece),
-    );
-    row(
-        "Brier",
-        format!("{:.4}", m.brier),
-        format!("{:.4}", t.brier),
-    );
+    row("log-loss", f4(m.log_loss), tv(&|t| Some(f4(t.log_loss))));
+    row("ECE (15 bins)", f4(m.ece), tv(&|t| Some(f4(t.ece))));
+    row("Brier", f4(m.brier), tv(&|t| Some(f4(t.brier))));
     let _ = writeln!(s);
 
     let _ = writeln!(s, "## Fidelity to the teacher\n");
@@ -181,21 +170,33 @@ pub fn model_card(experiment: &Experiment, report: &Report, models: &CardModels<
     let _ = writeln!(s);
 
     let _ = writeln!(s, "## Efficiency (device: {})\n", experiment.device);
-    let _ = writeln!(
-        s,
-        "- {} parameters ({:.1}× fewer than the teacher), {} bytes",
-        m.parameters,
-        t.parameters as f64 / m.parameters.max(1) as f64,
-        m.bytes
-    );
-    let _ = writeln!(
-        s,
-        "- latency at batch 1: {:.1} µs per row (teacher {:.1} µs); throughput at batch 1024: {:.0} rows/s (teacher {:.0})\n",
-        m.latency_us_batch1,
-        t.latency_us_batch1,
-        m.throughput_per_s_batch1024,
-        t.throughput_per_s_batch1024
-    );
+    match t {
+        Some(t) => {
+            let _ = writeln!(
+                s,
+                "- {} parameters ({:.1}× fewer than the teacher), {} bytes",
+                m.parameters,
+                t.parameters as f64 / m.parameters.max(1) as f64,
+                m.bytes
+            );
+            let _ = writeln!(
+                s,
+                "- latency at batch 1: {:.1} µs per row (teacher {:.1} µs); throughput at batch 1024: {:.0} rows/s (teacher {:.0})\n",
+                m.latency_us_batch1,
+                t.latency_us_batch1,
+                m.throughput_per_s_batch1024,
+                t.throughput_per_s_batch1024
+            );
+        }
+        None => {
+            let _ = writeln!(s, "- {} parameters, {} bytes", m.parameters, m.bytes);
+            let _ = writeln!(
+                s,
+                "- latency at batch 1: {:.1} µs per row; throughput at batch 1024: {:.0} rows/s; the teacher's logits were imported, so it has no figures here\n",
+                m.latency_us_batch1, m.throughput_per_s_batch1024
+            );
+        }
+    }
 
     if let Some(q) = quantized {
         let qm = q.metrics;

@@ -638,12 +638,15 @@ fn write_model_card(
                     training: training.as_ref(),
                 })
             };
-            let Some(teacher) = card("teacher") else {
+            let Some(student) = card("distilled")
+                .or_else(|| card("baseline"))
+                .or_else(|| card("teacher"))
+            else {
                 return Ok(());
             };
             let models = CardModels {
-                student: card("distilled").unwrap_or_else(|| card("teacher").expect("checked")),
-                teacher,
+                student,
+                teacher: card("teacher"),
                 baseline: card("baseline"),
                 quantized: card("quantized"),
             };

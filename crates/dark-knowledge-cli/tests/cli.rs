@@ -336,6 +336,7 @@ fn experiment_file_drives_train_teacher_distill_and_evaluate() {
     assert_eq!(metrics["history"].as_array().unwrap().len(), 3);
     assert!(metrics["history"][0]["train"]["kd"].as_f64().is_some());
     check_sane(&report(&run)["models"]["distilled"], true);
+    student::evaluate_without_the_teacher_model(&run, cfg);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

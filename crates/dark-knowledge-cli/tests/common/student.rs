@@ -263,3 +263,33 @@ fn npy_f32(values: &[f32], rows: usize, cols: usize) -> Vec<u8> {
     }
     out
 }
+
+/// A run whose teacher exists only as logits (offline distillation): `evaluate` measures
+/// fidelity against the run's cache — the same figures as against the model the logits came
+/// from — and still writes the model card, without a teacher row.
+pub fn evaluate_without_the_teacher_model(run_dir: &Path, cfg: &str) {
+    let before = super::report(run_dir);
+    let teacher = run_dir.join("teacher");
+    std::fs::remove_file(teacher.join("model.json")).unwrap();
+    std::fs::remove_file(teacher.join("model.bpk")).unwrap();
+    std::fs::remove_file(run_dir.join("MODEL_CARD.md")).unwrap();
+    ok(&["--progress", "none", "evaluate", "--config", cfg]);
+    let after = super::report(run_dir);
+    assert!(after["models"].get("teacher").is_none(), "{after}");
+    for key in ["agreement_with_teacher", "kl_to_teacher", "accuracy"] {
+        let (a, b) = (
+            before["models"]["distilled"][key].as_f64().unwrap(),
+            after["models"]["distilled"][key].as_f64().unwrap(),
+        );
+        assert!(
+            (a - b).abs() < 1e-6,
+            "{key}: {a} with the model, {b} with its logits"
+        );
+    }
+    let card = std::fs::read_to_string(run_dir.join("MODEL_CARD.md")).expect("card written");
+    let acc = format!(
+        "| accuracy | {:.2} % | – |",
+        100.0 * after["models"]["distilled"]["accuracy"].as_f64().unwrap()
+    );
+    assert!(card.contains(&acc), "{acc:?} not in:\n{card}");
+}
