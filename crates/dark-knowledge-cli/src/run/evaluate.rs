@@ -1,0 +1,280 @@
+//! `evaluate` and `quantize`: the comparison report, per-row test predictions, the int8
+//! copy and the model card.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use burn::tensor::Device;
+use dark_knowledge_core::FrozenTeacher;
+use dark_knowledge_core::io::write_atomic;
+use dark_knowledge_data::CachedTeacher;
+use dark_knowledge_eval::{
+    DatasetSummary, Report, derived_from, evaluate_model, predict_proba, teacher_proba,
+};
+use dark_knowledge_models::{
+    ModelInfo, WeightFormat, load_saved_model, quantize_int8, save_saved_model,
+};
+
+use super::{RunDir, TrainingMetrics, default_cache_path, load_role, load_role_with_info};
+use crate::experiment::Experiment;
+use crate::model_card::{CardModel, CardModels, TrainedModel, model_card, training_card};
+use crate::prepare::Prepared;
+
+/// Roles a run folder can hold, in report order.
+pub const ROLES: [&str; 4] = ["teacher", "baseline", "distilled", "quantized"];
+
+/// `evaluate`: compares every saved model on the test split, writes each model's per-row
+/// test predictions, the report and the model card.
+pub fn evaluate(
+    experiment: &Experiment,
+    data: &Prepared,
+    device: &Device,
+    latency_runs: usize,
+) -> Result<Report> {
+    let run = RunDir(experiment.output_dir.clone());
+    let teacher_model = if run.role("teacher").join("model.json").exists() {
+        Some(FrozenTeacher::new(load_role(
+            &run, "teacher", data, device,
+        )?))
+    } else {
+        None
+    };
+    let cached;
+    let teacher: &dyn dark_knowledge_core::Teacher = match &teacher_model {
+        Some(t) => t,
+        None => {
+            let path = default_cache_path(experiment);
+            if !path.exists() {
+                bail!(
+                    "no teacher model ({}) and no teacher cache ({}) in {}",
+                    run.role("teacher").join("model.json").display(),
+                    path.display(),
+                    run.0.display()
+                );
+            }
+            if !data.test_in_all {
+                bail!(
+                    "{} covers the training images only; evaluating against the teacher needs its model",
+                    path.display()
+                );
+            }
+            cached = CachedTeacher::open(&path, &data.all)?;
+            eprintln!(
+                "evaluate: no teacher model, fidelity measured against {}",
+                dark_knowledge_core::Teacher::describe(&cached)
+            );
+            &cached
+        }
+    };
+    let teacher_probs = teacher_proba(teacher, &data.test, 1024)?;
+    let mut models = std::collections::BTreeMap::new();
+    let mut probs_of: std::collections::BTreeMap<&str, Vec<f32>> =
+        std::collections::BTreeMap::new();
+    for role in ROLES {
+        if !run.role(role).join("model.json").exists() {
+            continue;
+        }
+        eprintln!("evaluate: {role} on {} test rows", data.test.len());
+        let (info, model) = if let (true, Some(t)) = (role == "teacher", &teacher_model) {
+            (read_info(&run, role)?, t.model().clone())
+        } else {
+            load_role_with_info(&run, role, data, device)?
+        };
+        let mut metrics = evaluate_model(
+            &model,
+            &data.test,
+            &teacher_probs,
+            &data.class_names,
+            data.positive_class,
+            latency_runs,
+        )?;
+        let weights = run.role(role).join(info.weights_file());
+        metrics.bytes = std::fs::metadata(&weights)
+            .with_context(|| format!("reading {}", weights.display()))?
+            .len() as usize;
+        let probs = predict_proba(&model, &data.test, 1024);
+        if let Some(source) = &info.source
+            && let Some(source_probs) = probs_of.get(source.as_str())
+        {
+            metrics.derived_from = Some(derived_from(
+                source,
+                &probs,
+                source_probs,
+                data.num_classes(),
+            )?);
+        }
+        write_test_predictions(&run.role(role), data, &probs)?;
+        probs_of.insert(role, probs);
+        models.insert(role.to_string(), metrics);
+    }
+    let labels = data.test.labels_host();
+    let majority = (0..data.num_classes())
+        .map(|c| labels.iter().filter(|&&l| l == c).count())
+        .max()
+        .unwrap_or(0) as f64
+        / labels.len().max(1) as f64;
+    let report = Report {
+        dataset: DatasetSummary {
+            name: data.name.clone(),
+            num_classes: data.num_classes(),
+            class_names: data.class_names.clone(),
+            train_rows: data.train.len(),
+            valid_rows: data.valid.len(),
+            test_rows: data.test.len(),
+            num_features: data.num_features(),
+            majority_class_rate: majority,
+            positive_class: data.positive_class.map(|i| data.class_names[i].clone()),
+        },
+        models,
+        notes: vec![
+            format!("device: {}; seed: {}", experiment.device, experiment.seed),
+            "metrics on the test split; agreement and KL are measured against the teacher's predictions".into(),
+            "latency: median per sample at batch 1; throughput: median at batch 1024; size: the saved weights file".into(),
+        ],
+    };
+    write_atomic(&run.0.join("report.json"), report.to_json().as_bytes())?;
+    write_atomic(&run.0.join("report.md"), report.to_markdown().as_bytes())?;
+    write_model_card(experiment, &run, data, Some(&report))?;
+    Ok(report)
+}
+
+/// Writes `dir/test_predictions.csv`: per test row its id (the data row of a CSV, counted
+/// from 0 after the header, or the image index), label, predicted class and `p_<label>`
+/// per class, with the same formatting as `predict`.
+fn write_test_predictions(dir: &Path, data: &Prepared, probs: &[f32]) -> Result<()> {
+    let nc = data.num_classes();
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let mut header = vec!["row".to_string(), "label".into(), "predicted".into()];
+    header.extend(data.class_names.iter().map(|c| format!("p_{c}")));
+    writer.write_record(&header)?;
+    for ((row, label), p) in data
+        .test
+        .row_ids()
+        .iter()
+        .zip(data.test.labels_host())
+        .zip(probs.chunks(nc))
+    {
+        let best = dark_knowledge_eval::argmax_rows(p, nc)[0];
+        let mut record = vec![
+            row.to_string(),
+            data.class_names[*label].clone(),
+            data.class_names[best].clone(),
+        ];
+        record.extend(p.iter().map(|v| format!("{v:.6}")));
+        writer.write_record(&record)?;
+    }
+    let bytes = writer.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let path = dir.join("test_predictions.csv");
+    write_atomic(&path, &bytes).with_context(|| format!("writing {}", path.display()))
+}
+
+/// `quantize`: saves an int8 copy of the run's `source` model as the `quantized` role.
+pub fn quantize(run_dir: &Path, source: &str, device: &Device) -> Result<ModelInfo> {
+    if source == "quantized" {
+        bail!(
+            "--model quantized is already int8: pick a float model (distilled, baseline or teacher)"
+        );
+    }
+    let dir = run_dir.join(source);
+    if !dir.join("model.json").exists() {
+        bail!(
+            "no {source} model in {} (missing {}); train it first",
+            run_dir.display(),
+            dir.join("model.json").display()
+        );
+    }
+    let (info, model) = load_saved_model(&dir, device).map_err(anyhow::Error::msg)?;
+    if info.weights != WeightFormat::Float32 {
+        bail!("the {source} model in {} is already int8", dir.display());
+    }
+    let quantized = quantize_int8(model, device);
+    let info = ModelInfo {
+        role: "quantized".into(),
+        description: format!("{} int8", info.description),
+        weights: WeightFormat::Int8,
+        source: Some(source.to_string()),
+        ..info
+    };
+    save_saved_model(&run_dir.join("quantized"), &info, &quantized).map_err(anyhow::Error::msg)?;
+    Ok(info)
+}
+
+fn read_info(run: &RunDir, role: &str) -> Result<ModelInfo> {
+    let path = run.role(role).join("model.json");
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("invalid {}", path.display()))
+}
+
+/// The description and training record of a saved model, when present.
+fn read_saved(run: &RunDir, role: &str) -> Result<Option<(ModelInfo, Option<TrainingMetrics>)>> {
+    let dir = run.role(role);
+    let Ok(text) = std::fs::read_to_string(dir.join("model.json")) else {
+        return Ok(None);
+    };
+    let info: ModelInfo = serde_json::from_str(&text)
+        .with_context(|| format!("invalid {}", dir.join("model.json").display()))?;
+    let training = std::fs::read_to_string(dir.join("metrics.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok());
+    Ok(Some((info, training)))
+}
+
+/// Writes `MODEL_CARD.md`: from the report for an evaluated run (about the distilled
+/// student, or the teacher alone when no student was trained yet), otherwise from the
+/// saved models' training records.
+pub(super) fn write_model_card(
+    experiment: &Experiment,
+    run: &RunDir,
+    data: &Prepared,
+    report: Option<&Report>,
+) -> Result<()> {
+    let mut saved = std::collections::BTreeMap::new();
+    for role in ROLES {
+        if let Some(s) = read_saved(run, role)? {
+            saved.insert(role, s);
+        }
+    }
+    let text = match report {
+        Some(report) => {
+            let card = |role: &str| {
+                let metrics = report.models.get(role)?;
+                saved.get(role).map(|(info, training)| CardModel {
+                    info,
+                    metrics,
+                    training: training.as_ref(),
+                })
+            };
+            let Some(student) = card("distilled")
+                .or_else(|| card("baseline"))
+                .or_else(|| card("teacher"))
+            else {
+                return Ok(());
+            };
+            let models = CardModels {
+                student,
+                teacher: card("teacher"),
+                baseline: card("baseline"),
+                quantized: card("quantized"),
+            };
+            model_card(experiment, report, &models)
+        }
+        None => {
+            let trained: Vec<TrainedModel<'_>> = saved
+                .iter()
+                .map(|(role, (info, training))| TrainedModel {
+                    info,
+                    training: training.as_ref(),
+                    bytes: std::fs::metadata(run.role(role).join(info.weights_file()))
+                        .map_or(0, |m| m.len()),
+                })
+                .collect();
+            if trained.is_empty() {
+                return Ok(());
+            }
+            training_card(experiment, data, &trained)
+        }
+    };
+    write_atomic(&run.0.join("MODEL_CARD.md"), text.as_bytes())
+        .with_context(|| format!("writing MODEL_CARD.md into {}", run.0.display()))
+}

@@ -1,0 +1,154 @@
+//! Where `distill` gets the teacher's logits: the saved model, a cache made by
+//! `cache-teacher`, or logits imported from `.npy` / safetensors.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use burn::tensor::Device;
+use dark_knowledge_core::FrozenTeacher;
+use dark_knowledge_data::cache::CacheDtype;
+use dark_knowledge_data::{CacheSettings, CachedTeacher};
+
+use super::{RunDir, check_preprocessing, load_role, load_role_with_info, write_run_header};
+use crate::experiment::Experiment;
+use crate::prepare::Prepared;
+
+/// Where `distill` gets the teacher's logits.
+#[derive(Debug, Clone)]
+pub enum TeacherSource {
+    /// The run's saved teacher model, run on every batch.
+    Model,
+    /// A cache made by `cache-teacher` over the experiment's data.
+    Cache(PathBuf),
+    /// Logits made elsewhere (`.npy` or safetensors, `[rows, classes]` in the data's row
+    /// order); imported into the run's cache `teacher/logits.dktc` first.
+    Logits {
+        /// The file.
+        path: PathBuf,
+        /// The tensor's name in a safetensors file holding several.
+        tensor: Option<String>,
+    },
+}
+
+/// The run's default teacher cache.
+pub fn default_cache_path(experiment: &Experiment) -> PathBuf {
+    experiment.output_dir.join("teacher").join("logits.dktc")
+}
+
+/// `cache-teacher`: runs the saved teacher once over every row of the data and writes its
+/// logits to `out`.
+pub fn cache_teacher(
+    experiment: &Experiment,
+    data: &Prepared,
+    device: &Device,
+    out: &Path,
+    dtype: CacheDtype,
+    top_k: Option<usize>,
+) -> Result<()> {
+    let run = RunDir(experiment.output_dir.clone());
+    check_preprocessing(&run, data)?;
+    let (info, model) = load_role_with_info(&run, "teacher", data, device)?;
+    if let Some(k) = top_k
+        && (k == 0 || k > data.num_classes())
+    {
+        bail!(
+            "--top-k {k}: expected 1..={} (the class count)",
+            data.num_classes()
+        );
+    }
+    let weights = dark_knowledge_models::model_bytes(&model)?;
+    let settings = CacheSettings {
+        dtype,
+        top_k,
+        teacher: format!("{} ({})", info.description, run.role("teacher").display()),
+        teacher_fingerprint: dark_knowledge_data::cache::fingerprint(
+            &weights.iter().map(|&b| f32::from(b)).collect::<Vec<_>>(),
+            &[],
+        ),
+        batch_size: 1024,
+    };
+    let teacher = FrozenTeacher::new(model);
+    let total = data.all.len();
+    let started = std::time::Instant::now();
+    let mut last = std::time::Instant::now();
+    dark_knowledge_data::cache_teacher(&teacher, &data.all, out, &settings, |done| {
+        if last.elapsed().as_secs_f64() > 2.0 || done == total {
+            eprintln!(
+                "cache-teacher: {done}/{total} rows ({:.0} rows/s)",
+                done as f64 / started.elapsed().as_secs_f64().max(1e-9)
+            );
+            last = std::time::Instant::now();
+        }
+    })?;
+    Ok(())
+}
+
+/// Imports logits made elsewhere into a cache over the experiment's data.
+fn import_logits(
+    experiment: &Experiment,
+    data: &Prepared,
+    path: &Path,
+    tensor: Option<&str>,
+) -> Result<PathBuf> {
+    let matrix = dark_knowledge_data::logits::read_logits(path, tensor)?;
+    matrix.check_shape(data.all.len(), data.num_classes())?;
+    let out = default_cache_path(experiment);
+    let header = dark_knowledge_data::cache::CacheHeader {
+        version: u32::from(dark_knowledge_data::cache::FORMAT_VERSION),
+        num_classes: matrix.cols,
+        num_rows: matrix.rows,
+        dataset_fingerprint: dark_knowledge_data::dataset_fingerprint(&data.all),
+        teacher_fingerprint: dark_knowledge_data::cache::fingerprint(&matrix.values, &[]),
+        teacher: format!("imported logits {}", path.display()),
+        dtype: CacheDtype::F32,
+        top_k: None,
+    };
+    let mut writer = dark_knowledge_data::cache::CacheWriter::create(&out, header)?;
+    writer.push(&matrix.values)?;
+    writer.finish()?;
+    eprintln!(
+        "imported {} x {} logits from {} into {}",
+        matrix.rows,
+        matrix.cols,
+        path.display(),
+        out.display()
+    );
+    Ok(out)
+}
+
+/// The teacher `distill` uses.
+pub(super) fn open_teacher(
+    experiment: &Experiment,
+    data: &Prepared,
+    device: &Device,
+    source: &TeacherSource,
+) -> Result<Box<dyn dark_knowledge_core::Teacher>> {
+    let run = RunDir(experiment.output_dir.clone());
+    let open_cache = |path: &Path| -> Result<Box<dyn dark_knowledge_core::Teacher>> {
+        let cached = CachedTeacher::open(path, &data.all).with_context(|| {
+            format!(
+                "the cache must be made over this experiment's data ({} rows); run cache-teacher again",
+                data.all.len()
+            )
+        })?;
+        eprintln!(
+            "teacher: {}",
+            dark_knowledge_core::Teacher::describe(&cached)
+        );
+        Ok(Box::new(cached))
+    };
+    match source {
+        TeacherSource::Model => {
+            check_preprocessing(&run, data)?;
+            Ok(Box::new(FrozenTeacher::new(load_role(
+                &run, "teacher", data, device,
+            )?)))
+        }
+        TeacherSource::Cache(path) => open_cache(path),
+        TeacherSource::Logits { path, tensor } => {
+            write_run_header(experiment, data)?;
+            let cache = import_logits(experiment, data, path, tensor.as_deref())?;
+            open_cache(&cache)
+        }
+    }
+}
