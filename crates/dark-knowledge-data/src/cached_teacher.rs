@@ -153,9 +153,11 @@ pub fn cache_teacher(
                 inputs: &batch.inputs,
                 rows: &batch.rows,
             })
-            .map_err(|e| CacheError::Header {
+            .map_err(|e| CacheError::TeacherFailed {
                 path: path.to_path_buf(),
-                reason: format!("the teacher failed on rows {start}..{end}: {e}"),
+                start,
+                end,
+                reason: e.to_string(),
             })?;
         writer.push(&to_vec_f32(logits))?;
         progress(end);

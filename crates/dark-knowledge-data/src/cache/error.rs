@@ -221,6 +221,21 @@ pub enum CacheError {
         /// Rows actually pushed.
         found: usize,
     },
+    /// The teacher could not produce the logits of some rows while the cache was written.
+    #[error(
+        "teacher cache '{}': the teacher failed on rows {start}..{end}: {reason}",
+        .path.display()
+    )]
+    TeacherFailed {
+        /// File being written.
+        path: PathBuf,
+        /// First row of the failed batch.
+        start: usize,
+        /// One past its last row.
+        end: usize,
+        /// The teacher's error.
+        reason: String,
+    },
     /// The writer hit an I/O error earlier and cannot continue.
     #[error(
         "teacher cache '{}': the writer failed earlier and cannot be used; start a new writer",
