@@ -113,12 +113,7 @@ pub fn predict(
             }
         }
         summary.scored += flush(&predictor, &mut features, &mut pending_rows, &mut writer)?;
-        let file = writer
-            .into_inner()
-            .map_err(|e| anyhow::anyhow!("writing {}: {e}", tmp.display()))?;
-        file.into_inner()
-            .map_err(|e| anyhow::anyhow!("writing {}: {e}", tmp.display()))?
-            .sync_all()?;
+        close(writer, &tmp)?;
         Ok(summary)
     })();
     let summary = finish(result, &tmp, out)?;
@@ -265,12 +260,7 @@ pub fn predict_images(
             }
             start = end;
         }
-        let file = writer
-            .into_inner()
-            .map_err(|e| anyhow::anyhow!("writing {}: {e}", tmp.display()))?;
-        file.into_inner()
-            .map_err(|e| anyhow::anyhow!("writing {}: {e}", tmp.display()))?
-            .sync_all()?;
+        close(writer, &tmp)?;
         Ok(PredictSummary {
             scored: images.count,
             skipped: 0,
@@ -279,7 +269,20 @@ pub fn predict_images(
     finish(result, &tmp, out)
 }
 
-fn argmax(p: &[f32]) -> usize {
+/// Flushes the CSV writer and its buffer and syncs the temporary file to disk.
+fn close(writer: csv::Writer<BufWriter<File>>, tmp: &Path) -> Result<()> {
+    let file = writer
+        .into_inner()
+        .map_err(|e| anyhow::anyhow!("writing {}: {e}", tmp.display()))?;
+    file.into_inner()
+        .map_err(|e| anyhow::anyhow!("writing {}: {e}", tmp.display()))?
+        .sync_all()
+        .with_context(|| format!("writing {}", tmp.display()))
+}
+
+/// The index of the largest probability, the first one on ties (as `evaluate` picks its
+/// `predicted` class, so the two agree row for row).
+pub fn argmax(p: &[f32]) -> usize {
     p.iter()
         .enumerate()
         .fold(0, |b, (i, v)| if *v > p[b] { i } else { b })

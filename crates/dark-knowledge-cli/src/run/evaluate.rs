@@ -154,7 +154,7 @@ fn write_test_predictions(dir: &Path, data: &Prepared, probs: &[f32]) -> Result<
         .zip(data.test.labels_host())
         .zip(probs.chunks(nc))
     {
-        let best = dark_knowledge_eval::argmax_rows(p, nc)[0];
+        let best = crate::predict::argmax(p);
         let mut record = vec![
             row.to_string(),
             data.class_names[*label].clone(),
