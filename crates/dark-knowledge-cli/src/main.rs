@@ -295,8 +295,7 @@ fn run_cli(cli: Cli) -> Result<()> {
             demo(&experiment, progress)
         }
         Command::TrainTeacher { config } => {
-            let experiment = Experiment::load(&config)?;
-            let (device, data) = run::prepare_experiment(&experiment)?;
+            let (experiment, device, data) = run::load_experiment(&config)?;
             run::train_teacher(&experiment, &data, &device, progress)?;
             eprintln!(
                 "teacher saved in {}",
@@ -310,8 +309,7 @@ fn run_cli(cli: Cli) -> Result<()> {
             teacher_logits,
             tensor,
         } => {
-            let experiment = Experiment::load(&config)?;
-            let (device, data) = run::prepare_experiment(&experiment)?;
+            let (experiment, device, data) = run::load_experiment(&config)?;
             let source = match (teacher_cache, teacher_logits) {
                 (Some(path), _) => run::TeacherSource::Cache(path),
                 (None, Some(path)) => run::TeacherSource::Logits { path, tensor },
@@ -327,8 +325,7 @@ fn run_cli(cli: Cli) -> Result<()> {
             dtype,
             top_k,
         } => {
-            let experiment = Experiment::load(&config)?;
-            let (device, data) = run::prepare_experiment(&experiment)?;
+            let (experiment, device, data) = run::load_experiment(&config)?;
             let out = out.unwrap_or_else(|| run::default_cache_path(&experiment));
             let dtype = match dtype {
                 DtypeArg::F32 => dark_knowledge_data::cache::CacheDtype::F32,
@@ -397,8 +394,7 @@ fn run_cli(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Evaluate { config } => {
-            let experiment = Experiment::load(&config)?;
-            let (device, data) = run::prepare_experiment(&experiment)?;
+            let (experiment, device, data) = run::load_experiment(&config)?;
             let report = run::evaluate(&experiment, &data, &device, 200)?;
             println!("{}", report.comparison_table());
             eprintln!(

@@ -275,6 +275,13 @@ pub fn distill(
     Ok(())
 }
 
+/// Reads the experiment file at `config` and prepares its data on its device.
+pub fn load_experiment(config: &Path) -> Result<(Experiment, Device, Prepared)> {
+    let experiment = Experiment::load(config)?;
+    let (device, data) = prepare_experiment(&experiment)?;
+    Ok((experiment, device, data))
+}
+
 /// Prepares the data of `experiment` on its device.
 pub fn prepare_experiment(experiment: &Experiment) -> Result<(Device, Prepared)> {
     let device = device_of(experiment)?;
