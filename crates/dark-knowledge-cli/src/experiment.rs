@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use dark_knowledge_core::loss::SoftTargetLossConfig;
 use dark_knowledge_models::ModelSpec;
-use dark_knowledge_train::{LrSchedule, TrainerConfig};
+use dark_knowledge_train::{Combine, LossTerm, LrSchedule, MutualConfig, TrainerConfig};
 use serde::{Deserialize, Serialize};
 
 /// A whole experiment. Unknown keys anywhere are rejected, naming the key.
@@ -26,6 +26,18 @@ pub struct Experiment {
     pub teacher: TeacherSection,
     /// The student(s).
     pub student: StudentSection,
+    /// Further teachers besides `[teacher]`, as `[[teachers]]` tables: the student learns
+    /// from the weighted ensemble.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub teachers: Vec<ExtraTeacher>,
+    /// The student's loss as named terms (`[[loss]]` tables); replaces
+    /// `[student.train.loss]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub loss: Vec<LossTerm>,
+    /// How the student is distilled: directly (default), through an assistant, by
+    /// born-again generations, or by mutual learning.
+    #[serde(default, skip_serializing_if = "Pipeline::is_standard")]
+    pub pipeline: Pipeline,
 }
 
 fn default_device() -> String {
@@ -110,12 +122,117 @@ pub enum DataSource {
 pub struct TeacherSection {
     /// Architecture.
     pub model: ModelSpec,
+    /// Its relative weight when `[[teachers]]` adds further teachers, `>= 0`.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub weight: f64,
+    /// How an ensemble's teachers are combined for the logit terms.
+    #[serde(default, skip_serializing_if = "is_default_combine")]
+    pub combine: Combine,
     /// Training settings (the `loss` table is not used: a teacher learns from labels).
     #[serde(default)]
     pub train: TrainerConfig,
 }
 
 /// The student: architecture, distillation settings, and whether to train the baseline.
+/// A further teacher of an ensemble; saved as the run's `teacher-<name>` model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtraTeacher {
+    /// Letters, digits, `-` and `_`.
+    pub name: String,
+    /// Its architecture.
+    pub model: ModelSpec,
+    /// Its relative weight in the ensemble, `>= 0`.
+    #[serde(default = "one")]
+    pub weight: f64,
+    /// Its training settings; `[teacher.train]` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub train: Option<TrainerConfig>,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+/// How the student is distilled.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Pipeline {
+    /// Teacher (or ensemble) → student.
+    #[default]
+    Standard,
+    /// Teacher-assistant chain (Mirzadeh et al. 2020): teacher → assistant → student. The
+    /// assistant is distilled from the teacher with the student's loss, saved as
+    /// `assistant`, then teaches the student.
+    Assistant {
+        /// The assistant's architecture, between the teacher's and the student's sizes.
+        model: ModelSpec,
+        /// Its training settings; `[student.train]` when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        train: Option<TrainerConfig>,
+    },
+    /// Born-again networks (Furlanello et al. 2018): generation 1 learns from the teacher,
+    /// generation k + 1 from generation k (or from the ensemble of generations 1..k), all
+    /// with the student's architecture. Earlier generations are saved as `generation-<k>`,
+    /// the last as `distilled`.
+    BornAgain {
+        /// Number of generations, `>= 1`.
+        generations: usize,
+        /// Generation k + 1 learns from the equally weighted ensemble of generations 1..k.
+        #[serde(default)]
+        ensemble: bool,
+    },
+    /// Deep mutual learning (Zhang et al. 2018): `students` copies of the student,
+    /// initialised differently, train together and teach each other; the first is saved as
+    /// `distilled`, the others as `mutual-<k>`. With no teacher term in the loss, no teacher
+    /// is needed.
+    Mutual {
+        /// Number of students, `>= 2`.
+        #[serde(default = "two")]
+        students: usize,
+        /// Weight of the mutual term.
+        #[serde(default = "one")]
+        weight: f64,
+        /// Temperature of the mutual term.
+        #[serde(default = "one")]
+        temperature: f64,
+    },
+}
+
+fn two() -> usize {
+    2
+}
+
+fn is_one(v: &f64) -> bool {
+    *v == 1.0
+}
+
+fn is_default_combine(c: &Combine) -> bool {
+    *c == Combine::default()
+}
+
+impl Pipeline {
+    fn is_standard(&self) -> bool {
+        *self == Self::Standard
+    }
+
+    /// The mutual-learning settings, for the mutual pipeline.
+    pub fn mutual(&self) -> Option<MutualConfig> {
+        match *self {
+            Self::Mutual {
+                students,
+                weight,
+                temperature,
+            } => Some(MutualConfig {
+                students,
+                weight,
+                temperature,
+            }),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StudentSection {
@@ -142,6 +259,12 @@ impl Experiment {
         {
             experiment.output_dir = dir.join(&experiment.output_dir);
         }
+        // The embedded churn data knows its label column and positive class.
+        if experiment.data.source == DataSource::Churn {
+            let d = &mut experiment.data;
+            d.target.get_or_insert_with(|| "churn".into());
+            d.positive.get_or_insert_with(|| "yes".into());
+        }
         if let Some(p) = &experiment.data.path
             && p.is_relative()
             && let Some(dir) = path.parent()
@@ -163,6 +286,75 @@ impl Experiment {
             .train
             .validate()
             .context("in [student.train]")?;
+        anyhow::ensure!(
+            self.loss.is_empty() || self.student.train.terms.is_empty(),
+            "the student's loss is given twice: as [[loss]] and as student.train.terms; keep one"
+        );
+        self.student_trainer()
+            .validate()
+            .context("in the [[loss]] terms")?;
+        for (i, extra) in self.teachers.iter().enumerate() {
+            anyhow::ensure!(
+                !extra.name.is_empty()
+                    && extra
+                        .name
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'),
+                "[[teachers]] #{}: name {:?} must be letters, digits, '-' or '_'",
+                i + 1,
+                extra.name
+            );
+            anyhow::ensure!(
+                self.teachers[..i].iter().all(|t| t.name != extra.name),
+                "[[teachers]]: the name {:?} is used twice",
+                extra.name
+            );
+            anyhow::ensure!(
+                extra.weight.is_finite() && extra.weight >= 0.0,
+                "[[teachers]] {:?}: weight {} must be a number >= 0",
+                extra.name,
+                extra.weight
+            );
+            if let Some(train) = &extra.train {
+                train
+                    .validate()
+                    .with_context(|| format!("in [[teachers]] {:?} train", extra.name))?;
+            }
+        }
+        anyhow::ensure!(
+            self.teacher.weight.is_finite() && self.teacher.weight >= 0.0,
+            "[teacher] weight {} must be a number >= 0",
+            self.teacher.weight
+        );
+        let num_teachers = 1 + self.teachers.len();
+        for term in self.student_trainer().loss_terms() {
+            if let Some(t) = term.feature_teacher() {
+                anyhow::ensure!(
+                    t < num_teachers,
+                    "a `{}` term reads teacher {t}, but the experiment has {num_teachers} teacher(s) (0 is [teacher], 1.. the [[teachers]] in order)",
+                    term.kind_name()
+                );
+            }
+        }
+        match &self.pipeline {
+            Pipeline::Standard => {}
+            Pipeline::Assistant { train, .. } => {
+                if let Some(train) = train {
+                    train.validate().context("in [pipeline] train")?;
+                }
+            }
+            Pipeline::BornAgain { generations, .. } => anyhow::ensure!(
+                *generations >= 1,
+                "[pipeline] born_again: generations = {generations}, allowed: an integer >= 1"
+            ),
+            Pipeline::Mutual { .. } => {
+                self.pipeline
+                    .mutual()
+                    .expect("mutual pipeline")
+                    .validate()
+                    .context("in [pipeline] mutual")?;
+            }
+        }
         match self.data.source {
             DataSource::Csv => {
                 anyhow::ensure!(
@@ -180,6 +372,25 @@ impl Experiment {
     }
 
     /// The resolved experiment as TOML (written into the run folder).
+    /// The student's trainer settings with the `[[loss]]` terms, when given, in place.
+    pub fn student_trainer(&self) -> TrainerConfig {
+        let mut config = self.student.train.clone();
+        if !self.loss.is_empty() {
+            config.terms = self.loss.clone();
+        }
+        config
+    }
+
+    /// Whether the student's loss reads a teacher (a mutual pipeline whose terms are all
+    /// `ce` needs none).
+    pub fn student_needs_teacher(&self) -> bool {
+        let terms = self.student_trainer().loss_terms();
+        !matches!(self.pipeline, Pipeline::Mutual { .. })
+            || terms
+                .iter()
+                .any(|t| t.needs_teacher_logits() || t.needs_features())
+    }
+
     pub fn to_toml(&self) -> Result<String> {
         Ok(toml::to_string_pretty(self)?)
     }
@@ -207,6 +418,8 @@ impl Experiment {
             data: DataConfig::new(DataSource::Churn),
             teacher: TeacherSection {
                 model: ModelSpec::mlp(vec![512, 512], 0.3),
+                weight: 1.0,
+                combine: Combine::default(),
                 train: teacher_train,
             },
             student: StudentSection {
@@ -214,6 +427,9 @@ impl Experiment {
                 baseline: true,
                 train: student_train,
             },
+            teachers: Vec::new(),
+            loss: Vec::new(),
+            pipeline: Pipeline::Standard,
         }
     }
 
@@ -257,6 +473,8 @@ impl Experiment {
             },
             teacher: TeacherSection {
                 model: ModelSpec::mlp(vec![1200, 1200], 0.3),
+                weight: 1.0,
+                combine: Combine::default(),
                 train: train.clone(),
             },
             student: StudentSection {
@@ -267,6 +485,9 @@ impl Experiment {
                     ..train
                 },
             },
+            teachers: Vec::new(),
+            loss: Vec::new(),
+            pipeline: Pipeline::Standard,
         }
     }
 }

@@ -109,8 +109,8 @@ pub fn model_card(experiment: &Experiment, report: &Report, models: &CardModels<
         let _ = writeln!(s, "## Training\n");
         let _ = writeln!(
             s,
-            "- loss: {} · CE + {} · T² · KL(teacher ‖ student), T = {}",
-            c.loss.ce_weight, c.loss.kd_weight, c.loss.temperature
+            "- loss: {}",
+            dark_knowledge_train::terms::describe_terms(&c.loss_terms())
         );
         let _ = writeln!(
             s,
@@ -340,12 +340,7 @@ pub fn training_card(
         let (from, epoch, acc, agree) = match best {
             Some((t, r)) => (
                 if r.valid.teacher_agreement.is_some() {
-                    format!(
-                        "{} · CE + {} · T² · KL, T = {}",
-                        t.trainer.loss.ce_weight,
-                        t.trainer.loss.kd_weight,
-                        t.trainer.loss.temperature
-                    )
+                    dark_knowledge_train::terms::describe_terms(&t.trainer.loss_terms())
                 } else {
                     "labels".to_string()
                 },

@@ -22,15 +22,16 @@ use dark_knowledge_core::io::write_atomic;
 use dark_knowledge_models::{
     AnyModel, ModelInfo, ModelSpec, WeightFormat, load_saved_model, save_saved_model,
 };
-use dark_knowledge_train::{EpochRecord, Progress, Trainer, TrainerConfig};
+use dark_knowledge_train::{EpochRecord, Progress, TeacherSet, Trainer, TrainerConfig};
 use serde::{Deserialize, Serialize};
 
+mod distill;
 mod evaluate;
 mod teacher_source;
 
+pub use distill::distill;
 use evaluate::write_model_card;
 pub use evaluate::{evaluate, quantize};
-use teacher_source::open_teacher;
 pub use teacher_source::{TeacherSource, cache_teacher, default_cache_path};
 
 use crate::experiment::Experiment;
@@ -154,12 +155,12 @@ fn load_role_with_info(
     Ok((info, model))
 }
 
-/// One model to train: its role, architecture, settings, teacher and initialisation seed.
+/// One model to train: its role, architecture, settings, teachers and initialisation seed.
 struct Job<'a> {
     role: &'a str,
     spec: &'a ModelSpec,
     config: &'a TrainerConfig,
-    teacher: Option<&'a dyn dark_knowledge_core::Teacher>,
+    teachers: TeacherSet<'a>,
     init_seed: u64,
 }
 
@@ -174,7 +175,7 @@ fn train_role(
         role,
         spec,
         config,
-        teacher,
+        teachers,
         init_seed,
     } = job;
     device.seed(init_seed);
@@ -189,7 +190,7 @@ fn train_role(
     let trainer = Trainer::new(config.clone())?
         .with_progress(progress)
         .with_label(role);
-    let out = trainer.fit(model, &data.train, &data.valid, teacher)?;
+    let out = trainer.fit_with(model, &data.train, &data.valid, &teachers)?;
     let metrics = TrainingMetrics {
         best_epoch: out.best_epoch,
         trainer: config.clone(),
@@ -206,7 +207,8 @@ fn train_role(
     Ok(out.best)
 }
 
-/// `train-teacher`: trains the teacher from labels and saves it.
+/// `train-teacher`: trains the teacher from labels and saves it, then each further
+/// `[[teachers]]` model as `teacher-<name>`.
 pub fn train_teacher(
     experiment: &Experiment,
     data: &Prepared,
@@ -219,10 +221,21 @@ pub fn train_teacher(
         role: "teacher",
         spec: &t.model,
         config: &t.train,
-        teacher: None,
+        teachers: TeacherSet::none(),
         init_seed: experiment.seed,
     };
     let model = train_role(experiment, data, device, job, progress)?;
+    for (i, extra) in experiment.teachers.iter().enumerate() {
+        let role = format!("teacher-{}", extra.name);
+        let job = Job {
+            role: &role,
+            spec: &extra.model,
+            config: extra.train.as_ref().unwrap_or(&t.train),
+            teachers: TeacherSet::none(),
+            init_seed: experiment.seed.wrapping_add(100 + i as u64),
+        };
+        train_role(experiment, data, device, job, progress)?;
+    }
     write_model_card(
         experiment,
         &RunDir(experiment.output_dir.clone()),
@@ -230,49 +243,6 @@ pub fn train_teacher(
         None,
     )?;
     Ok(model)
-}
-
-/// `distill`: trains the distilled student from the teacher, and the baseline when
-/// asked, with the same initial weights, seed and schedule.
-pub fn distill(
-    experiment: &Experiment,
-    data: &Prepared,
-    device: &Device,
-    progress: Progress,
-    source: &TeacherSource,
-) -> Result<()> {
-    let run = RunDir(experiment.output_dir.clone());
-    let teacher = open_teacher(experiment, data, device, source)?;
-    let s = &experiment.student;
-    let init_seed = experiment.seed.wrapping_add(1);
-    let job = |role, teacher| Job {
-        role,
-        spec: &s.model,
-        config: &s.train,
-        teacher,
-        init_seed,
-    };
-    if s.baseline {
-        train_role(experiment, data, device, job("baseline", None), progress)?;
-    }
-    train_role(
-        experiment,
-        data,
-        device,
-        job("distilled", Some(teacher.as_ref())),
-        progress,
-    )?;
-    let stale = run.role("quantized");
-    if stale.exists() {
-        std::fs::remove_dir_all(&stale)
-            .with_context(|| format!("removing the stale int8 copy {}", stale.display()))?;
-        eprintln!(
-            "removed {}: it was made from the previous student (run `quantize` again)",
-            stale.display()
-        );
-    }
-    write_model_card(experiment, &run, data, None)?;
-    Ok(())
 }
 
 /// Reads the experiment file at `config` and prepares its data on its device.

@@ -1,6 +1,6 @@
 //! The contract between the trainer and a model: a burn module that maps a batch to logits.
 
-use burn::module::Module;
+use burn::module::{Module, ModuleDisplay};
 use burn::tensor::Tensor;
 
 /// A burn [`Module`] that maps a batch of inputs to class logits: every student, and every
@@ -9,7 +9,7 @@ use burn::tensor::Tensor;
 /// Inputs are rows of features, `[batch_size, num_features]`; image models reshape them
 /// to their image shape inside `logits` (the reference CNN takes 28×28 images as 784
 /// values), so one dataset type serves tabular and image data.
-pub trait Classifier: Module {
+pub trait Classifier: Module + ModuleDisplay {
     /// Class logits (unnormalised log-probabilities).
     ///
     /// # Shapes
@@ -22,4 +22,43 @@ pub trait Classifier: Module {
 
     /// The number of input features per row the model expects.
     fn num_features(&self) -> usize;
+
+    /// One forward pass returning the logits together with the model's intermediate
+    /// representations, for feature-based loss terms (hints, attention transfer, RKD).
+    ///
+    /// The logits must equal [`logits`](Self::logits) on the same inputs. Models that expose
+    /// no hidden features keep the default (logits only, no hidden vectors, no maps);
+    /// feature-based loss terms then report that the model exposes none.
+    ///
+    /// # Shapes
+    /// - `inputs`: `[batch_size, num_features]`
+    fn forward_features(&self, inputs: Tensor<2>) -> Features {
+        Features {
+            logits: self.logits(inputs),
+            hidden: vec![],
+            maps: vec![],
+        }
+    }
+}
+
+/// One forward pass with the model's intermediate representations.
+#[derive(Debug, Clone)]
+pub struct Features {
+    /// Class logits `[n, classes]`.
+    pub logits: Tensor<2>,
+    /// Hidden vectors in forward order, each `[n, d_i]`; the last is the penultimate layer.
+    pub hidden: Vec<Tensor<2>>,
+    /// Convolutional feature maps in forward order, each `[n, c_i, h_i, w_i]`.
+    pub maps: Vec<Tensor<4>>,
+}
+
+impl Features {
+    /// The same features, each tensor detached from the autodiff graph.
+    pub fn detach(self) -> Self {
+        Self {
+            logits: self.logits.detach(),
+            hidden: self.hidden.into_iter().map(Tensor::detach).collect(),
+            maps: self.maps.into_iter().map(Tensor::detach).collect(),
+        }
+    }
 }

@@ -3,7 +3,7 @@
 
 use burn::tensor::{Int, Tensor, TensorData};
 
-use crate::classifier::Classifier;
+use crate::classifier::{Classifier, Features};
 use crate::error::{Error, Result};
 
 /// One batch as a teacher sees it.
@@ -38,6 +38,21 @@ pub trait Teacher {
     /// (precomputed logits do not).
     fn num_features(&self) -> Option<usize> {
         None
+    }
+
+    /// The teacher's logits together with its intermediate representations (see
+    /// [`Classifier::forward_features`]), detached and without autodiff like
+    /// [`logits`](Self::logits).
+    ///
+    /// # Errors
+    /// [`Error::Teacher`] for a teacher that has no network to run (the default: precomputed
+    /// logits, caches), saying that feature terms need a teacher network.
+    fn features(&self, batch: TeacherBatch<'_>) -> Result<Features> {
+        let _ = batch;
+        Err(Error::Teacher(format!(
+            "{} provides logits only; feature terms (hint, attention, rkd) need a teacher network",
+            self.describe()
+        )))
     }
 }
 
@@ -86,6 +101,11 @@ impl<M: Classifier> Teacher for FrozenTeacher<M> {
     fn logits(&self, batch: TeacherBatch<'_>) -> Result<Tensor<2>> {
         let inputs = batch.inputs.clone().without_autodiff();
         Ok(self.model.logits(inputs).detach())
+    }
+
+    fn features(&self, batch: TeacherBatch<'_>) -> Result<Features> {
+        let inputs = batch.inputs.clone().without_autodiff();
+        Ok(self.model.forward_features(inputs).detach())
     }
 
     fn num_features(&self) -> Option<usize> {
@@ -170,5 +190,30 @@ impl Teacher for PrecomputedTeacher {
             "precomputed logits ({} rows x {} classes)",
             self.num_rows, self.num_classes
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::tensor::Device;
+
+    use super::*;
+
+    #[test]
+    fn precomputed_logits_have_no_features() {
+        let device = Device::flex();
+        let teacher = PrecomputedTeacher::new(Tensor::zeros([4, 3], &device)).unwrap();
+        let inputs = Tensor::<2>::zeros([2, 5], &device);
+        let batch = TeacherBatch {
+            inputs: &inputs,
+            rows: &[0, 1],
+        };
+        assert!(teacher.logits(batch).is_ok());
+        let msg = teacher.features(batch).unwrap_err().to_string();
+        assert!(msg.contains("feature terms"), "{msg}");
+        assert!(
+            msg.contains("precomputed logits (4 rows x 3 classes)"),
+            "{msg}"
+        );
     }
 }

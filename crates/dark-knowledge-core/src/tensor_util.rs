@@ -47,3 +47,23 @@ pub fn parameters_with_gradient<M: burn::module::Module>(
     module.visit(&mut check);
     check.1
 }
+
+/// Every parameter's gradient in `grads`, flattened and concatenated in visiting order, or
+/// `None` when some parameter has none.
+pub fn gradients_to_vec<M: burn::module::Module>(
+    module: &M,
+    grads: &burn::tensor::Gradients,
+) -> Option<Vec<f32>> {
+    struct Collect<'a>(&'a burn::tensor::Gradients, Option<Vec<f32>>);
+    impl burn::module::ModuleVisitor for Collect<'_> {
+        fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
+            match (param.val().grad(self.0), self.1.as_mut()) {
+                (Some(g), Some(all)) => all.extend(to_vec_f32(g)),
+                _ => self.1 = None,
+            }
+        }
+    }
+    let mut collect = Collect(grads, Some(Vec::new()));
+    module.visit(&mut collect);
+    collect.1
+}

@@ -6,8 +6,8 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig2d};
 use burn::tensor::{Device, Tensor, activation::relu};
-use dark_knowledge_core::Classifier;
 use dark_knowledge_core::error as dk;
+use dark_knowledge_core::{Classifier, Features};
 
 /// Settings of a [`Cnn`]:
 /// `conv3×3(c1) → ReLU → maxpool2 → conv3×3(c2) → ReLU → maxpool2 → dense(hidden) → ReLU →
@@ -148,11 +148,20 @@ impl Cnn {
     /// - `inputs`: `[batch_size, image_side²]`
     /// - output: `[batch_size, hidden_size]`
     pub fn features(&self, inputs: Tensor<2>) -> Tensor<2> {
+        self.trunk(inputs, |_| {})
+    }
+
+    /// Everything but the output layer, handing the output of each convolutional block
+    /// (after ReLU and pooling) to `keep` in order; returns the dense layer's activations.
+    /// The one code path of [`forward`](Self::forward) and `forward_features`.
+    fn trunk(&self, inputs: Tensor<2>, mut keep: impl FnMut(&Tensor<4>)) -> Tensor<2> {
         let [batch_size, _] = inputs.dims();
         let side = self.image_side;
         let x = inputs.reshape([batch_size, 1, side, side]);
         let x = self.pool.forward(relu(self.conv1.forward(x)));
+        keep(&x);
         let x = self.pool.forward(relu(self.conv2.forward(x)));
+        keep(&x);
         let x: Tensor<2> = x.flatten(1, 3);
         self.dropout.forward(relu(self.dense.forward(x)))
     }
@@ -170,10 +179,25 @@ impl Classifier for Cnn {
     fn num_features(&self) -> usize {
         self.image_side * self.image_side
     }
+
+    /// Maps: the output of each convolutional block after ReLU and pooling,
+    /// `[n, channels_1, side/2, side/2]` then `[n, channels_2, side/4, side/4]`; hidden: the
+    /// dense layer's activations after ReLU and dropout, `[n, hidden_size]`.
+    fn forward_features(&self, inputs: Tensor<2>) -> Features {
+        let mut maps = Vec::with_capacity(2);
+        let dense = self.trunk(inputs, |x| maps.push(x.clone()));
+        Features {
+            logits: self.output.forward(dense.clone()),
+            hidden: vec![dense],
+            maps,
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use dark_knowledge_core::tensor_util::to_vec_f32;
+
     use super::*;
 
     #[test]
@@ -185,6 +209,28 @@ mod tests {
         assert_eq!(
             cnn.features(Tensor::zeros([2, 784], &device)).dims(),
             [2, 128]
+        );
+    }
+
+    #[test]
+    fn forward_features_gives_both_blocks_the_dense_layer_and_the_same_logits() {
+        let device = Device::flex();
+        device.seed(5);
+        let cnn = CnnConfig::new(10)
+            .with_channels_1(4)
+            .with_channels_2(6)
+            .with_hidden_size(12)
+            .init(&device);
+        let x = Tensor::<2>::random([3, 784], burn::tensor::Distribution::Default, &device);
+        let features = cnn.forward_features(x.clone());
+        let maps: Vec<_> = features.maps.iter().map(|m| m.dims()).collect();
+        assert_eq!(maps, vec![[3, 4, 14, 14], [3, 6, 7, 7]]);
+        let hidden: Vec<_> = features.hidden.iter().map(|h| h.dims()).collect();
+        assert_eq!(hidden, vec![[3, 12]]);
+        assert_eq!(
+            to_vec_f32(features.logits),
+            to_vec_f32(cnn.forward(x)),
+            "logits must be bit-identical"
         );
     }
 

@@ -5,8 +5,8 @@ use burn::config::Config;
 use burn::module::Module;
 use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
 use burn::tensor::{Device, Tensor, activation::relu};
-use dark_knowledge_core::Classifier;
 use dark_knowledge_core::error as dk;
+use dark_knowledge_core::{Classifier, Features};
 
 /// Settings of an [`Mlp`]: `input → hidden… → classes`, ReLU and dropout after each hidden
 /// layer.
@@ -129,8 +129,17 @@ impl Mlp {
     /// - `inputs`: `[batch_size, input_size]`
     /// - output: `[batch_size, last_hidden_size]`
     pub fn features(&self, inputs: Tensor<2>) -> Tensor<2> {
+        self.hidden_layers(inputs, |_| {})
+    }
+
+    /// Runs the hidden layers (each `ReLU` then dropout), handing each layer's output to
+    /// `keep` in order; returns the last one (the inputs when there is no hidden layer).
+    /// The one code path of [`forward`](Self::forward) and `forward_features`.
+    fn hidden_layers(&self, inputs: Tensor<2>, mut keep: impl FnMut(&Tensor<2>)) -> Tensor<2> {
         self.hidden.iter().fold(inputs, |x, layer| {
-            self.dropout.forward(relu(layer.forward(x)))
+            let x = self.dropout.forward(relu(layer.forward(x)));
+            keep(&x);
+            x
         })
     }
 }
@@ -154,10 +163,24 @@ impl Classifier for Mlp {
     fn num_features(&self) -> usize {
         self.num_features
     }
+
+    /// Hidden vectors: each hidden layer's output after ReLU and dropout, in order (none for
+    /// a network without hidden layers); no maps.
+    fn forward_features(&self, inputs: Tensor<2>) -> Features {
+        let mut hidden = Vec::with_capacity(self.hidden.len());
+        let last = self.hidden_layers(inputs, |x| hidden.push(x.clone()));
+        Features {
+            logits: self.output.forward(last),
+            hidden,
+            maps: vec![],
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use dark_knowledge_core::tensor_util::to_vec_f32;
+
     use super::*;
 
     #[test]
@@ -167,6 +190,48 @@ mod tests {
         assert_eq!(mlp.num_params(), 784 * 64 + 64 + 64 * 10 + 10);
         let out = mlp.forward(Tensor::zeros([3, 784], &device));
         assert_eq!(out.dims(), [3, 10]);
+    }
+
+    #[test]
+    fn forward_features_gives_each_hidden_layer_and_the_same_logits() {
+        let device = Device::flex();
+        device.seed(11);
+        let mlp = MlpConfig::new(5, vec![8, 4], 3)
+            .with_dropout(0.3)
+            .init(&device);
+        let x = Tensor::<2>::random([6, 5], burn::tensor::Distribution::Default, &device);
+        let features = mlp.forward_features(x.clone());
+        let dims: Vec<_> = features.hidden.iter().map(|h| h.dims()).collect();
+        assert_eq!(dims, vec![[6, 8], [6, 4]]);
+        assert!(features.maps.is_empty());
+        let logits = to_vec_f32(mlp.forward(x.clone()));
+        assert_eq!(
+            to_vec_f32(features.logits),
+            logits,
+            "logits must be bit-identical"
+        );
+        assert_eq!(
+            to_vec_f32(features.hidden[1].clone()),
+            to_vec_f32(mlp.features(x.clone()))
+        );
+
+        // On the autodiff device too (dropout 0: with dropout active the masks are random,
+        // and reseeding the device does not reproduce them from call to call).
+        let device = Device::flex().autodiff();
+        let mlp = MlpConfig::new(5, vec![8, 4], 3).init(&device);
+        let x = x.autodiff();
+        let logits = to_vec_f32(mlp.forward(x.clone()));
+        let features = mlp.forward_features(x);
+        assert_eq!(
+            to_vec_f32(features.logits),
+            logits,
+            "autodiff: bit-identical"
+        );
+
+        let linear = MlpConfig::new(5, vec![], 3).init(&device);
+        let features = linear.forward_features(Tensor::zeros([2, 5], &device));
+        assert!(features.hidden.is_empty());
+        assert_eq!(features.logits.dims(), [2, 3]);
     }
 
     #[test]

@@ -2,8 +2,8 @@
 
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
-use dark_knowledge_core::Classifier;
 use dark_knowledge_core::error as dk;
+use dark_knowledge_core::{Classifier, Features};
 use serde::{Deserialize, Serialize};
 
 use crate::{Cnn, CnnConfig, Mlp, MlpConfig};
@@ -164,10 +164,20 @@ impl Classifier for AnyModel {
             Self::Cnn(m) => m.num_features(),
         }
     }
+
+    fn forward_features(&self, inputs: Tensor<2>) -> Features {
+        match self {
+            Self::Mlp(m) => m.forward_features(inputs),
+            Self::Cnn(m) => m.forward_features(inputs),
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use dark_knowledge_core::tensor_util::to_vec_f32;
+    use dark_knowledge_core::{FrozenTeacher, Teacher, TeacherBatch};
+
     use super::*;
 
     #[test]
@@ -187,5 +197,59 @@ mod tests {
                 .unwrap_err()
                 .to_string();
         assert!(err.contains("width"), "{err}");
+    }
+
+    #[test]
+    fn any_model_delegates_forward_features() {
+        let device = Device::flex();
+        let cnn = ModelSpec::Cnn {
+            channels_1: 2,
+            channels_2: 3,
+            hidden_size: 5,
+            dropout: 0.0,
+        }
+        .build(784, 4, &device)
+        .unwrap();
+        let features = cnn.forward_features(Tensor::ones([2, 784], &device));
+        assert_eq!(features.maps.len(), 2);
+        assert_eq!(features.hidden[0].dims(), [2, 5]);
+        let mlp = ModelSpec::mlp(vec![8, 4], 0.0)
+            .build(5, 3, &device)
+            .unwrap();
+        let features = mlp.forward_features(Tensor::ones([2, 5], &device));
+        assert_eq!(features.hidden.len(), 2);
+        assert_eq!(features.logits.dims(), [2, 3]);
+    }
+
+    #[test]
+    fn a_frozen_teacher_gives_features_without_gradient_tracking() {
+        // Built on the autodiff device, as a teacher fresh from training would be.
+        let device = Device::flex().autodiff();
+        device.seed(2);
+        let model = ModelSpec::Cnn {
+            channels_1: 2,
+            channels_2: 3,
+            hidden_size: 5,
+            dropout: 0.5,
+        }
+        .build(784, 4, &device)
+        .unwrap();
+        let teacher = FrozenTeacher::new(model);
+        let inputs = Tensor::<2>::ones([2, 784], &device);
+        let batch = TeacherBatch {
+            inputs: &inputs,
+            rows: &[0, 1],
+        };
+        let features = teacher.features(batch).unwrap();
+        assert_eq!(features.maps.len(), 2);
+        assert_eq!(features.hidden.len(), 1);
+        let untracked = |t: (bool, bool, bool)| t == (false, false, false);
+        let state2 = |t: &Tensor<2>| (t.is_tracked(), t.is_require_grad(), t.is_autodiff());
+        let state4 = |t: &Tensor<4>| (t.is_tracked(), t.is_require_grad(), t.is_autodiff());
+        assert!(untracked(state2(&features.logits)));
+        assert!(features.hidden.iter().all(|h| untracked(state2(h))));
+        assert!(features.maps.iter().all(|m| untracked(state4(m))));
+        let logits = teacher.logits(batch).unwrap();
+        assert_eq!(to_vec_f32(features.logits), to_vec_f32(logits));
     }
 }

@@ -4,6 +4,8 @@ use dark_knowledge_core::error::{Error, Result, check_non_negative, check_positi
 use dark_knowledge_core::loss::SoftTargetLossConfig;
 use serde::{Deserialize, Serialize};
 
+use crate::terms::{LossTerm, classic_terms, term_names};
+
 /// The optimizer and its own settings. Weight decay is set once, in
 /// [`TrainerConfig::weight_decay`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -192,6 +194,10 @@ pub struct TrainerConfig {
     /// plain cross-entropy.
     #[serde(default)]
     pub loss: SoftTargetLossConfig,
+    /// The loss as a weighted sum of named terms (`[[loss]]` in an experiment file); when
+    /// set it replaces `loss`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub terms: Vec<LossTerm>,
     /// Seed of the shuffling and of the device's random generator (dropout).
     #[serde(default = "seed")]
     pub seed: u64,
@@ -229,6 +235,7 @@ impl Default for TrainerConfig {
             optimizer: OptimizerConfig::adam(),
             schedule: constant(),
             loss: SoftTargetLossConfig::default(),
+            terms: Vec::new(),
             seed: seed(),
             eval_batch_size: eval_batch_size(),
         }
@@ -283,7 +290,27 @@ impl TrainerConfig {
             }
         }
         self.loss.init()?;
+        if !self.terms.is_empty() {
+            for term in &self.terms {
+                term.validate()?;
+            }
+            term_names(&self.terms)?;
+            if self.terms.iter().all(|t| t.weight == 0.0) {
+                return Err(Error::AllWeightsZero {
+                    details: "every [[loss]] term has weight 0".into(),
+                });
+            }
+        }
         Ok(())
+    }
+
+    /// The distillation loss as terms: `terms` when set, else `loss` as `ce` and `kd`.
+    pub fn loss_terms(&self) -> Vec<LossTerm> {
+        if self.terms.is_empty() {
+            classic_terms(&self.loss)
+        } else {
+            self.terms.clone()
+        }
     }
 }
 

@@ -1,12 +1,18 @@
 //! Evaluation of a classifier on a dataset: loss terms, accuracy, agreement with a teacher.
 
+use std::collections::BTreeMap;
+
+use burn::nn::Linear;
 use burn::tensor::{Int, Tensor};
-use dark_knowledge_core::loss::{SoftTargetLoss, cross_entropy_no_reduction};
-use dark_knowledge_core::{Classifier, Teacher, TeacherBatch};
+use dark_knowledge_core::loss::SoftTargetLoss;
+use dark_knowledge_core::{Classifier, Features, Teacher, TeacherBatch};
 use dark_knowledge_data::Dataset;
 
 use crate::error::Result;
 use crate::history::SplitMetrics;
+use crate::objective::{Objective, TermValues};
+use crate::teachers::TeacherSet;
+use crate::terms::{LossTerm, classic_terms};
 
 /// Number of rows whose arg-max over classes equals `targets`.
 ///
@@ -44,75 +50,112 @@ pub fn evaluate<M: Classifier>(
     teacher: Option<(&dyn Teacher, &SoftTargetLoss)>,
     batch_size: usize,
 ) -> Result<SplitMetrics> {
+    let (teachers, terms) = match teacher {
+        Some((t, loss)) => (TeacherSet::single(t), classic_terms(&loss.config())),
+        None => (TeacherSet::none(), vec![LossTerm::ce(1.0)]),
+    };
+    let objective = Objective::new(terms, 1, teachers.weights().to_vec(), teachers.combine())?;
+    evaluate_objective(model, &[], data, &teachers, &objective, 1, batch_size)
+}
+
+/// Evaluates `model` with every term of `objective` at `epoch`, in batches of `batch_size`.
+pub(crate) fn evaluate_objective<M: Classifier>(
+    model: &M,
+    projections: &[Linear],
+    data: &Dataset,
+    teachers: &TeacherSet<'_>,
+    objective: &Objective,
+    epoch: usize,
+    batch_size: usize,
+) -> Result<SplitMetrics> {
     let batch_size = batch_size.max(1);
-    let mut sums = Sums::default();
+    let features_of = objective.features_of(teachers.len());
+    let mut sums = Sums::new(objective.terms.len());
     let mut start = 0;
     while start < data.len() {
         let end = (start + batch_size).min(data.len());
         let batch = data.range(start, end);
-        let rows = end - start;
-        let logits = model
-            .logits(batch.inputs.clone().without_autodiff())
-            .detach();
+        let inputs = batch.inputs.clone().without_autodiff();
+        let student = student_outputs(model, inputs, objective.needs_features());
+        let logits = student.logits.clone().detach();
         sums.correct += count_correct(logits.clone(), batch.targets.clone());
-        match teacher {
-            Some((teacher, loss)) => {
-                let t_logits = teacher.logits(TeacherBatch {
-                    inputs: &batch.inputs,
-                    rows: &batch.rows,
-                })?;
-                sums.agree += count_correct(logits.clone(), predicted_classes(t_logits.clone()));
-                let terms = loss.forward_terms(logits, t_logits, batch.targets);
-                sums.add(rows, &terms.total, terms.ce.as_ref(), terms.kd.as_ref());
-            }
-            None => {
-                let ce = cross_entropy_no_reduction(logits, batch.targets).mean();
-                sums.add(rows, &ce, Some(&ce), None);
-            }
+        let outputs = teachers.outputs(
+            TeacherBatch {
+                inputs: &batch.inputs,
+                rows: &batch.rows,
+            },
+            &features_of,
+            false,
+        )?;
+        if !teachers.is_empty() {
+            sums.agree += count_correct(logits, teachers.predicted(&outputs.logits));
         }
+        let values = objective.compute(epoch, &student, projections, &batch.targets, &outputs)?;
+        sums.add(end - start, &values);
         start = end;
     }
-    Ok(sums.finish(data.len(), teacher.is_some()))
+    Ok(sums.finish(data.len(), !teachers.is_empty(), &objective.names))
+}
+
+/// The student's logits, and its features when a term reads them.
+pub(crate) fn student_outputs<M: Classifier>(
+    model: &M,
+    inputs: Tensor<2>,
+    with_features: bool,
+) -> Features {
+    if with_features {
+        model.forward_features(inputs)
+    } else {
+        Features {
+            logits: model.logits(inputs),
+            hidden: Vec::new(),
+            maps: Vec::new(),
+        }
+    }
 }
 
 /// Running sums of per-batch means, weighted by batch size.
-#[derive(Default)]
 pub(crate) struct Sums {
-    pub(crate) loss: f64,
-    pub(crate) ce: Option<f64>,
-    pub(crate) kd: Option<f64>,
+    loss: f64,
+    terms: Vec<f64>,
     pub(crate) correct: usize,
     pub(crate) agree: usize,
 }
 
 impl Sums {
-    pub(crate) fn add(
-        &mut self,
-        rows: usize,
-        total: &Tensor<1>,
-        ce: Option<&Tensor<1>>,
-        kd: Option<&Tensor<1>>,
-    ) {
-        let w = rows as f64;
-        let value = |t: &Tensor<1>| f64::from(t.clone().into_scalar::<f32>()) * w;
-        self.loss += value(total);
-        if let Some(ce) = ce {
-            *self.ce.get_or_insert(0.0) += value(ce);
-        }
-        if let Some(kd) = kd {
-            *self.kd.get_or_insert(0.0) += value(kd);
+    pub(crate) fn new(num_terms: usize) -> Self {
+        Self {
+            loss: 0.0,
+            terms: vec![0.0; num_terms],
+            correct: 0,
+            agree: 0,
         }
     }
 
-    pub(crate) fn finish(self, rows: usize, with_teacher: bool) -> SplitMetrics {
+    pub(crate) fn add(&mut self, rows: usize, values: &TermValues) {
+        let w = rows as f64;
+        let value = |t: &Tensor<1>| f64::from(t.clone().into_scalar::<f32>()) * w;
+        self.loss += value(&values.total);
+        for (sum, v) in self.terms.iter_mut().zip(&values.values) {
+            *sum += value(v);
+        }
+    }
+
+    pub(crate) fn finish(self, rows: usize, with_teacher: bool, names: &[String]) -> SplitMetrics {
         let n = rows.max(1) as f64;
+        let terms: BTreeMap<String, f64> = names
+            .iter()
+            .cloned()
+            .zip(self.terms.iter().map(|v| v / n))
+            .collect();
         SplitMetrics {
             loss: self.loss / n,
-            ce: self.ce.map(|v| v / n),
-            kd: self.kd.map(|v| v / n),
+            ce: terms.get("ce").copied(),
+            kd: terms.get("kd").copied(),
             accuracy: self.correct as f64 / n,
             teacher_agreement: with_teacher.then(|| self.agree as f64 / n),
             rows,
+            terms,
         }
     }
 }

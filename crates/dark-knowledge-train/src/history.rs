@@ -1,5 +1,7 @@
 //! Per-epoch training history, returned as data.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 /// Loss terms and accuracy over one pass of a dataset.
@@ -18,6 +20,9 @@ pub struct SplitMetrics {
     pub teacher_agreement: Option<f64>,
     /// Number of rows.
     pub rows: usize,
+    /// Mean of every loss term, unweighted, by term name (`ce`, `kd`, `dkd`, `hint`, …).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub terms: BTreeMap<String, f64>,
 }
 
 /// What happened in one epoch.
@@ -33,6 +38,12 @@ pub struct EpochRecord {
     pub valid: SplitMetrics,
     /// Wall-clock seconds of the epoch, validation included.
     pub seconds: f64,
+    /// The weight of every loss term in this epoch (after its schedule), by term name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub term_weights: BTreeMap<String, f64>,
+    /// The temperature of every term that has one, in this epoch, by term name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub temperatures: BTreeMap<String, f64>,
 }
 
 impl EpochRecord {

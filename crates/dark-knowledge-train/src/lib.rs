@@ -5,15 +5,24 @@
 #![warn(missing_docs)]
 
 mod config;
+mod distillee;
 pub mod error;
 mod evaluate;
 mod history;
+mod mutual;
+mod objective;
 mod progress;
+mod teachers;
+pub mod terms;
 mod trainer;
 
 pub use config::{LrSchedule, OptimizerConfig, TrainerConfig};
 pub use error::{Error, Result};
 pub use evaluate::{count_correct, evaluate, predicted_classes};
 pub use history::{EpochRecord, SplitMetrics};
+pub use mutual::{MutualConfig, mutual_terms};
+pub use objective::Combine;
 pub use progress::Progress;
+pub use teachers::TeacherSet;
+pub use terms::{LossTerm, Schedule, TermKind};
 pub use trainer::{TrainOutput, Trainer};

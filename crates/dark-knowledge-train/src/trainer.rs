@@ -4,8 +4,12 @@ use std::time::Instant;
 
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::momentum::MomentumConfig;
+use std::collections::BTreeMap;
+
+use burn::module::Module;
 use burn::optim::{AdamConfig, AdamWConfig, GradientsParams, ModuleOptimizer, SgdConfig};
-use dark_knowledge_core::loss::{SoftTargetLoss, cross_entropy_no_reduction};
+use burn::tensor::Tensor;
+use dark_knowledge_core::loss::SoftTargetLoss;
 use dark_knowledge_core::{
     Classifier, Error as CoreError, Teacher, TeacherBatch, check_class_counts,
 };
@@ -15,10 +19,15 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 
 use crate::config::{OptimizerConfig, TrainerConfig};
+use crate::distillee::{Distillee, detached, hint_projections};
 use crate::error::{Error, Result};
-use crate::evaluate::{Sums, count_correct, evaluate, predicted_classes};
+use crate::evaluate::{Sums, count_correct, evaluate_objective, student_outputs};
 use crate::history::EpochRecord;
+use crate::mutual::{MUTUAL_TERM, MutualConfig, mutual_terms};
+use crate::objective::Objective;
 use crate::progress::{Progress, Reporter};
+use crate::teachers::TeacherSet;
+use crate::terms::LossTerm;
 
 /// The outcome of training.
 #[derive(Debug, Clone)]
@@ -91,8 +100,8 @@ impl Trainer {
     /// Trains `model` on `train`, validating on `valid` after each epoch.
     ///
     /// Without a teacher the loss is cross-entropy on the labels; with one it is the
-    /// configured [`SoftTargetLoss`]. The teacher is never updated. The model is moved to
-    /// the data's device; the device's random generator is seeded with the configured seed.
+    /// configured loss. The teacher is never updated. The model is moved to the data's
+    /// device; the device's random generator is seeded with the configured seed.
     ///
     /// # Errors
     /// Class-count or feature-count mismatches between model, teacher and data (checked
@@ -105,110 +114,262 @@ impl Trainer {
         valid: &Dataset,
         teacher: Option<&dyn Teacher>,
     ) -> Result<TrainOutput<M>> {
-        self.check_compatible(&model, train, valid, teacher)?;
+        let teachers = match teacher {
+            Some(t) => TeacherSet::single(t),
+            None => TeacherSet::none(),
+        };
+        self.fit_with(model, train, valid, &teachers)
+    }
+
+    /// [`Trainer::fit`] with any number of teachers: none (labels only), one, or a weighted
+    /// ensemble. Feature terms (`hint`, `attention`, `rkd`) read the student's
+    /// [`Classifier::forward_features`]; each `hint` term trains its own linear projection
+    /// together with the student (the projection is not part of the returned model).
+    ///
+    /// # Errors
+    /// As [`Trainer::fit`]; also a feature term naming a layer the student or teacher does
+    /// not expose, or a teacher without features.
+    pub fn fit_with<M: Classifier>(
+        &self,
+        model: M,
+        train: &Dataset,
+        valid: &Dataset,
+        teachers: &TeacherSet<'_>,
+    ) -> Result<TrainOutput<M>> {
+        let mut outs = self.fit_group(vec![model], train, valid, teachers, None)?;
+        Ok(outs.pop().expect("one model in, one out"))
+    }
+
+    /// Deep mutual learning (Zhang et al. 2018): `models` (K ≥ 2) are trained together on
+    /// the same batches; each minimises its own configured loss (cross-entropy without a
+    /// teacher) plus `weight · T² · mean_{j≠i} KL(p_j(T) ‖ p_i(T))`, with the peers'
+    /// probabilities detached, so each student's update comes from its own loss only.
+    ///
+    /// # Errors
+    /// As [`Trainer::fit_with`]; fewer than two models.
+    pub fn fit_mutual<M: Classifier>(
+        &self,
+        models: Vec<M>,
+        train: &Dataset,
+        valid: &Dataset,
+        teachers: &TeacherSet<'_>,
+        mutual: &MutualConfig,
+    ) -> Result<Vec<TrainOutput<M>>> {
+        mutual.validate()?;
+        if models.len() < 2 {
+            return Err(CoreError::InvalidValue {
+                name: "students",
+                value: models.len().to_string(),
+                allowed: "at least 2 models for mutual learning",
+            }
+            .into());
+        }
+        self.fit_group(models, train, valid, teachers, Some(mutual))
+    }
+
+    fn fit_group<M: Classifier>(
+        &self,
+        models: Vec<M>,
+        train: &Dataset,
+        valid: &Dataset,
+        teachers: &TeacherSet<'_>,
+        mutual: Option<&MutualConfig>,
+    ) -> Result<Vec<TrainOutput<M>>> {
+        for model in &models {
+            for teacher in teachers.members() {
+                self.check_compatible(model, train, valid, Some(*teacher))?;
+            }
+            self.check_compatible(model, train, valid, None)?;
+        }
         let c = &self.config;
+        let terms = if teachers.is_empty() {
+            vec![LossTerm::ce(1.0)]
+        } else {
+            c.loss_terms()
+        };
+        let objective = Objective::new(
+            terms,
+            c.epochs,
+            teachers.weights().to_vec(),
+            teachers.combine(),
+        )?;
+        let mut names = objective.names.clone();
+        if mutual.is_some() {
+            names.push(MUTUAL_TERM.to_string());
+        }
+        let features_of = objective.features_of(teachers.len());
+        let with_features = objective.needs_features();
         let device = train.device();
         device.seed(c.seed);
         let mut rng = StdRng::seed_from_u64(c.seed);
-        let mut model = model.fork(&device).train();
-        let mut optim = build_optimizer(&c.optimizer, c.weight_decay);
+        let mut students = Vec::with_capacity(models.len());
+        let mut optims = Vec::with_capacity(models.len());
+        for model in models {
+            let model = model.fork(&device).train();
+            let projections = hint_projections(&objective, &model, train, teachers)?;
+            students.push(Distillee { model, projections });
+            optims.push(build_optimizer(&c.optimizer, c.weight_decay));
+        }
+        let k = students.len();
 
         let steps_per_epoch = train.len().div_ceil(c.batch_size);
         let total_steps = steps_per_epoch * c.epochs;
         let reporter = Reporter::new(self.progress, &self.label, c.epochs, steps_per_epoch);
-        let eval_teacher = teacher.map(|t| (t, &self.loss));
 
-        let mut history = Vec::with_capacity(c.epochs);
-        let mut best: Option<(M, usize, f64, f64)> = None;
+        let mut histories: Vec<Vec<EpochRecord>> = vec![Vec::with_capacity(c.epochs); k];
+        let mut bests: Vec<Option<(M, usize, f64, f64)>> = (0..k).map(|_| None).collect();
         let mut order: Vec<usize> = (0..train.len()).collect();
         let mut step = 0;
         for epoch in 0..c.epochs {
             let started = Instant::now();
             order.shuffle(&mut rng);
-            let mut sums = Sums::default();
+            let mut sums: Vec<Sums> = (0..k).map(|_| Sums::new(names.len())).collect();
             let mut lr = c.learning_rate;
             for chunk in order.chunks(c.batch_size) {
                 lr = c
                     .schedule
                     .learning_rate(c.learning_rate, epoch, step, total_steps);
                 let batch = train.batch(chunk);
-                let logits = model.logits(batch.inputs.clone().autodiff());
-                sums.correct += count_correct(logits.clone().detach(), batch.targets.clone());
-                let (total, ce, kd) = match teacher {
-                    Some(teacher) => {
-                        let t_logits = teacher.logits(TeacherBatch {
-                            inputs: &batch.inputs,
-                            rows: &batch.rows,
-                        })?;
-                        let t_pred = predicted_classes(t_logits.clone());
-                        sums.agree += count_correct(logits.clone().detach(), t_pred);
-                        let terms = self.loss.forward_terms(
-                            logits,
-                            t_logits.detach().autodiff(),
-                            batch.targets.autodiff(),
-                        );
-                        (terms.total, terms.ce, terms.kd)
+                let t_out = teachers.outputs(
+                    TeacherBatch {
+                        inputs: &batch.inputs,
+                        rows: &batch.rows,
+                    },
+                    &features_of,
+                    true,
+                )?;
+                let t_pred = (!teachers.is_empty()).then(|| teachers.predicted(&t_out.logits));
+                let targets = batch.targets.clone().autodiff();
+                let mut outputs = Vec::with_capacity(k);
+                for (student, sums) in students.iter().zip(sums.iter_mut()) {
+                    let out = student_outputs(
+                        &student.model,
+                        batch.inputs.clone().autodiff(),
+                        with_features,
+                    );
+                    let logits = out.logits.clone().detach();
+                    sums.correct += count_correct(logits.clone(), batch.targets.clone());
+                    if let Some(t_pred) = &t_pred {
+                        sums.agree += count_correct(logits, t_pred.clone());
                     }
-                    None => {
-                        let ce =
-                            cross_entropy_no_reduction(logits, batch.targets.autodiff()).mean();
-                        (ce.clone(), Some(ce), None)
+                    outputs.push(out);
+                }
+                let peers = mutual.map(|m| {
+                    let logits: Vec<Tensor<2>> = outputs.iter().map(|o| o.logits.clone()).collect();
+                    (m.weight, mutual_terms(&logits, m.temperature))
+                });
+                let mut total: Option<Tensor<1>> = None;
+                for (i, (out, student)) in outputs.iter().zip(&students).enumerate() {
+                    let mut values = objective.compute(
+                        epoch + 1,
+                        out,
+                        &student.projections,
+                        &targets,
+                        &t_out,
+                    )?;
+                    if let Some((w, terms)) = &peers {
+                        values.total = values.total + terms[i].clone().mul_scalar(*w);
+                        values.values.push(terms[i].clone());
                     }
-                };
-                sums.add(
-                    chunk.len(),
-                    &total.clone().detach(),
-                    ce.map(|t| t.detach()).as_ref(),
-                    kd.map(|t| t.detach()).as_ref(),
-                );
-                let grads = GradientsParams::from_grads(total.backward(), &model);
-                model = optim.step(lr, model, grads);
+                    total = Some(match total {
+                        None => values.total.clone(),
+                        Some(acc) => acc + values.total.clone(),
+                    });
+                    sums[i].add(chunk.len(), &detached(values));
+                }
+                let mut grads = total.expect("at least one student").backward();
+                students = students
+                    .into_iter()
+                    .zip(optims.iter_mut())
+                    .map(|(student, optim)| {
+                        let g = GradientsParams::from_module(&mut grads, &student);
+                        optim.step(lr, student, g)
+                    })
+                    .collect();
                 step += 1;
                 reporter.step();
             }
-            let train_metrics = sums.finish(train.len(), teacher.is_some());
-            if !train_metrics.loss.is_finite() {
-                reporter.finish();
-                return Err(Error::Diverged {
-                    epoch: epoch + 1,
-                    value: train_metrics.loss,
-                });
-            }
-            let snapshot = model.valid();
-            let valid_metrics = evaluate(&snapshot, valid, eval_teacher, c.eval_batch_size)?;
-            let better = match &best {
-                None => true,
-                Some((_, _, acc, loss)) => {
-                    valid_metrics.accuracy > *acc
-                        || (valid_metrics.accuracy == *acc && valid_metrics.loss < *loss)
+            let seconds = started.elapsed().as_secs_f64();
+            for (i, sums) in sums.into_iter().enumerate() {
+                let train_metrics = sums.finish(train.len(), !teachers.is_empty(), &names);
+                if !train_metrics.loss.is_finite() {
+                    reporter.finish();
+                    return Err(Error::Diverged {
+                        epoch: epoch + 1,
+                        value: train_metrics.loss,
+                    });
                 }
-            };
-            if better {
-                best = Some((
-                    snapshot,
+                let snapshot = students[i].valid();
+                let valid_metrics = evaluate_objective(
+                    &snapshot.model,
+                    &snapshot.projections,
+                    valid,
+                    teachers,
+                    &objective,
                     epoch + 1,
-                    valid_metrics.accuracy,
-                    valid_metrics.loss,
-                ));
+                    c.eval_batch_size,
+                )?;
+                let better = match &bests[i] {
+                    None => true,
+                    Some((_, _, acc, loss)) => {
+                        valid_metrics.accuracy > *acc
+                            || (valid_metrics.accuracy == *acc && valid_metrics.loss < *loss)
+                    }
+                };
+                if better {
+                    bests[i] = Some((
+                        snapshot.model,
+                        epoch + 1,
+                        valid_metrics.accuracy,
+                        valid_metrics.loss,
+                    ));
+                }
+                let mut term_weights: BTreeMap<String, f64> = objective
+                    .names
+                    .iter()
+                    .cloned()
+                    .zip(objective.weights_at(epoch + 1))
+                    .collect();
+                if let Some(m) = mutual {
+                    term_weights.insert(MUTUAL_TERM.to_string(), m.weight);
+                }
+                let record = EpochRecord {
+                    epoch: epoch + 1,
+                    learning_rate: lr,
+                    train: train_metrics,
+                    valid: valid_metrics,
+                    seconds,
+                    term_weights,
+                    temperatures: objective
+                        .names
+                        .iter()
+                        .zip(&objective.terms)
+                        .filter_map(|(n, t)| {
+                            Some((n.clone(), t.temperature_at(epoch + 1, c.epochs)?))
+                        })
+                        .collect(),
+                };
+                if i == 0 {
+                    reporter.epoch_done(&record);
+                }
+                histories[i].push(record);
             }
-            let record = EpochRecord {
-                epoch: epoch + 1,
-                learning_rate: lr,
-                train: train_metrics,
-                valid: valid_metrics,
-                seconds: started.elapsed().as_secs_f64(),
-            };
-            reporter.epoch_done(&record);
-            history.push(record);
         }
         reporter.finish();
-        let (best, best_epoch, _, _) = best.expect("epochs >= 1 is validated");
-        Ok(TrainOutput {
-            best,
-            last: model.valid(),
-            best_epoch,
-            history,
-        })
+        Ok(students
+            .into_iter()
+            .zip(bests)
+            .zip(histories)
+            .map(|((student, best), history)| {
+                let (best, best_epoch, _, _) = best.expect("epochs >= 1 is validated");
+                TrainOutput {
+                    best,
+                    last: student.model.valid(),
+                    best_epoch,
+                    history,
+                }
+            })
+            .collect())
     }
 
     fn check_compatible<M: Classifier>(

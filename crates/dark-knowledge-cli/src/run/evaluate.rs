@@ -20,8 +20,43 @@ use crate::experiment::Experiment;
 use crate::model_card::{CardModel, CardModels, TrainedModel, model_card, training_card};
 use crate::prepare::Prepared;
 
-/// Roles a run folder can hold, in report order.
-pub const ROLES: [&str; 4] = ["teacher", "baseline", "distilled", "quantized"];
+/// The saved models of a run folder, in report order: `teacher`, further teachers
+/// (`teacher-<name>`), `assistant`, born-again `generation-<k>`, `baseline`, `distilled`,
+/// mutual-learning peers (`mutual-<k>`), `quantized`.
+pub fn run_roles(run: &RunDir) -> Vec<String> {
+    let rank = |name: &str| -> (u8, usize, String) {
+        let number = |prefix: &str| {
+            name.strip_prefix(prefix)
+                .and_then(|n| n.parse::<usize>().ok())
+                .unwrap_or(0)
+        };
+        let r = match name {
+            "teacher" => 0,
+            _ if name.starts_with("teacher-") => 1,
+            "assistant" => 2,
+            _ if name.starts_with("generation-") => 3,
+            "baseline" => 4,
+            "distilled" => 5,
+            _ if name.starts_with("mutual-") => 6,
+            "quantized" => 7,
+            _ => 8,
+        };
+        let n = number("generation-").max(number("mutual-"));
+        (r, n, name.to_string())
+    };
+    let mut roles: Vec<String> = std::fs::read_dir(&run.0)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter(|e| e.path().join("model.json").is_file())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| rank(n).0 < 8)
+                .collect()
+        })
+        .unwrap_or_default();
+    roles.sort_by_key(|n| rank(n));
+    roles
+}
 
 /// `evaluate`: compares every saved model on the test split, writes each model's per-row
 /// test predictions, the report and the model card.
@@ -68,12 +103,10 @@ pub fn evaluate(
     };
     let teacher_probs = teacher_proba(teacher, &data.test, 1024)?;
     let mut models = std::collections::BTreeMap::new();
-    let mut probs_of: std::collections::BTreeMap<&str, Vec<f32>> =
+    let mut probs_of: std::collections::BTreeMap<String, Vec<f32>> =
         std::collections::BTreeMap::new();
-    for role in ROLES {
-        if !run.role(role).join("model.json").exists() {
-            continue;
-        }
+    for role in run_roles(&run) {
+        let role = role.as_str();
         eprintln!("evaluate: {role} on {} test rows", data.test.len());
         let (info, model) = if let (true, Some(t)) = (role == "teacher", &teacher_model) {
             (read_info(&run, role)?, t.model().clone())
@@ -104,7 +137,7 @@ pub fn evaluate(
             )?);
         }
         write_test_predictions(&run.role(role), data, &probs)?;
-        probs_of.insert(role, probs);
+        probs_of.insert(role.to_string(), probs);
         models.insert(role.to_string(), metrics);
     }
     let labels = data.test.labels_host();
@@ -230,8 +263,8 @@ pub(super) fn write_model_card(
     report: Option<&Report>,
 ) -> Result<()> {
     let mut saved = std::collections::BTreeMap::new();
-    for role in ROLES {
-        if let Some(s) = read_saved(run, role)? {
+    for role in run_roles(run) {
+        if let Some(s) = read_saved(run, &role)? {
             saved.insert(role, s);
         }
     }

@@ -2,12 +2,16 @@
 //! them as `log_softmax` outputs (log-space); DIST compares probabilities by correlation
 //! and needs no logarithm.
 //!
-//! Each loss matches the PyTorch float64 reference vectors of `data/parity/losses.json`
+//! The feature-based losses of [`feature`] (hints, attention transfer, relational KD)
+//! compare intermediate representations instead of logits.
+//!
+//! Each logit loss matches the PyTorch float64 reference vectors of `data/parity/losses.json`
 //! (see `tests/parity.rs` of this crate) in value and in gradient.
 
 mod cross_entropy;
 mod decoupled;
 mod dist;
+pub mod feature;
 mod kl;
 mod logit_standardized;
 mod mse;
@@ -17,6 +21,10 @@ mod top_k;
 pub use cross_entropy::{CrossEntropyLoss, cross_entropy_no_reduction};
 pub use decoupled::{DecoupledKdConfig, DecoupledKdLoss, DecoupledKdTerms};
 pub use dist::{DistConfig, DistLoss, DistTerms};
+pub use feature::{
+    AttentionTransferConfig, AttentionTransferLoss, RkdConfig, RkdLoss, RkdTerms,
+    check_feature_shapes, hint_loss, hint_projection, rkd_angle_loss, rkd_distance_loss,
+};
 pub use kl::kl_divergence_log_space;
 pub use logit_standardized::{LogitStandardizedKdConfig, LogitStandardizedKdLoss};
 pub use mse::{MseLogitsLoss, mse_logits_no_reduction};

@@ -159,6 +159,21 @@ impl SoftTargetLoss {
         self.kd_weight
     }
 
+    /// The number of teacher classes kept by the top-k variant, when set.
+    pub fn top_k(&self) -> Option<usize> {
+        self.top_k
+    }
+
+    /// The settings this loss was built from.
+    pub fn config(&self) -> SoftTargetLossConfig {
+        SoftTargetLossConfig {
+            temperature: self.temperature,
+            ce_weight: self.ce_weight,
+            kd_weight: self.kd_weight,
+            top_k: self.top_k,
+        }
+    }
+
     /// The total loss, shape `[1]`.
     pub fn forward(
         &self,

@@ -1,0 +1,367 @@
+//! Evaluation of a list of [`LossTerm`]s on one batch: the weighted total and each term.
+
+use burn::nn::Linear;
+use burn::tensor::activation::log_softmax;
+use burn::tensor::{Int, Tensor};
+use dark_knowledge_core::Features;
+use dark_knowledge_core::error::{Error as CoreError, Result as CoreResult};
+use dark_knowledge_core::loss::feature::{AttentionTransferConfig, RkdConfig, hint_loss};
+use dark_knowledge_core::loss::{
+    DecoupledKdConfig, DistConfig, LogitStandardizedKdConfig, MseLogitsLoss, Reduction,
+    SoftTargetLossConfig, cross_entropy_no_reduction,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::terms::{LossTerm, TermKind, term_names};
+
+/// How the teachers of an ensemble are combined for the logit terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Combine {
+    /// One target distribution: the weighted mean of the teachers' softened probabilities,
+    /// `p̄(T) = Σ_k w_k softmax(z_k / T)`, fed to each logit term (for `lskd` and
+    /// `mse_logits`, which read logits rather than probabilities, the terms are averaged).
+    #[default]
+    AverageProbabilities,
+    /// The weighted mean of the per-teacher terms, `Σ_k w_k · term(z_s, z_k)`.
+    AverageLosses,
+}
+
+/// What the teachers produced for one batch.
+pub(crate) struct TeacherOutputs {
+    /// One `[n, classes]` logit matrix per teacher.
+    pub logits: Vec<Tensor<2>>,
+    /// Per teacher, its features when a term reads them.
+    pub features: Vec<Option<Features>>,
+}
+
+/// The resolved loss: its terms, their names, the ensemble weights and how to combine.
+#[derive(Debug, Clone)]
+pub(crate) struct Objective {
+    pub terms: Vec<LossTerm>,
+    pub names: Vec<String>,
+    pub epochs: usize,
+    pub weights: Vec<f64>,
+    pub combine: Combine,
+}
+
+/// The weighted total (the value to differentiate) and each unweighted term, `[1]` each.
+pub(crate) struct TermValues {
+    pub total: Tensor<1>,
+    pub values: Vec<Tensor<1>>,
+}
+
+impl Objective {
+    pub fn new(
+        terms: Vec<LossTerm>,
+        epochs: usize,
+        weights: Vec<f64>,
+        combine: Combine,
+    ) -> CoreResult<Self> {
+        for t in &terms {
+            t.validate()?;
+        }
+        let names = term_names(&terms)?;
+        Ok(Self {
+            terms,
+            names,
+            epochs,
+            weights,
+            combine,
+        })
+    }
+
+    /// Whether any term reads intermediate features.
+    pub fn needs_features(&self) -> bool {
+        self.terms.iter().any(LossTerm::needs_features)
+    }
+
+    /// Per teacher, whether a term reads its features.
+    pub fn features_of(&self, num_teachers: usize) -> Vec<bool> {
+        (0..num_teachers)
+            .map(|i| self.terms.iter().any(|t| t.feature_teacher() == Some(i)))
+            .collect()
+    }
+
+    /// The weight of each term at `epoch` (1-based).
+    pub fn weights_at(&self, epoch: usize) -> Vec<f64> {
+        self.terms
+            .iter()
+            .map(|t| t.weight_at(epoch, self.epochs))
+            .collect()
+    }
+
+    /// Every term on one batch. `projections` holds one hint projection per `hint` term, in
+    /// order.
+    pub fn compute(
+        &self,
+        epoch: usize,
+        student: &Features,
+        projections: &[Linear],
+        targets: &Tensor<1, Int>,
+        teachers: &TeacherOutputs,
+    ) -> CoreResult<TermValues> {
+        let weights = self.weights_at(epoch);
+        let mut values = Vec::with_capacity(self.terms.len());
+        let mut total: Option<Tensor<1>> = None;
+        let mut hint = 0;
+        for (term, &w) in self.terms.iter().zip(&weights) {
+            let value = match &term.kind {
+                TermKind::Ce => {
+                    cross_entropy_no_reduction(student.logits.clone(), targets.clone()).mean()
+                }
+                TermKind::Hint {
+                    student_layer,
+                    teacher_layer,
+                    teacher,
+                } => {
+                    let s = pick(&student.hidden, *student_layer, "student hidden vector")?;
+                    let t = pick(
+                        &teacher_features(teachers, *teacher)?.hidden,
+                        *teacher_layer,
+                        "teacher hidden vector",
+                    )?;
+                    let projected = projections[hint].forward(s);
+                    hint += 1;
+                    hint_loss(projected, t)?
+                }
+                TermKind::Attention {
+                    p,
+                    student_layer,
+                    teacher_layer,
+                    teacher,
+                } => {
+                    let s = pick(&student.maps, *student_layer, "student feature map")?;
+                    let t = pick(
+                        &teacher_features(teachers, *teacher)?.maps,
+                        *teacher_layer,
+                        "teacher feature map",
+                    )?;
+                    AttentionTransferConfig { p: *p }.init()?.forward(s, t)?
+                }
+                TermKind::Rkd {
+                    distance_weight,
+                    angle_weight,
+                    student_layer,
+                    teacher_layer,
+                    teacher,
+                } => {
+                    let s = pick(&student.hidden, *student_layer, "student hidden vector")?;
+                    let t = pick(
+                        &teacher_features(teachers, *teacher)?.hidden,
+                        *teacher_layer,
+                        "teacher hidden vector",
+                    )?;
+                    RkdConfig {
+                        distance_weight: *distance_weight,
+                        angle_weight: *angle_weight,
+                    }
+                    .init()?
+                    .forward(s, t)?
+                }
+                _ => self.logit_term(term, epoch, &student.logits, targets, &teachers.logits)?,
+            };
+            let weighted = value.clone().mul_scalar(w);
+            total = Some(match total {
+                None => weighted,
+                Some(acc) => acc + weighted,
+            });
+            values.push(value);
+        }
+        let total = total.ok_or(CoreError::AllWeightsZero {
+            details: "the loss has no terms".into(),
+        })?;
+        Ok(TermValues { total, values })
+    }
+
+    /// A term that compares logits, over the ensemble as [`Combine`] says.
+    fn logit_term(
+        &self,
+        term: &LossTerm,
+        epoch: usize,
+        zs: &Tensor<2>,
+        targets: &Tensor<1, Int>,
+        teachers: &[Tensor<2>],
+    ) -> CoreResult<Tensor<1>> {
+        if teachers.is_empty() {
+            return Err(CoreError::Teacher(format!(
+                "the `{}` term needs a teacher",
+                term.kind_name()
+            )));
+        }
+        let t = term.temperature_at(epoch, self.epochs).unwrap_or(1.0);
+        let by_probabilities = matches!(
+            term.kind,
+            TermKind::Kd { .. } | TermKind::Dkd { .. } | TermKind::Dist { .. }
+        );
+        if teachers.len() == 1 {
+            return single_logit_term(term, t, zs.clone(), teachers[0].clone(), targets);
+        }
+        if by_probabilities && self.combine == Combine::AverageProbabilities {
+            // T · log p̄(T): softmax of it over T is exactly the averaged distribution.
+            let target = averaged_log_probs(teachers, &self.weights, t).mul_scalar(t);
+            return single_logit_term(term, t, zs.clone(), target, targets);
+        }
+        let mut acc: Option<Tensor<1>> = None;
+        for (zt, &w) in teachers.iter().zip(&self.weights) {
+            let v = single_logit_term(term, t, zs.clone(), zt.clone(), targets)?.mul_scalar(w);
+            acc = Some(match acc {
+                None => v,
+                Some(a) => a + v,
+            });
+        }
+        Ok(acc.expect("at least two teachers"))
+    }
+}
+
+/// The teachers' weighted mean distribution at temperature `t`, as log-probabilities:
+/// `log Σ_k w_k softmax(z_k / t)`, computed with a log-sum-exp (weights sum to 1).
+pub(crate) fn averaged_log_probs(teachers: &[Tensor<2>], weights: &[f64], t: f64) -> Tensor<2> {
+    let parts: Vec<Tensor<2>> = teachers
+        .iter()
+        .zip(weights)
+        .map(|(z, &w)| log_softmax(z.clone().div_scalar(t), 1).add_scalar(w.ln()))
+        .collect();
+    let stacked: Tensor<3> = Tensor::stack(parts, 0);
+    let max = stacked.clone().max_dim(0);
+    let sum = (stacked - max.clone()).exp().sum_dim(0);
+    let [_, n, c] = max.dims();
+    (max + sum.log()).reshape([n, c])
+}
+
+fn single_logit_term(
+    term: &LossTerm,
+    t: f64,
+    zs: Tensor<2>,
+    zt: Tensor<2>,
+    targets: &Tensor<1, Int>,
+) -> CoreResult<Tensor<1>> {
+    Ok(match &term.kind {
+        TermKind::Kd { top_k, .. } => {
+            let mut c = SoftTargetLossConfig::new(t, 0.0, 1.0);
+            c.top_k = *top_k;
+            c.init()?.kd_no_reduction(zs, zt).mean()
+        }
+        TermKind::Dkd { alpha, beta, .. } => DecoupledKdConfig::new(t, *alpha, *beta)
+            .init()?
+            .forward(zs, zt, targets.clone()),
+        TermKind::Dist { beta, gamma, .. } => {
+            DistConfig::new(t, *beta, *gamma).init()?.forward(zs, zt)
+        }
+        TermKind::Lskd { .. } => LogitStandardizedKdConfig::new(t).init()?.forward(zs, zt),
+        TermKind::MseLogits => MseLogitsLoss::new().forward(zs, zt, Reduction::Mean),
+        TermKind::Ce
+        | TermKind::Hint { .. }
+        | TermKind::Attention { .. }
+        | TermKind::Rkd { .. } => {
+            unreachable!("not a logit term")
+        }
+    })
+}
+
+fn teacher_features(teachers: &TeacherOutputs, index: usize) -> CoreResult<&Features> {
+    teachers
+        .features
+        .get(index)
+        .and_then(Option::as_ref)
+        .ok_or_else(|| {
+            CoreError::Teacher(format!(
+                "teacher {index} gave no features (there are {} teachers)",
+                teachers.features.len()
+            ))
+        })
+}
+
+/// The `layer`-th tensor (the last when `None`), or an error naming what exists.
+pub(crate) fn pick<T: Clone>(
+    list: &[T],
+    layer: Option<usize>,
+    what: &'static str,
+) -> CoreResult<T> {
+    let index = match layer {
+        Some(i) => i,
+        None if list.is_empty() => usize::MAX,
+        None => list.len() - 1,
+    };
+    list.get(index)
+        .cloned()
+        .ok_or_else(|| CoreError::ShapeMismatch {
+            what,
+            expected: if list.is_empty() {
+                "a model exposing this kind of feature (Classifier::forward_features)".into()
+            } else {
+                format!("a layer index in 0..{}", list.len())
+            },
+            got: match layer {
+                Some(i) => format!("layer {i}"),
+                None => "no such feature in the model".into(),
+            },
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::tensor::{Device, TensorData};
+    use dark_knowledge_core::tensor_util::to_vec_f32;
+
+    use super::*;
+
+    fn row(values: &[f32], device: &Device) -> Tensor<2> {
+        Tensor::from_data(TensorData::new(values.to_vec(), [1, values.len()]), device)
+    }
+
+    fn softmax(z: &[f64], t: f64) -> Vec<f64> {
+        let m = z.iter().cloned().fold(f64::MIN, f64::max);
+        let e: Vec<f64> = z.iter().map(|v| ((v - m) / t).exp()).collect();
+        let s: f64 = e.iter().sum();
+        e.iter().map(|v| v / s).collect()
+    }
+
+    fn kl(p: &[f64], q: &[f64]) -> f64 {
+        p.iter().zip(q).map(|(p, q)| p * (p / q).ln()).sum()
+    }
+
+    #[test]
+    fn ensembles_average_probabilities_or_losses() {
+        let device = Device::flex();
+        let (z1, z2, zs) = ([2.0, 0.0, -1.0], [-1.0, 1.0, 3.0], [0.5, 0.2, 0.1]);
+        let f = |v: &[f64; 3]| v.map(|x| x as f32);
+        let teachers = [row(&f(&z1), &device), row(&f(&z2), &device)];
+        let (w, t) = ([0.25, 0.75], 2.0);
+        let (p1, p2, q) = (softmax(&z1, t), softmax(&z2, t), softmax(&zs, t));
+        let mean: Vec<f64> = (0..3).map(|c| w[0] * p1[c] + w[1] * p2[c]).collect();
+
+        let got = to_vec_f32(averaged_log_probs(&teachers, &w, t));
+        for (g, m) in got.iter().zip(&mean) {
+            assert!((f64::from(*g) - m.ln()).abs() < 1e-6, "{got:?} vs {mean:?}");
+        }
+
+        let kd = |combine| {
+            let objective =
+                Objective::new(vec![LossTerm::kd(1.0, t)], 1, w.to_vec(), combine).unwrap();
+            let student = Features {
+                logits: row(&f(&zs), &device),
+                hidden: Vec::new(),
+                maps: Vec::new(),
+            };
+            let outputs = TeacherOutputs {
+                logits: teachers.to_vec(),
+                features: vec![None, None],
+            };
+            let targets = Tensor::<1, Int>::from_data(TensorData::new(vec![0i64], [1]), &device);
+            let v = objective
+                .compute(1, &student, &[], &targets, &outputs)
+                .unwrap();
+            f64::from(v.total.into_scalar::<f32>())
+        };
+        // T² · KL(p̄ ‖ q) against T² · (w1 KL(p1 ‖ q) + w2 KL(p2 ‖ q)).
+        let by_probs = t * t * kl(&mean, &q);
+        let by_losses = t * t * (w[0] * kl(&p1, &q) + w[1] * kl(&p2, &q));
+        assert!((kd(Combine::AverageProbabilities) - by_probs).abs() < 1e-5);
+        assert!((kd(Combine::AverageLosses) - by_losses).abs() < 1e-5);
+        assert!(
+            (by_probs - by_losses).abs() > 1e-2,
+            "the two modes must differ here"
+        );
+    }
+}

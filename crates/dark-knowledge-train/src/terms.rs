@@ -1,0 +1,649 @@
+//! The loss as a weighted sum of named terms, each with its own settings and schedules.
+//!
+//! In an experiment file every term is one `[[loss]]` table:
+//!
+//! ```toml
+//! [[loss]]
+//! kind = "ce"
+//! weight = 1.0
+//!
+//! [[loss]]
+//! kind = "dkd"
+//! weight = 1.0
+//! temperature = 4.0
+//! alpha = 1.0
+//! beta = 8.0
+//! warmup_epochs = 20
+//! ```
+
+use dark_knowledge_core::error::{Error, Result, check_non_negative, check_positive};
+use dark_knowledge_core::loss::{
+    DecoupledKdConfig, DistConfig, LogitStandardizedKdConfig, SoftTargetLossConfig,
+};
+use serde::{Deserialize, Serialize};
+
+/// How a value (a term's weight or temperature) changes over the epochs.
+///
+/// `epoch` is 1-based; the configured value is the one reached at full strength.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Schedule {
+    /// The configured value throughout.
+    #[default]
+    Constant,
+    /// Linear warm-up: `start + (value − start) · min(1, epoch / epochs)`, so the value is
+    /// reached at epoch `epochs` and kept afterwards (DKD's warm-up with `start = 0`).
+    LinearWarmup {
+        /// Epochs to reach the value, `>= 1`.
+        epochs: usize,
+        /// The value before the first epoch.
+        #[serde(default)]
+        start: f64,
+    },
+    /// Cosine from the configured value at the first epoch to `end` at the last:
+    /// `end + (value − end) · (1 + cos(π · (epoch − 1) / (epochs − 1))) / 2`.
+    Cosine {
+        /// The value at the last epoch.
+        end: f64,
+    },
+}
+
+impl Schedule {
+    /// Whether the value is constant.
+    pub fn is_constant(&self) -> bool {
+        *self == Self::Constant
+    }
+
+    /// The value at `epoch` (1-based) of `epochs`, for a configured `value`.
+    pub fn at(&self, value: f64, epoch: usize, epochs: usize) -> f64 {
+        match *self {
+            Self::Constant => value,
+            Self::LinearWarmup {
+                epochs: warmup,
+                start,
+            } => {
+                let f = (epoch as f64 / warmup.max(1) as f64).min(1.0);
+                start + (value - start) * f
+            }
+            Self::Cosine { end } => {
+                let progress = if epochs <= 1 {
+                    0.0
+                } else {
+                    (epoch.saturating_sub(1)) as f64 / (epochs - 1) as f64
+                };
+                end + 0.5 * (value - end) * (1.0 + (std::f64::consts::PI * progress).cos())
+            }
+        }
+    }
+
+    fn validate(&self, what: &'static str) -> Result<()> {
+        match *self {
+            Self::Constant => Ok(()),
+            Self::LinearWarmup { epochs, start } => {
+                if epochs == 0 {
+                    return Err(Error::InvalidValue {
+                        name: what,
+                        value: "linear_warmup with epochs = 0".into(),
+                        allowed: "epochs >= 1",
+                    });
+                }
+                check_non_negative(what, start)
+            }
+            Self::Cosine { end } => check_non_negative(what, end),
+        }
+    }
+}
+
+/// Which hidden representation a feature term reads; `None` means the last one.
+pub type LayerIndex = Option<usize>;
+
+/// The method of one loss term and its own settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum TermKind {
+    /// Cross-entropy with the hard labels.
+    Ce,
+    /// Soft-target KD (Hinton et al. 2015): `T² · KL(p_t(T) ‖ p_s(T))`.
+    Kd {
+        /// Softmax temperature `T > 0`.
+        #[serde(default = "two")]
+        temperature: f64,
+        /// How `T` changes over the epochs.
+        #[serde(default, skip_serializing_if = "Schedule::is_constant")]
+        temperature_schedule: Schedule,
+        /// KL over the teacher's top-k classes plus one bin for the rest.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        top_k: Option<usize>,
+    },
+    /// Decoupled KD (Zhao et al. 2022): `α · TCKD + β · NCKD`, both `T²`-scaled.
+    Dkd {
+        /// Softmax temperature `T > 0`.
+        #[serde(default = "four")]
+        temperature: f64,
+        /// How `T` changes over the epochs.
+        #[serde(default, skip_serializing_if = "Schedule::is_constant")]
+        temperature_schedule: Schedule,
+        /// Weight of the target-class term.
+        #[serde(default = "one")]
+        alpha: f64,
+        /// Weight of the non-target-class term.
+        #[serde(default = "eight")]
+        beta: f64,
+        /// The term is multiplied by `min(1, epoch / warmup_epochs)` (the paper's linear
+        /// warm-up; 0 turns it off).
+        #[serde(default = "twenty")]
+        warmup_epochs: usize,
+    },
+    /// DIST (Huang et al. 2022): `β · inter-class + γ · intra-class` Pearson distances.
+    Dist {
+        /// Softmax temperature `τ > 0`.
+        #[serde(default = "one")]
+        tau: f64,
+        /// How `τ` changes over the epochs.
+        #[serde(default, skip_serializing_if = "Schedule::is_constant")]
+        temperature_schedule: Schedule,
+        /// Weight of the inter-class (per-sample) relation.
+        #[serde(default = "one")]
+        beta: f64,
+        /// Weight of the intra-class (per-class) relation.
+        #[serde(default = "one")]
+        gamma: f64,
+    },
+    /// Logit-standardized KD (Sun et al. 2024): KD on z-scored logits.
+    #[serde(alias = "logit_standardized_kd")]
+    Lskd {
+        /// Base temperature `T > 0`.
+        #[serde(default = "two")]
+        temperature: f64,
+        /// How `T` changes over the epochs.
+        #[serde(default, skip_serializing_if = "Schedule::is_constant")]
+        temperature_schedule: Schedule,
+    },
+    /// Mean squared error between logits (Ba & Caruana 2014).
+    MseLogits,
+    /// FitNets hint (Romero et al. 2015): a learned linear projection of a student hidden
+    /// vector, MSE to the teacher's.
+    Hint {
+        /// Student hidden vector, 0-based in forward order; the last by default.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        student_layer: LayerIndex,
+        /// Teacher hidden vector; the last by default.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        teacher_layer: LayerIndex,
+        /// Which teacher (0-based, in declaration order) gives the features.
+        #[serde(default)]
+        teacher: usize,
+    },
+    /// Attention transfer (Zagoruyko & Komodakis 2017) between convolutional feature maps.
+    Attention {
+        /// Exponent of the attention map, `> 0`.
+        #[serde(default = "two")]
+        p: f64,
+        /// Student feature map; the last by default.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        student_layer: LayerIndex,
+        /// Teacher feature map; the last by default.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        teacher_layer: LayerIndex,
+        /// Which teacher gives the features.
+        #[serde(default)]
+        teacher: usize,
+    },
+    /// Relational KD (Park et al. 2019): distance and angle relations of hidden vectors.
+    Rkd {
+        /// Weight of the distance relation.
+        #[serde(default = "twenty_five")]
+        distance_weight: f64,
+        /// Weight of the angle relation.
+        #[serde(default = "fifty")]
+        angle_weight: f64,
+        /// Student hidden vector; the last by default.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        student_layer: LayerIndex,
+        /// Teacher hidden vector; the last by default.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        teacher_layer: LayerIndex,
+        /// Which teacher gives the features.
+        #[serde(default)]
+        teacher: usize,
+    },
+}
+
+fn one() -> f64 {
+    1.0
+}
+fn two() -> f64 {
+    2.0
+}
+fn four() -> f64 {
+    4.0
+}
+fn eight() -> f64 {
+    8.0
+}
+fn twenty() -> usize {
+    20
+}
+fn twenty_five() -> f64 {
+    25.0
+}
+fn fifty() -> f64 {
+    50.0
+}
+
+/// One named, weighted term of the loss.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LossTerm {
+    /// The name in logs and history; the kind by default (`hint`, then `hint_2`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The weight `>= 0` at full strength.
+    #[serde(default = "one")]
+    pub weight: f64,
+    /// How the weight changes over the epochs.
+    #[serde(default, skip_serializing_if = "Schedule::is_constant")]
+    pub weight_schedule: Schedule,
+    /// The method and its settings.
+    #[serde(flatten)]
+    pub kind: TermKind,
+}
+
+impl LossTerm {
+    /// A term of `kind` with `weight`, constant, named after its kind.
+    pub fn new(kind: TermKind, weight: f64) -> Self {
+        Self {
+            name: None,
+            weight,
+            weight_schedule: Schedule::Constant,
+            kind,
+        }
+    }
+
+    /// Cross-entropy with the labels.
+    pub fn ce(weight: f64) -> Self {
+        Self::new(TermKind::Ce, weight)
+    }
+
+    /// Soft-target KD at temperature `temperature`.
+    pub fn kd(weight: f64, temperature: f64) -> Self {
+        Self::new(
+            TermKind::Kd {
+                temperature,
+                temperature_schedule: Schedule::Constant,
+                top_k: None,
+            },
+            weight,
+        )
+    }
+
+    /// The same term with another name.
+    pub fn named(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// The same term with a weight schedule.
+    pub fn with_weight_schedule(mut self, schedule: Schedule) -> Self {
+        self.weight_schedule = schedule;
+        self
+    }
+
+    /// The kind as written in files (`"ce"`, `"dkd"`, …).
+    pub fn kind_name(&self) -> &'static str {
+        match self.kind {
+            TermKind::Ce => "ce",
+            TermKind::Kd { .. } => "kd",
+            TermKind::Dkd { .. } => "dkd",
+            TermKind::Dist { .. } => "dist",
+            TermKind::Lskd { .. } => "lskd",
+            TermKind::MseLogits => "mse_logits",
+            TermKind::Hint { .. } => "hint",
+            TermKind::Attention { .. } => "attention",
+            TermKind::Rkd { .. } => "rkd",
+        }
+    }
+
+    /// Whether the term needs a teacher's logits.
+    pub fn needs_teacher_logits(&self) -> bool {
+        matches!(
+            self.kind,
+            TermKind::Kd { .. }
+                | TermKind::Dkd { .. }
+                | TermKind::Dist { .. }
+                | TermKind::Lskd { .. }
+                | TermKind::MseLogits
+        )
+    }
+
+    /// Whether the term reads intermediate features (of the student and a teacher).
+    pub fn needs_features(&self) -> bool {
+        matches!(
+            self.kind,
+            TermKind::Hint { .. } | TermKind::Attention { .. } | TermKind::Rkd { .. }
+        )
+    }
+
+    /// The teacher whose features the term reads, for feature terms.
+    pub fn feature_teacher(&self) -> Option<usize> {
+        match self.kind {
+            TermKind::Hint { teacher, .. }
+            | TermKind::Attention { teacher, .. }
+            | TermKind::Rkd { teacher, .. } => Some(teacher),
+            _ => None,
+        }
+    }
+
+    /// The weight at `epoch` (1-based) of `epochs`, DKD's warm-up included.
+    pub fn weight_at(&self, epoch: usize, epochs: usize) -> f64 {
+        let w = self.weight_schedule.at(self.weight, epoch, epochs);
+        match self.kind {
+            TermKind::Dkd { warmup_epochs, .. } if warmup_epochs > 0 => {
+                w * (epoch as f64 / warmup_epochs as f64).min(1.0)
+            }
+            _ => w,
+        }
+    }
+
+    /// The temperature at `epoch`, for terms that have one.
+    pub fn temperature_at(&self, epoch: usize, epochs: usize) -> Option<f64> {
+        let (t, s) = match &self.kind {
+            TermKind::Kd {
+                temperature,
+                temperature_schedule,
+                ..
+            }
+            | TermKind::Dkd {
+                temperature,
+                temperature_schedule,
+                ..
+            }
+            | TermKind::Lskd {
+                temperature,
+                temperature_schedule,
+            } => (*temperature, temperature_schedule),
+            TermKind::Dist {
+                tau,
+                temperature_schedule,
+                ..
+            } => (*tau, temperature_schedule),
+            _ => return None,
+        };
+        Some(s.at(t, epoch, epochs))
+    }
+
+    /// Checks every setting, at every temperature the schedule reaches.
+    ///
+    /// # Errors
+    /// [`Error::InvalidValue`] naming the setting.
+    pub fn validate(&self) -> Result<()> {
+        check_non_negative("weight", self.weight)?;
+        self.weight_schedule.validate("weight_schedule")?;
+        match &self.kind {
+            TermKind::Ce | TermKind::MseLogits => {}
+            TermKind::Kd {
+                temperature,
+                temperature_schedule,
+                top_k,
+            } => {
+                let mut c = SoftTargetLossConfig::new(*temperature, 0.0, 1.0);
+                c.top_k = *top_k;
+                c.init()?;
+                check_schedule_temperature(temperature_schedule)?;
+            }
+            TermKind::Dkd {
+                temperature,
+                temperature_schedule,
+                alpha,
+                beta,
+                ..
+            } => {
+                DecoupledKdConfig::new(*temperature, *alpha, *beta).init()?;
+                check_schedule_temperature(temperature_schedule)?;
+            }
+            TermKind::Dist {
+                tau,
+                temperature_schedule,
+                beta,
+                gamma,
+            } => {
+                DistConfig::new(*tau, *beta, *gamma).init()?;
+                check_schedule_temperature(temperature_schedule)?;
+            }
+            TermKind::Lskd {
+                temperature,
+                temperature_schedule,
+            } => {
+                LogitStandardizedKdConfig::new(*temperature).init()?;
+                check_schedule_temperature(temperature_schedule)?;
+            }
+            TermKind::Hint { .. } => {}
+            TermKind::Attention { p, .. } => check_positive("p", *p)?,
+            TermKind::Rkd {
+                distance_weight,
+                angle_weight,
+                ..
+            } => dark_knowledge_core::error::check_weights(&[
+                ("distance_weight", *distance_weight),
+                ("angle_weight", *angle_weight),
+            ])?,
+        }
+        Ok(())
+    }
+}
+
+fn check_schedule_temperature(s: &Schedule) -> Result<()> {
+    s.validate("temperature_schedule")?;
+    match *s {
+        Schedule::Cosine { end } => check_positive("temperature_schedule end", end),
+        // The warm-up starts above `start` at epoch 1, so `start = 0` is allowed.
+        Schedule::LinearWarmup { .. } | Schedule::Constant => Ok(()),
+    }
+}
+
+/// The terms of a classic `ce_weight · CE + kd_weight · T² KL` loss (terms with weight 0
+/// left out), named `ce` and `kd`.
+pub fn classic_terms(config: &SoftTargetLossConfig) -> Vec<LossTerm> {
+    let mut terms = Vec::new();
+    if config.ce_weight > 0.0 {
+        terms.push(LossTerm::ce(config.ce_weight));
+    }
+    if config.kd_weight > 0.0 {
+        let mut kd = LossTerm::kd(config.kd_weight, config.temperature);
+        if let TermKind::Kd { top_k, .. } = &mut kd.kind {
+            *top_k = config.top_k;
+        }
+        terms.push(kd);
+    }
+    terms
+}
+
+/// A one-line description of a loss, e.g.
+/// `0.5 · ce + 0.5 · kd (T = 2)` or `1 · ce + 1 · dkd (T = 4, α = 1, β = 8, warm-up 20 epochs)`.
+pub fn describe_terms(terms: &[LossTerm]) -> String {
+    terms
+        .iter()
+        .map(|t| {
+            let settings = match &t.kind {
+                TermKind::Ce | TermKind::MseLogits | TermKind::Hint { .. } => String::new(),
+                TermKind::Kd {
+                    temperature, top_k, ..
+                } => match top_k {
+                    Some(k) => format!("T = {temperature}, top-{k}"),
+                    None => format!("T = {temperature}"),
+                },
+                TermKind::Dkd {
+                    temperature,
+                    alpha,
+                    beta,
+                    warmup_epochs,
+                    ..
+                } => format!(
+                    "T = {temperature}, α = {alpha}, β = {beta}, warm-up {warmup_epochs} epochs"
+                ),
+                TermKind::Dist {
+                    tau, beta, gamma, ..
+                } => format!("τ = {tau}, β = {beta}, γ = {gamma}"),
+                TermKind::Lskd { temperature, .. } => format!("T = {temperature}"),
+                TermKind::Attention { p, .. } => format!("p = {p}"),
+                TermKind::Rkd {
+                    distance_weight,
+                    angle_weight,
+                    ..
+                } => format!("distance {distance_weight}, angle {angle_weight}"),
+            };
+            let mut text = format!("{} · {}", t.weight, t.kind_name());
+            if !settings.is_empty() {
+                text.push_str(&format!(" ({settings})"));
+            }
+            if !t.weight_schedule.is_constant() {
+                text.push_str(&format!(" [weight {:?}]", t.weight_schedule));
+            }
+            text
+        })
+        .collect::<Vec<_>>()
+        .join(" + ")
+}
+
+/// The unique names of `terms`: each term's `name`, or its kind, suffixed `_2`, `_3`, … when
+/// a kind repeats.
+///
+/// # Errors
+/// When two terms are given the same explicit name.
+pub fn term_names(terms: &[LossTerm]) -> Result<Vec<String>> {
+    let mut names: Vec<String> = Vec::with_capacity(terms.len());
+    for term in terms {
+        let name = match &term.name {
+            Some(n) => {
+                if names.contains(n) || n.is_empty() {
+                    return Err(Error::InvalidValue {
+                        name: "loss term name",
+                        value: format!("{n:?}"),
+                        allowed: "a non-empty name used by one term only",
+                    });
+                }
+                n.clone()
+            }
+            None => {
+                let base = term.kind_name();
+                let mut candidate = base.to_string();
+                let mut k = 2;
+                let taken = |c: &String| {
+                    names.contains(c) || terms.iter().any(|t| t.name.as_ref() == Some(c))
+                };
+                while taken(&candidate) {
+                    candidate = format!("{base}_{k}");
+                    k += 1;
+                }
+                candidate
+            }
+        };
+        names.push(name);
+    }
+    Ok(names)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedules_follow_their_formulas() {
+        let w = Schedule::LinearWarmup {
+            epochs: 4,
+            start: 0.0,
+        };
+        let v: Vec<f64> = (1..=6).map(|e| w.at(2.0, e, 6)).collect();
+        assert_eq!(v, vec![0.5, 1.0, 1.5, 2.0, 2.0, 2.0]);
+        let w = Schedule::LinearWarmup {
+            epochs: 2,
+            start: 8.0,
+        };
+        assert_eq!(w.at(4.0, 1, 10), 6.0);
+        let c = Schedule::Cosine { end: 1.0 };
+        assert!((c.at(5.0, 1, 5) - 5.0).abs() < 1e-12);
+        assert!((c.at(5.0, 3, 5) - 3.0).abs() < 1e-12);
+        assert!((c.at(5.0, 5, 5) - 1.0).abs() < 1e-12);
+        assert_eq!(Schedule::Constant.at(3.0, 7, 9), 3.0);
+    }
+
+    #[test]
+    fn dkd_warm_up_is_linear_in_the_epoch() {
+        let t: LossTerm =
+            toml::from_str("kind = \"dkd\"\nweight = 2.0\nwarmup_epochs = 5\ntemperature = 4.0")
+                .unwrap();
+        let w: Vec<f64> = (1..=7).map(|e| t.weight_at(e, 7)).collect();
+        assert_eq!(w, vec![0.4, 0.8, 1.2, 1.6, 2.0, 2.0, 2.0]);
+    }
+
+    #[test]
+    fn terms_parse_with_defaults_and_reject_unknown_keys() {
+        let t: LossTerm = toml::from_str("kind = \"dist\"").unwrap();
+        assert_eq!(t.weight, 1.0);
+        assert_eq!(
+            t.kind,
+            TermKind::Dist {
+                tau: 1.0,
+                temperature_schedule: Schedule::Constant,
+                beta: 1.0,
+                gamma: 1.0
+            }
+        );
+        let err = toml::from_str::<LossTerm>("kind = \"dkd\"\nbetta = 2.0")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("betta"), "{err}");
+        let err = toml::from_str::<LossTerm>("kind = \"fitnet\"")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("fitnet") && err.contains("hint"), "{err}");
+        let t: LossTerm = toml::from_str(
+            "kind = \"kd\"\ntemperature = 8.0\ntemperature_schedule = { kind = \"cosine\", end = 2.0 }",
+        )
+        .unwrap();
+        assert_eq!(t.temperature_at(1, 3), Some(8.0));
+        assert_eq!(t.temperature_at(3, 3), Some(2.0));
+    }
+
+    #[test]
+    fn invalid_settings_name_the_setting() {
+        let cases = [
+            ("kind = \"kd\"\ntemperature = 0.0", "temperature"),
+            ("kind = \"ce\"\nweight = -1.0", "weight"),
+            ("kind = \"dkd\"\nalpha = -1.0", "alpha"),
+            ("kind = \"attention\"\np = 0.0", "p"),
+            (
+                "kind = \"rkd\"\ndistance_weight = 0.0\nangle_weight = 0.0",
+                "all loss weights are 0",
+            ),
+            (
+                "kind = \"kd\"\ntemperature_schedule = { kind = \"cosine\", end = 0.0 }",
+                "temperature_schedule",
+            ),
+            (
+                "kind = \"ce\"\nweight_schedule = { kind = \"linear_warmup\", epochs = 0 }",
+                "weight_schedule",
+            ),
+        ];
+        for (text, needle) in cases {
+            let t: LossTerm = toml::from_str(text).unwrap();
+            let msg = t.validate().unwrap_err().to_string();
+            assert!(msg.contains(needle), "{text}: {msg}");
+        }
+    }
+
+    #[test]
+    fn names_default_to_the_kind_and_repeat_with_a_suffix() {
+        let terms = vec![
+            LossTerm::ce(1.0),
+            LossTerm::kd(1.0, 2.0),
+            LossTerm::kd(1.0, 8.0),
+            LossTerm::kd(1.0, 4.0).named("sharp"),
+        ];
+        assert_eq!(
+            term_names(&terms).unwrap(),
+            vec!["ce", "kd", "kd_2", "sharp"]
+        );
+        let dup = vec![LossTerm::ce(1.0).named("x"), LossTerm::ce(1.0).named("x")];
+        assert!(term_names(&dup).unwrap_err().to_string().contains("\"x\""));
+    }
+}
