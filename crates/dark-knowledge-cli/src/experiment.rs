@@ -92,6 +92,39 @@ pub struct DataConfig {
     /// Use at most this many test rows (quick runs); all by default.
     #[serde(default)]
     pub max_test_rows: Option<usize>,
+    /// Keep this many training labels per class (stratified, seeded) and hide the others:
+    /// those rows become a transfer set, used without their labels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labeled_per_class: Option<usize>,
+    /// Keep this fraction of each class's training labels, `(0, 1]`, and hide the others.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labeled_fraction: Option<f64>,
+    /// What a distilled student does with the training rows without labels: learn from the
+    /// teacher on them (`transfer`, the default) or leave them out (`drop`). Teachers and
+    /// baselines always train on the labelled rows only.
+    #[serde(default, skip_serializing_if = "UnlabeledRows::is_transfer")]
+    pub unlabeled_rows: UnlabeledRows,
+    /// CSV rows with an empty (or NA) target: an error (`false`, the default), or
+    /// unlabelled training rows (`true`), never part of the validation or test split.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub missing_target_is_unlabeled: bool,
+}
+
+/// What a distilled student does with training rows that have no label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum UnlabeledRows {
+    /// They contribute the distillation terms (Hinton et al.'s transfer set).
+    #[default]
+    Transfer,
+    /// They are not used.
+    Drop,
+}
+
+impl UnlabeledRows {
+    fn is_transfer(&self) -> bool {
+        *self == Self::Transfer
+    }
 }
 
 fn yes() -> bool {
@@ -133,7 +166,6 @@ pub struct TeacherSection {
     pub train: TrainerConfig,
 }
 
-/// The student: architecture, distillation settings, and whether to train the baseline.
 /// A further teacher of an ensemble; saved as the run's `teacher-<name>` model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -233,6 +265,7 @@ impl Pipeline {
     }
 }
 
+/// The student: architecture, distillation settings, and whether to train the baseline.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StudentSection {
@@ -251,7 +284,13 @@ impl Experiment {
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read experiment file {}", path.display()))?;
-        let mut experiment: Self = toml::from_str(&text)
+        Self::parse(&text, path)
+    }
+
+    /// Parses the text of the experiment file at `path` (relative paths in it are relative
+    /// to the file's folder) and validates it.
+    pub fn parse(text: &str, path: &Path) -> Result<Self> {
+        let mut experiment: Self = toml::from_str(text)
             .with_context(|| format!("invalid experiment file {}", path.display()))?;
         // A relative output folder is relative to the experiment file.
         if experiment.output_dir.is_relative()
@@ -368,10 +407,13 @@ impl Experiment {
             }
             DataSource::FashionMnist | DataSource::Churn => {}
         }
+        anyhow::ensure!(
+            self.data.labeled_per_class.is_none() || self.data.labeled_fraction.is_none(),
+            "[data] has both labeled_per_class and labeled_fraction; keep one"
+        );
         Ok(())
     }
 
-    /// The resolved experiment as TOML (written into the run folder).
     /// The student's trainer settings with the `[[loss]]` terms, when given, in place.
     pub fn student_trainer(&self) -> TrainerConfig {
         let mut config = self.student.train.clone();
@@ -391,6 +433,7 @@ impl Experiment {
                 .any(|t| t.needs_teacher_logits() || t.needs_features())
     }
 
+    /// The resolved experiment as TOML (written into the run folder).
     pub fn to_toml(&self) -> Result<String> {
         Ok(toml::to_string_pretty(self)?)
     }
@@ -511,6 +554,10 @@ impl DataConfig {
             test_fraction: default_test_fraction(),
             max_train_rows: None,
             max_test_rows: None,
+            labeled_per_class: None,
+            labeled_fraction: None,
+            unlabeled_rows: UnlabeledRows::Transfer,
+            missing_target_is_unlabeled: false,
         }
     }
 }

@@ -6,7 +6,9 @@
 //! - `dark-knowledge cache-teacher --config EXPERIMENT.toml` — the teacher's logits, once;
 //!   `distill --teacher-cache FILE` or `--teacher-logits FILE.npy` distill from them;
 //! - `dark-knowledge quantize --run RUN` — an int8 copy of the student, added to the report;
-//! - `dark-knowledge predict --run RUN --csv NEW.csv | --data-dir IDX_DIR --out scores.csv`.
+//! - `dark-knowledge predict --run RUN --csv NEW.csv | --data-dir IDX_DIR --out scores.csv`;
+//! - `dark-knowledge sweep --config SWEEP.toml`, `dark-knowledge reproduce STUDY --out DIR` —
+//!   many runs over seeds and settings, summarised as mean ± std.
 
 mod bench;
 mod experiment;
@@ -14,6 +16,7 @@ mod model_card;
 mod predict;
 mod prepare;
 mod run;
+mod study;
 
 use std::path::PathBuf;
 
@@ -154,6 +157,17 @@ enum Command {
         #[arg(long)]
         config: PathBuf,
     },
+    /// Run a grid of student runs from an experiment file with a `[sweep]` table (seeds,
+    /// methods, temperatures, weights, student sizes, labels kept), resuming a previous
+    /// run; writes `results.json`, `results.md` and SVG plots into the output folder.
+    Sweep {
+        /// The sweep file.
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Run a built-in study (`fashion-mnist-low-data`, `fashion-mnist-full`) over seeds and
+    /// write `OUT/results.json` (mean ± std per setting), `results.md` and plots.
+    Reproduce(study::reproduce::ReproduceOptions),
     /// Time the reference workloads (teacher training, distillation with the teacher online
     /// and cached, student latency, teacher inference) and write JSON.
     Bench {
@@ -337,6 +351,14 @@ fn run_cli(cli: Cli) -> Result<()> {
                 out.display(),
                 std::fs::metadata(&out).map_or(0, |m| m.len())
             );
+            Ok(())
+        }
+        Command::Sweep { config } => {
+            study::sweep::sweep(&config)?;
+            Ok(())
+        }
+        Command::Reproduce(options) => {
+            study::reproduce::reproduce(&options)?;
             Ok(())
         }
         Command::Bench {

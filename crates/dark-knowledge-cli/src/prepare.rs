@@ -4,9 +4,9 @@ use anyhow::{Context, Result, bail};
 use burn::tensor::Device;
 use dark_knowledge_data::idx::{DEFAULT_FASHION_MNIST_DIR, FASHION_MNIST_CLASSES, FashionMnist};
 use dark_knowledge_data::tabular::{CsvTable, TabularConfig, TabularEncoder, TargetEncoding};
-use dark_knowledge_data::{CHURN_CSV, Dataset, stratified_split};
+use dark_knowledge_data::{CHURN_CSV, Dataset, LabelBudget, stratified_labeled, stratified_split};
 
-use crate::experiment::{DataConfig, DataSource};
+use crate::experiment::{DataConfig, DataSource, UnlabeledRows};
 
 /// Datasets ready for training, with what is needed to describe and reproduce them.
 pub struct Prepared {
@@ -29,6 +29,11 @@ pub struct Prepared {
     pub positive_class: Option<usize>,
     /// The fitted preprocessing of tabular data.
     pub encoder: Option<TabularEncoder>,
+    /// The labelled training rows, when `[data]` hides some labels (`train` then holds
+    /// every training row, the hidden ones without label).
+    pub labeled_train: Option<Dataset>,
+    /// Whether a distilled student uses the rows without labels (the transfer set).
+    pub transfer: bool,
 }
 
 impl Prepared {
@@ -41,11 +46,86 @@ impl Prepared {
     pub fn num_classes(&self) -> usize {
         self.class_names.len()
     }
+
+    /// The rows a model trains on: every training row for a distilled student when the
+    /// transfer set is used, the labelled ones otherwise.
+    pub fn train_for(&self, with_teacher: bool) -> &Dataset {
+        match &self.labeled_train {
+            Some(labeled) if !(with_teacher && self.transfer) => labeled,
+            _ => &self.train,
+        }
+    }
+
+    /// Records how the training rows that already lack a label (empty CSV targets) are
+    /// used.
+    fn with_unlabeled_rows(mut self, config: &DataConfig) -> Result<Self> {
+        if self.train.is_partially_labeled() {
+            let labeled = self.train.labeled_positions();
+            if labeled.is_empty() {
+                bail!("no training row has a label: teachers and baselines need labelled rows");
+            }
+            self.labeled_train = Some(self.train.subset(&labeled)?);
+            self.transfer = config.unlabeled_rows == UnlabeledRows::Transfer;
+            eprintln!(
+                "labels: {} training rows have no label ({})",
+                self.train.len() - self.train.num_labeled(),
+                if self.transfer {
+                    "a transfer set"
+                } else {
+                    "left out"
+                }
+            );
+        }
+        Ok(self)
+    }
+
+    /// Hides the training labels `config` asks to hide (stratified, seeded with `seed`).
+    fn hide_labels(mut self, config: &DataConfig, seed: u64) -> Result<Self> {
+        let budget = match (config.labeled_per_class, config.labeled_fraction) {
+            (Some(n), _) => LabelBudget::PerClass(n),
+            (None, Some(f)) => LabelBudget::Fraction(f),
+            (None, None) => return Ok(self),
+        };
+        let labeled = self.train.labeled_positions();
+        let labels: Vec<usize> = labeled
+            .iter()
+            .map(|&p| self.train.labels_host()[p])
+            .collect();
+        let keep: Vec<usize> = stratified_labeled(&labels, budget, seed)
+            .context("in [data] labeled_per_class / labeled_fraction")?
+            .into_iter()
+            .map(|i| labeled[i])
+            .collect();
+        let mut kept = vec![false; self.train.len()];
+        for &p in &keep {
+            kept[p] = true;
+        }
+        let hide: Vec<usize> = (0..self.train.len()).filter(|&p| !kept[p]).collect();
+        self.labeled_train = Some(self.train.subset(&keep)?);
+        self.train = self.train.hide_labels(&hide)?;
+        self.transfer = config.unlabeled_rows == UnlabeledRows::Transfer;
+        eprintln!(
+            "labels: {} of {} training rows keep their label; the other {} are {}",
+            keep.len(),
+            self.train.len(),
+            hide.len(),
+            if self.transfer {
+                "a transfer set (distillation terms only)"
+            } else {
+                "left out"
+            }
+        );
+        Ok(self)
+    }
 }
 
 /// Reads and splits the data of `config` (the split is seeded, so the same experiment
 /// always gets the same rows in each part), fitting any preprocessing on the training rows.
 pub fn prepare(config: &DataConfig, seed: u64, device: &Device) -> Result<Prepared> {
+    prepare_all(config, seed, device)?.hide_labels(config, seed)
+}
+
+fn prepare_all(config: &DataConfig, seed: u64, device: &Device) -> Result<Prepared> {
     match config.source {
         DataSource::Churn => {
             let table = CsvTable::parse(CHURN_CSV).context("reading the embedded churn data")?;
@@ -80,9 +160,34 @@ fn prepare_table(
         .target
         .as_deref()
         .context("[data] needs `target`, the label column")?;
-    let target = TargetEncoding::fit(table, target_name, config.positive.as_deref())?;
-    let labels = target.labels(table)?;
-    let split = stratified_split(&labels, config.valid_fraction, config.test_fraction, seed)?;
+    let positive = config.positive.as_deref();
+    let (target, partial) = if config.missing_target_is_unlabeled {
+        let target = TargetEncoding::fit_partial(table, target_name, positive)?;
+        let partial = target.labels_partial(table)?;
+        (target, partial)
+    } else {
+        let target = TargetEncoding::fit(table, target_name, positive)?;
+        let labels = target.labels(table)?;
+        (target, labels.into_iter().map(Some).collect())
+    };
+    // Rows without label take no part in the split: they are training rows.
+    let labeled_rows: Vec<usize> = (0..partial.len())
+        .filter(|&r| partial[r].is_some())
+        .collect();
+    let unlabeled_rows: Vec<usize> = (0..partial.len())
+        .filter(|&r| partial[r].is_none())
+        .collect();
+    let labels: Vec<usize> = partial.iter().map(|l| l.unwrap_or(0)).collect();
+    let labeled_labels: Vec<usize> = labeled_rows.iter().map(|&r| labels[r]).collect();
+    let mut split = stratified_split(
+        &labeled_labels,
+        config.valid_fraction,
+        config.test_fraction,
+        seed,
+    )?;
+    for part in [&mut split.train, &mut split.valid, &mut split.test] {
+        part.iter_mut().for_each(|p| *p = labeled_rows[*p]);
+    }
     let tab_config = TabularConfig {
         target: target_name.to_string(),
         positive: config.positive.clone(),
@@ -92,7 +197,11 @@ fn prepare_table(
         drop_constant: config.drop_constant,
         drop_id_like: config.drop_id_like,
     };
-    let encoder = TabularEncoder::fit(table, &split.train, &tab_config)?;
+    // Preprocessing is fitted on the training rows, unlabelled ones included.
+    let mut fit_rows = split.train.clone();
+    fit_rows.extend(&unlabeled_rows);
+    fit_rows.sort_unstable();
+    let encoder = TabularEncoder::fit(table, &fit_rows, &tab_config)?;
     let all_rows: Vec<usize> = (0..table.len()).collect();
     let features = encoder.encode_rows(table, &all_rows)?;
     let num_classes = target.num_classes();
@@ -103,14 +212,21 @@ fn prepare_table(
         num_classes,
         device,
     )?;
-    let train_rows = systematic_sample(&split.train, config.max_train_rows);
+    let data = if unlabeled_rows.is_empty() {
+        data
+    } else {
+        data.hide_labels(&unlabeled_rows)?
+    };
+    let mut train_rows = systematic_sample(&split.train, config.max_train_rows);
+    train_rows.extend(&unlabeled_rows);
+    train_rows.sort_unstable();
     let test_rows = systematic_sample(&split.test, config.max_test_rows);
     let positive_class = match (&target.positive, num_classes) {
         (Some(p), _) => target.index_of(p),
         (None, 2) => Some(1),
         _ => None,
     };
-    Ok(Prepared {
+    Prepared {
         name,
         train: data.subset(&train_rows)?,
         valid: data.subset(&split.valid)?,
@@ -119,8 +235,11 @@ fn prepare_table(
         test_in_all: true,
         class_names: target.classes.clone(),
         positive_class,
+        labeled_train: None,
+        transfer: false,
         encoder: Some(encoder),
-    })
+    }
+    .with_unlabeled_rows(config)
 }
 
 /// At most `max` of `rows`, spread evenly over them (every k-th row), so a reduced run still
@@ -164,6 +283,8 @@ fn prepare_fashion(config: &DataConfig, seed: u64, device: &Device) -> Result<Pr
             .collect(),
         positive_class: None,
         encoder: None,
+        labeled_train: None,
+        transfer: false,
     })
 }
 

@@ -180,17 +180,19 @@ fn train_role(
     } = job;
     device.seed(init_seed);
     let model = spec.build(data.num_features(), data.num_classes(), device)?;
+    let train = data.train_for(!teachers.is_empty());
     eprintln!(
-        "{role}: {} ({} parameters), {} epochs on {} training rows",
+        "{role}: {} ({} parameters), {} epochs on {} training rows ({} labelled)",
         spec.describe(data.num_features(), data.num_classes()),
         burn::module::Module::num_params(&model),
         config.epochs,
-        data.train.len()
+        train.len(),
+        train.num_labeled()
     );
     let trainer = Trainer::new(config.clone())?
         .with_progress(progress)
         .with_label(role);
-    let out = trainer.fit_with(model, &data.train, &data.valid, &teachers)?;
+    let out = trainer.fit_with(model, train, &data.valid, &teachers)?;
     let metrics = TrainingMetrics {
         best_epoch: out.best_epoch,
         trainer: config.clone(),

@@ -117,7 +117,7 @@ fn run_method(name: &str, text: &str, data: &str, fashion: Option<&str>, roles: 
         let auc = student["roc_auc"].as_f64().unwrap();
         assert!(auc > 0.75, "{name} on churn: ROC-AUC {auc}\n{table}");
     } else {
-        // 10 classes: chance is 0.1; the 4-unit student of the assistant chain is the weakest.
+        // 10 classes: chance is 0.1.
         assert!(
             accuracy > 0.35,
             "{name} on Fashion-MNIST: accuracy {accuracy}\n{table}"

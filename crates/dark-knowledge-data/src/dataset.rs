@@ -18,7 +18,12 @@ pub struct Dataset {
     labels_host: Vec<usize>,
     row_ids: Vec<usize>,
     num_classes: usize,
+    /// Per row, whether its label is known; `None` when every row is labelled.
+    labeled: Option<Vec<bool>>,
 }
+
+/// The device label of a row whose label is unknown (a transfer-set row).
+pub const UNLABELED: i64 = -1;
 
 /// One batch: inputs, targets and the dataset row ids of its rows.
 #[derive(Debug, Clone)]
@@ -98,6 +103,7 @@ impl Dataset {
             labels_host: labels,
             row_ids: (0..len).collect(),
             num_classes,
+            labeled: None,
         })
     }
 
@@ -126,14 +132,76 @@ impl Dataset {
         &self.features
     }
 
-    /// All labels on the device, `[len]`.
+    /// All labels on the device, `[len]`; [`UNLABELED`] (−1) for a row without label.
     pub fn labels(&self) -> &Tensor<1, Int> {
         &self.labels
     }
 
-    /// All labels on the host.
+    /// All labels on the host. A row without label holds 0 here: check
+    /// [`Dataset::is_labeled`] on partially labelled data.
     pub fn labels_host(&self) -> &[usize] {
         &self.labels_host
+    }
+
+    /// Whether the row at `position` has a label.
+    pub fn is_labeled(&self, position: usize) -> bool {
+        self.labeled.as_ref().is_none_or(|l| l[position])
+    }
+
+    /// Number of rows with a label.
+    pub fn num_labeled(&self) -> usize {
+        match &self.labeled {
+            None => self.len(),
+            Some(l) => l.iter().filter(|&&b| b).count(),
+        }
+    }
+
+    /// Whether some rows have no label.
+    pub fn is_partially_labeled(&self) -> bool {
+        self.num_labeled() < self.len()
+    }
+
+    /// Positions of the rows with a label, in order.
+    pub fn labeled_positions(&self) -> Vec<usize> {
+        (0..self.len()).filter(|&p| self.is_labeled(p)).collect()
+    }
+
+    /// The same rows with the labels at `positions` removed: those rows become transfer-set
+    /// rows, which a student learns from through the distillation terms only. The hidden
+    /// labels are dropped from the device and the host alike.
+    ///
+    /// # Errors
+    /// A position out of range.
+    pub fn hide_labels(&self, positions: &[usize]) -> Result<Self> {
+        let mut labeled = self
+            .labeled
+            .clone()
+            .unwrap_or_else(|| vec![true; self.len()]);
+        let mut host = self.labels_host.clone();
+        for &p in positions {
+            if p >= self.len() {
+                return Err(CoreError::InvalidValue {
+                    name: "position of a label to hide",
+                    value: p.to_string(),
+                    allowed: "a row position below the dataset length",
+                }
+                .into());
+            }
+            labeled[p] = false;
+            host[p] = 0;
+        }
+        let device_labels: Vec<i64> = host
+            .iter()
+            .zip(&labeled)
+            .map(|(&l, &k)| if k { l as i64 } else { UNLABELED })
+            .collect();
+        let n = device_labels.len();
+        Ok(Self {
+            labels: Tensor::from_data(TensorData::new(device_labels, [n]), &self.device()),
+            labels_host: host,
+            labeled: Some(labeled),
+            ..self.clone()
+        })
     }
 
     /// The original row id of each row.
@@ -186,6 +254,10 @@ impl Dataset {
             labels_host: positions.iter().map(|&p| self.labels_host[p]).collect(),
             row_ids: batch.rows,
             num_classes: self.num_classes,
+            labeled: self
+                .labeled
+                .as_ref()
+                .map(|l| positions.iter().map(|&p| l[p]).collect()),
         })
     }
 
@@ -219,6 +291,21 @@ mod tests {
         let sub = ds.subset(&[2, 1]).unwrap();
         assert_eq!(sub.batch(&[1]).rows, vec![1]);
         assert_eq!(sub.range(0, 1).rows, vec![2]);
+    }
+
+    #[test]
+    fn hidden_labels_are_gone_from_device_and_host_and_survive_subsets() {
+        let ds = tiny().hide_labels(&[1]).unwrap();
+        assert_eq!(to_vec_i64(ds.labels().clone()), vec![0, UNLABELED, 2]);
+        assert_eq!(ds.labels_host(), &[0, 0, 2]);
+        assert_eq!((ds.num_labeled(), ds.is_partially_labeled()), (2, true));
+        assert_eq!(ds.labeled_positions(), vec![0, 2]);
+        let sub = ds.subset(&[1, 2]).unwrap();
+        assert!(!sub.is_labeled(0) && sub.is_labeled(1));
+        let labeled = ds.subset(&ds.labeled_positions()).unwrap();
+        assert!(!labeled.is_partially_labeled());
+        assert!(tiny().hide_labels(&[3]).is_err());
+        assert!(!tiny().is_partially_labeled());
     }
 
     #[test]

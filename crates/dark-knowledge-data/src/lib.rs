@@ -17,7 +17,7 @@ pub mod tabular;
 
 pub use assets::CHURN_CSV;
 pub use cached_teacher::{CacheSettings, CachedTeacher, cache_teacher, dataset_fingerprint};
-pub use dataset::{Batch, Dataset};
+pub use dataset::{Batch, Dataset, UNLABELED};
 pub use error::{Error, Result};
-pub use split::{Split, stratified_split};
+pub use split::{LabelBudget, Split, stratified_labeled, stratified_split};
 pub use synthetic::GaussianMixtureConfig;

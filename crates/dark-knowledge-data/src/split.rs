@@ -71,6 +71,70 @@ pub fn stratified_split(
     Ok(split)
 }
 
+/// How many training labels to keep when the rest are hidden (a transfer set).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum LabelBudget {
+    /// This many rows of each class.
+    PerClass(usize),
+    /// This fraction of each class's rows (rounded per class, at least one), in `(0, 1]`.
+    Fraction(f64),
+}
+
+/// The positions (sorted) whose labels are kept: per class, the first rows of a shuffle
+/// seeded with `seed`. Every other row becomes unlabelled.
+///
+/// # Errors
+/// A fraction outside `(0, 1]`, a per-class count of 0, or a class with fewer rows than
+/// `PerClass` asks for (naming the class and its count).
+pub fn stratified_labeled(labels: &[usize], budget: LabelBudget, seed: u64) -> Result<Vec<usize>> {
+    match budget {
+        LabelBudget::PerClass(0) => {
+            return Err(dark_knowledge_core::Error::InvalidValue {
+                name: "labeled_per_class",
+                value: "0".into(),
+                allowed: "an integer >= 1",
+            }
+            .into());
+        }
+        LabelBudget::Fraction(f) if !(f > 0.0 && f <= 1.0) => {
+            return Err(dark_knowledge_core::Error::InvalidValue {
+                name: "labeled_fraction",
+                value: f.to_string(),
+                allowed: "a fraction in (0, 1]",
+            }
+            .into());
+        }
+        _ => {}
+    }
+    let num_classes = labels.iter().copied().max().map_or(0, |m| m + 1);
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut keep = Vec::new();
+    for class in 0..num_classes {
+        let mut rows: Vec<usize> = (0..labels.len()).filter(|&i| labels[i] == class).collect();
+        if rows.is_empty() {
+            continue;
+        }
+        rows.shuffle(&mut rng);
+        let n = match budget {
+            LabelBudget::PerClass(n) => {
+                if n > rows.len() {
+                    return Err(dark_knowledge_core::Error::InvalidValue {
+                        name: "labeled_per_class",
+                        value: format!("{n}, but class {class} has {} training rows", rows.len()),
+                        allowed: "at most the smallest class's number of training rows",
+                    }
+                    .into());
+                }
+                n
+            }
+            LabelBudget::Fraction(f) => ((rows.len() as f64 * f).round() as usize).max(1),
+        };
+        keep.extend(&rows[..n]);
+    }
+    keep.sort_unstable();
+    Ok(keep)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,6 +163,32 @@ mod tests {
             (s.train.len(), s.valid.len(), s.test.len()),
             (700, 200, 100)
         );
+    }
+
+    #[test]
+    fn labels_kept_are_stratified_seeded_and_checked() {
+        let labels: Vec<usize> = (0..300).map(|i| i % 3).collect();
+        let keep = stratified_labeled(&labels, LabelBudget::PerClass(7), 1).unwrap();
+        assert_eq!(keep.len(), 21);
+        for c in 0..3 {
+            assert_eq!(keep.iter().filter(|&&i| labels[i] == c).count(), 7);
+        }
+        assert_eq!(
+            keep,
+            stratified_labeled(&labels, LabelBudget::PerClass(7), 1).unwrap()
+        );
+        assert_ne!(
+            keep,
+            stratified_labeled(&labels, LabelBudget::PerClass(7), 2).unwrap()
+        );
+        let frac = stratified_labeled(&labels, LabelBudget::Fraction(0.1), 1).unwrap();
+        assert_eq!(frac.len(), 30);
+        let err = stratified_labeled(&labels, LabelBudget::PerClass(101), 1)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("class 0 has 100"), "{err}");
+        assert!(stratified_labeled(&labels, LabelBudget::Fraction(0.0), 1).is_err());
+        assert!(stratified_labeled(&labels, LabelBudget::PerClass(0), 1).is_err());
     }
 
     #[test]

@@ -27,7 +27,7 @@ pub fn log_loss(probs: &[f32], num_classes: usize, labels: &[usize]) -> Result<f
 
 /// Index of the equal-width bin holding `confidence`, with bin `i` = `(i/B, (i+1)/B]` and
 /// confidence 0 in bin 0. Boundaries are the `f64` values `i as f64 / B as f64`.
-fn bin_index(confidence: f64, bins: usize) -> usize {
+pub(crate) fn bin_index(confidence: f64, bins: usize) -> usize {
     let b = bins as f64;
     let mut i = ((confidence * b).ceil() as usize)
         .saturating_sub(1)

@@ -1,4 +1,5 @@
-//! Classification metrics and the model comparison report for `dark-knowledge`.
+//! Classification metrics, the model comparison report and SVG charts ([`plot`]) for
+//! `dark-knowledge`.
 //!
 //! Inputs follow one convention throughout: class probabilities are a row-major `&[f32]`
 //! with `num_classes` columns (each row summing to 1 within 1e-4), labels are `&[usize]`
@@ -14,6 +15,7 @@ mod fidelity;
 mod markdown;
 mod model;
 mod model_eval;
+pub mod plot;
 mod ranking;
 mod report;
 
@@ -29,5 +31,9 @@ pub use model::{
     DerivedFrom, ECE_BINS, Efficiency, ModelMetrics, NamedClassMetrics, derived_from, model_metrics,
 };
 pub use model_eval::{evaluate_model, measure_efficiency, predict_proba, teacher_proba};
+pub use plot::{
+    Chart, ReliabilityBin, Series, ece_from_bins, line_chart_svg, pool_bins, reliability_bins,
+    reliability_svg,
+};
 pub use ranking::{pr_auc, roc_auc};
 pub use report::{DatasetSummary, Report};

@@ -90,8 +90,17 @@ pub(crate) fn evaluate_objective<M: Classifier>(
         if !teachers.is_empty() {
             sums.agree += count_correct(logits, teachers.predicted(&outputs.logits));
         }
-        let values = objective.compute(epoch, &student, projections, &batch.targets, &outputs)?;
+        let partial = data.is_partially_labeled();
+        let values = objective.compute(
+            epoch,
+            &student,
+            projections,
+            &batch.targets,
+            &outputs,
+            partial,
+        )?;
         sums.add(end - start, &values);
+        sums.labeled += (start..end).filter(|&p| data.is_labeled(p)).count();
         start = end;
     }
     Ok(sums.finish(data.len(), !teachers.is_empty(), &objective.names))
@@ -120,6 +129,8 @@ pub(crate) struct Sums {
     terms: Vec<f64>,
     pub(crate) correct: usize,
     pub(crate) agree: usize,
+    /// Rows with a label (the denominator of the accuracy).
+    pub(crate) labeled: usize,
 }
 
 impl Sums {
@@ -129,6 +140,7 @@ impl Sums {
             terms: vec![0.0; num_terms],
             correct: 0,
             agree: 0,
+            labeled: 0,
         }
     }
 
@@ -152,7 +164,7 @@ impl Sums {
             loss: self.loss / n,
             ce: terms.get("ce").copied(),
             kd: terms.get("kd").copied(),
-            accuracy: self.correct as f64 / n,
+            accuracy: self.correct as f64 / self.labeled.max(1) as f64,
             teacher_agreement: with_teacher.then(|| self.agree as f64 / n),
             rows,
             terms,

@@ -56,6 +56,15 @@ impl EpochRecord {
         if let Some(a) = self.valid.teacher_agreement {
             s.push_str(&format!(" agree {a:.4}"));
         }
+        if self.train.terms.len() > 1 {
+            let terms: Vec<String> = self
+                .train
+                .terms
+                .iter()
+                .map(|(name, v)| format!("{name} {v:.4}"))
+                .collect();
+            s.push_str(&format!(" | terms {}", terms.join(" ")));
+        }
         s
     }
 }

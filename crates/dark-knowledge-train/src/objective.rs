@@ -12,6 +12,9 @@ use dark_knowledge_core::loss::{
 };
 use serde::{Deserialize, Serialize};
 
+#[allow(unused_imports)] // named in the docs
+use dark_knowledge_data::UNLABELED;
+
 use crate::terms::{LossTerm, TermKind, term_names};
 
 /// How the teachers of an ensemble are combined for the logit terms.
@@ -92,7 +95,9 @@ impl Objective {
     }
 
     /// Every term on one batch. `projections` holds one hint projection per `hint` term, in
-    /// order.
+    /// order. With `partial`, targets may be [`UNLABELED`]: those rows get no
+    /// cross-entropy (its mean is over the batch's labelled rows, 0 without any) and DKD
+    /// splits them at the teacher's predicted class.
     pub fn compute(
         &self,
         epoch: usize,
@@ -100,6 +105,7 @@ impl Objective {
         projections: &[Linear],
         targets: &Tensor<1, Int>,
         teachers: &TeacherOutputs,
+        partial: bool,
     ) -> CoreResult<TermValues> {
         let weights = self.weights_at(epoch);
         let mut values = Vec::with_capacity(self.terms.len());
@@ -107,6 +113,7 @@ impl Objective {
         let mut hint = 0;
         for (term, &w) in self.terms.iter().zip(&weights) {
             let value = match &term.kind {
+                TermKind::Ce if partial => labeled_cross_entropy(&student.logits, targets),
                 TermKind::Ce => {
                     cross_entropy_no_reduction(student.logits.clone(), targets.clone()).mean()
                 }
@@ -159,7 +166,14 @@ impl Objective {
                     .init()?
                     .forward(s, t)?
                 }
-                _ => self.logit_term(term, epoch, &student.logits, targets, &teachers.logits)?,
+                _ => self.logit_term(
+                    term,
+                    epoch,
+                    &student.logits,
+                    targets,
+                    &teachers.logits,
+                    partial,
+                )?,
             };
             let weighted = value.clone().mul_scalar(w);
             total = Some(match total {
@@ -182,6 +196,7 @@ impl Objective {
         zs: &Tensor<2>,
         targets: &Tensor<1, Int>,
         teachers: &[Tensor<2>],
+        partial: bool,
     ) -> CoreResult<Tensor<1>> {
         if teachers.is_empty() {
             return Err(CoreError::Teacher(format!(
@@ -194,6 +209,23 @@ impl Objective {
             term.kind,
             TermKind::Kd { .. } | TermKind::Dkd { .. } | TermKind::Dist { .. }
         );
+        // DKD needs a class per row: an unlabelled row is split at the teacher's prediction.
+        let filled;
+        let targets = if partial && matches!(term.kind, TermKind::Dkd { .. }) {
+            let predicted = if teachers.len() == 1 {
+                teachers[0].clone()
+            } else {
+                averaged_log_probs(teachers, &self.weights, 1.0)
+            };
+            let [n, _] = predicted.dims();
+            let predicted = predicted.argmax(1).reshape([n]);
+            filled = targets
+                .clone()
+                .mask_where(targets.clone().lower_elem(0), predicted);
+            &filled
+        } else {
+            targets
+        };
         if teachers.len() == 1 {
             return single_logit_term(term, t, zs.clone(), teachers[0].clone(), targets);
         }
@@ -212,6 +244,15 @@ impl Objective {
         }
         Ok(acc.expect("at least two teachers"))
     }
+}
+
+/// Cross-entropy averaged over the labelled rows of the batch (targets >= 0); 0, with a
+/// zero gradient, when the batch has none.
+fn labeled_cross_entropy(logits: &Tensor<2>, targets: &Tensor<1, Int>) -> Tensor<1> {
+    let mask = targets.clone().greater_equal_elem(0).float();
+    let safe = targets.clone().clamp_min(0);
+    let per_row = cross_entropy_no_reduction(logits.clone(), safe) * mask.clone();
+    per_row.sum() / mask.sum().clamp_min(1.0)
 }
 
 /// The teachers' weighted mean distribution at temperature `t`, as log-probabilities:
@@ -350,7 +391,7 @@ mod tests {
             };
             let targets = Tensor::<1, Int>::from_data(TensorData::new(vec![0i64], [1]), &device);
             let v = objective
-                .compute(1, &student, &[], &targets, &outputs)
+                .compute(1, &student, &[], &targets, &outputs, false)
                 .unwrap();
             f64::from(v.total.into_scalar::<f32>())
         };

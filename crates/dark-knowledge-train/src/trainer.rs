@@ -164,6 +164,14 @@ impl Trainer {
             }
             .into());
         }
+        if models.len() != mutual.students {
+            return Err(CoreError::InvalidValue {
+                name: "students",
+                value: format!("{} models for students = {}", models.len(), mutual.students),
+                allowed: "as many models as MutualConfig::students",
+            }
+            .into());
+        }
         self.fit_group(models, train, valid, teachers, Some(mutual))
     }
 
@@ -182,10 +190,23 @@ impl Trainer {
             self.check_compatible(model, train, valid, None)?;
         }
         let c = &self.config;
-        let terms = if teachers.is_empty() {
-            vec![LossTerm::ce(1.0)]
-        } else {
-            c.loss_terms()
+        let terms = match (teachers.is_empty(), mutual.is_some()) {
+            (false, _) => c.loss_terms(),
+            // Without a teacher: a baseline learns from the labels alone, with weight 1;
+            // mutual students keep the configured terms that need no teacher.
+            (true, false) => vec![LossTerm::ce(1.0)],
+            (true, true) => {
+                let own: Vec<LossTerm> = c
+                    .loss_terms()
+                    .into_iter()
+                    .filter(|t| !t.needs_teacher_logits() && !t.needs_features())
+                    .collect();
+                if own.is_empty() {
+                    vec![LossTerm::ce(1.0)]
+                } else {
+                    own
+                }
+            }
         };
         let objective = Objective::new(
             terms,
@@ -199,6 +220,7 @@ impl Trainer {
         }
         let features_of = objective.features_of(teachers.len());
         let with_features = objective.needs_features();
+        let partial = train.is_partially_labeled();
         let device = train.device();
         device.seed(c.seed);
         let mut rng = StdRng::seed_from_u64(c.seed);
@@ -240,6 +262,11 @@ impl Trainer {
                 )?;
                 let t_pred = (!teachers.is_empty()).then(|| teachers.predicted(&t_out.logits));
                 let targets = batch.targets.clone().autodiff();
+                let labeled = if partial {
+                    chunk.iter().filter(|&&p| train.is_labeled(p)).count()
+                } else {
+                    chunk.len()
+                };
                 let mut outputs = Vec::with_capacity(k);
                 for (student, sums) in students.iter().zip(sums.iter_mut()) {
                     let out = student_outputs(
@@ -249,6 +276,7 @@ impl Trainer {
                     );
                     let logits = out.logits.clone().detach();
                     sums.correct += count_correct(logits.clone(), batch.targets.clone());
+                    sums.labeled += labeled;
                     if let Some(t_pred) = &t_pred {
                         sums.agree += count_correct(logits, t_pred.clone());
                     }
@@ -266,6 +294,7 @@ impl Trainer {
                         &student.projections,
                         &targets,
                         &t_out,
+                        partial,
                     )?;
                     if let Some((w, terms)) = &peers {
                         values.total = values.total + terms[i].clone().mul_scalar(*w);

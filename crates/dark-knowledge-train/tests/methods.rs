@@ -203,22 +203,63 @@ fn an_ensemble_of_teachers_is_combined_as_configured() {
         .map(|(x, y)| (x - y).abs())
         .fold(0.0f32, f32::max);
     assert!(max < 1e-4, "max weight difference {max}");
-    // Mixing in the uniform teacher changes what is learned, differently per mode.
-    let probs = fit(&TeacherSet::weighted(
-        vec![(&good, 1.0), (&uniform, 1.0)],
-        Combine::AverageProbabilities,
-    )
-    .unwrap());
-    let losses = fit(&TeacherSet::weighted(
-        vec![(&good, 1.0), (&uniform, 1.0)],
-        Combine::AverageLosses,
-    )
-    .unwrap());
-    assert_ne!(parameters_to_vec(&probs.last), a);
-    assert_ne!(
-        parameters_to_vec(&probs.last),
-        parameters_to_vec(&losses.last)
+    // Mixing in the uniform teacher changes what is learned.
+    let mix = |combine| TeacherSet::weighted(vec![(&good, 1.0), (&uniform, 1.0)], combine).unwrap();
+    let probs = fit(&mix(Combine::AverageProbabilities));
+    let losses = fit(&mix(Combine::AverageLosses));
+    let p = parameters_to_vec(&probs.last);
+    assert!(a.iter().zip(&p).any(|(x, y)| (x - y).abs() > 1e-3));
+    // For KD the two modes differ by a constant only (the KL's gradient is linear in the
+    // teacher's probabilities), so they train the same weights…
+    let l = parameters_to_vec(&losses.last);
+    let max = p
+        .iter()
+        .zip(&l)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0f32, f32::max);
+    assert!(max < 1e-4, "kd: modes differ by {max}");
+    // …but not for DKD, whose non-target distribution p_j / (1 − p_target) is not linear
+    // in them (shown with a second teacher whose logits are fixed pseudo-random values).
+    let rows = task.train.len().max(task.valid.len()) + 1000;
+    let noisy: Vec<f32> = (0..rows * CLASSES)
+        .map(|i| ((i * 7919 % 1009) as f32 / 1009.0 - 0.5) * 6.0)
+        .collect();
+    let noisy = PrecomputedTeacher::new(burn::tensor::Tensor::from_data(
+        burn::tensor::TensorData::new(noisy, [rows, CLASSES]),
+        &device,
+    ))
+    .unwrap();
+    let mix = |combine| TeacherSet::weighted(vec![(&good, 1.0), (&noisy, 1.0)], combine).unwrap();
+    let dist = vec![LossTerm::new(
+        TermKind::Dkd {
+            temperature: 2.0,
+            temperature_schedule: Schedule::Constant,
+            alpha: 1.0,
+            beta: 8.0,
+            warmup_epochs: 0,
+        },
+        1.0,
+    )];
+    let fit_dist = |teachers: &TeacherSet<'_>| {
+        let ad = device.clone().autodiff();
+        ad.seed(9);
+        parameters_to_vec(
+            &trainer(config(1, dist.clone()))
+                .fit_with(student_model(&ad), &task.train, &task.valid, teachers)
+                .unwrap()
+                .last,
+        )
+    };
+    let (dp, dl) = (
+        fit_dist(&mix(Combine::AverageProbabilities)),
+        fit_dist(&mix(Combine::AverageLosses)),
     );
+    let max = dp
+        .iter()
+        .zip(&dl)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0f32, f32::max);
+    assert!(max > 1e-3, "dkd: modes differ by only {max}");
     // Class counts must agree.
     let three = PrecomputedTeacher::new(burn::tensor::Tensor::zeros([10, 3], &device)).unwrap();
     assert!(TeacherSet::weighted(vec![(&good, 1.0), (&three, 1.0)], Combine::default()).is_err());

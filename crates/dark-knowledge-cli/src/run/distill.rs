@@ -199,7 +199,8 @@ fn train_mutual(
     let trainer = Trainer::new(config.clone())?
         .with_progress(progress)
         .with_label("mutual");
-    let outs = trainer.fit_mutual(models, &data.train, &data.valid, teachers, mutual)?;
+    let train = data.train_for(!teachers.is_empty());
+    let outs = trainer.fit_mutual(models, train, &data.valid, teachers, mutual)?;
     let run = RunDir(experiment.output_dir.clone());
     for (i, out) in outs.into_iter().enumerate() {
         let role = if i == 0 {

@@ -31,7 +31,9 @@ pub struct TabularEncoder {
 impl TabularEncoder {
     /// Fits the preprocessing. Column kinds are decided on the whole `table`; means, stds,
     /// levels and constant/id-like checks use only `train_rows` (0-based indices into
-    /// `table.rows`; repeats allowed). The class labels come from the whole table.
+    /// `table.rows`; repeats allowed). The class labels come from the labelled rows of the
+    /// whole table (rows without label, transfer-set rows, are allowed here; callers that
+    /// require every label check with [`TargetEncoding::fit`]).
     pub fn fit(table: &CsvTable, train_rows: &[usize], config: &TabularConfig) -> Result<Self> {
         if table.is_empty() {
             return Err(TabularError::NoDataRows);
@@ -45,7 +47,8 @@ impl TabularEncoder {
                 len: table.len(),
             });
         }
-        let target = TargetEncoding::fit(table, &config.target, config.positive.as_deref())?;
+        let target =
+            TargetEncoding::fit_partial(table, &config.target, config.positive.as_deref())?;
         let roles = config.resolve(table)?;
         let (mut columns, mut dropped) = (Vec::new(), Vec::new());
         for (col, name) in table.headers.iter().enumerate() {

@@ -80,7 +80,8 @@ pub enum TabularError {
     /// A row has no class label.
     #[error(
         "line {line}, column {column:?}: the target value is missing; every row needs a class \
-         label ({MISSING_HELP} count as missing)"
+         label ({MISSING_HELP} count as missing), unless rows without label are wanted as an \
+         unlabelled transfer set (`missing_target_is_unlabeled = true` in [data])"
     )]
     MissingTarget {
         /// Physical line of the record.

@@ -33,6 +33,35 @@ impl TargetEncoding {
     /// ([`TabularError::SingleClass`]), `positive` not among the labels
     /// ([`TabularError::UnknownPositiveLabel`]).
     pub fn fit(table: &CsvTable, column: &str, positive: Option<&str>) -> Result<Self> {
+        Self::fit_inner(table, column, positive, false)
+    }
+
+    /// [`TargetEncoding::fit`] where a row without label is allowed (an unlabelled,
+    /// transfer-set row) and only the labelled rows define the classes.
+    ///
+    /// Errors: as [`TargetEncoding::fit`], except for missing labels.
+    pub fn fit_partial(table: &CsvTable, column: &str, positive: Option<&str>) -> Result<Self> {
+        Self::fit_inner(table, column, positive, true)
+    }
+
+    /// The class index of every row, `None` for a row without label; an unknown label is
+    /// an error naming its line.
+    pub fn labels_partial(&self, table: &CsvTable) -> Result<Vec<Option<usize>>> {
+        let col = table.column_index(&self.column)?;
+        (0..table.len())
+            .map(|row| match table.cell(row, col)? {
+                None => Ok(None),
+                Some(_) => Ok(Some(self.labels_for_rows(table, &[row])?[0])),
+            })
+            .collect()
+    }
+
+    fn fit_inner(
+        table: &CsvTable,
+        column: &str,
+        positive: Option<&str>,
+        allow_missing: bool,
+    ) -> Result<Self> {
         let col = table.column_index(column)?;
         let column = table.headers.get(col).cloned().unwrap_or_default();
         if table.is_empty() {
@@ -44,6 +73,7 @@ impl TargetEncoding {
                 Some(label) => {
                     seen.insert(label);
                 }
+                None if allow_missing => {}
                 None => {
                     return Err(TabularError::MissingTarget {
                         line: table.line(row),

@@ -1,0 +1,385 @@
+//! Many student runs over seeds and settings, resumable, summarised as mean ± std:
+//! `sweep` (a grid from a file) and `reproduce` (built-in studies).
+//!
+//! Every run writes `OUT/runs/<id>.json` atomically when it finishes; a run whose file is
+//! there (with the same settings) is not run again, so a killed study continues where it
+//! stopped. The teacher is trained once, saved in `OUT/teacher/`, and its logits over every
+//! training row are computed once and shared by all runs.
+
+mod aggregate;
+pub mod reproduce;
+pub mod sweep;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use burn::tensor::{Device, Tensor};
+use dark_knowledge_core::io::write_atomic;
+use dark_knowledge_core::loss::SoftTargetLossConfig;
+use dark_knowledge_core::{FrozenTeacher, PrecomputedTeacher, Teacher, TeacherBatch};
+use dark_knowledge_data::{LabelBudget, stratified_labeled};
+use dark_knowledge_eval::plot::{ReliabilityBin, reliability_bins};
+use dark_knowledge_eval::{accuracy, expected_calibration_error, predict_proba};
+use dark_knowledge_models::{AnyModel, ModelSpec};
+use dark_knowledge_train::{LossTerm, Progress, TeacherSet, Trainer, TrainerConfig};
+use serde::{Deserialize, Serialize};
+
+pub use aggregate::{Row, write_results};
+
+use crate::experiment::Experiment;
+use crate::prepare::Prepared;
+use crate::run::{self, RunDir};
+
+/// Bins of the reliability diagrams and of the ECE.
+const BINS: usize = 15;
+
+/// How a student learns in one run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Method {
+    /// Cross-entropy on the labelled rows only.
+    #[serde(rename = "hard")]
+    Hard,
+    /// Distillation on the labelled rows only.
+    #[serde(rename = "kd")]
+    Kd,
+    /// Distillation on the labelled rows and, through the distillation terms only, on the
+    /// rows whose labels are hidden (the transfer set).
+    #[serde(rename = "kd+transfer")]
+    KdTransfer,
+}
+
+impl Method {
+    /// The name used in files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Hard => "hard",
+            Self::Kd => "kd",
+            Self::KdTransfer => "kd+transfer",
+        }
+    }
+}
+
+/// Which training labels a run keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Labels {
+    /// Every training label.
+    All,
+    /// This many per class (stratified, seeded with the run's seed).
+    PerClass(usize),
+    /// This fraction of each class.
+    Fraction(f64),
+}
+
+impl Labels {
+    fn budget(self) -> Option<LabelBudget> {
+        match self {
+            Self::All => None,
+            Self::PerClass(n) => Some(LabelBudget::PerClass(n)),
+            Self::Fraction(f) => Some(LabelBudget::Fraction(f)),
+        }
+    }
+
+    /// A short description: `all labels`, `60 labels per class`, `10% of labels`.
+    pub fn describe(self) -> String {
+        match self {
+            Self::All => "all labels".into(),
+            Self::PerClass(n) => format!("{n} labels per class"),
+            Self::Fraction(f) => format!("{}% of labels", f * 100.0),
+        }
+    }
+}
+
+/// One run of a study: everything that distinguishes it from the others.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunSpec {
+    /// What the runs that are averaged together share (all but method and seed).
+    pub setting: String,
+    /// How the student learns.
+    pub method: Method,
+    /// The training labels it keeps.
+    pub labels: Labels,
+    /// Hidden sizes of the MLP student; `None` keeps the base experiment's student.
+    pub student_hidden: Option<Vec<usize>>,
+    /// Distillation temperature (unused by `hard`).
+    pub temperature: f64,
+    /// Weight of the distillation term; the cross-entropy weight is `1 − kd_weight` (unused
+    /// by `hard`, and by a base loss given as `[[loss]]` terms).
+    pub kd_weight: f64,
+    /// Seed of the label selection, initialisation, shuffling and dropout.
+    pub seed: u64,
+    /// Optimizer steps; the epochs are `steps / steps per epoch`, rounded, at least 1.
+    pub steps: usize,
+}
+
+impl RunSpec {
+    /// A file-safe id, unique within a study.
+    pub fn id(&self) -> String {
+        let labels = match self.labels {
+            Labels::All => "all".to_string(),
+            Labels::PerClass(n) => format!("{n}pc"),
+            Labels::Fraction(f) => format!("{f}f"),
+        };
+        let hidden = self
+            .student_hidden
+            .as_ref()
+            .map_or("base".to_string(), |h| {
+                h.iter()
+                    .map(|v| v.to_string())
+                    .collect::<Vec<_>>()
+                    .join("x")
+            });
+        let method = match self.method {
+            Method::Hard => "hard",
+            Method::Kd => "kd",
+            Method::KdTransfer => "kd-transfer",
+        };
+        format!(
+            "{method}_{labels}_h{hidden}_T{}_w{}_steps{}_seed{}",
+            self.temperature, self.kd_weight, self.steps, self.seed
+        )
+        .replace(['/', ' '], "-")
+    }
+}
+
+/// What one run measured on the test split.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunResult {
+    /// The run.
+    pub spec: RunSpec,
+    /// Training rows with a label.
+    pub n_labeled: usize,
+    /// Training rows used (labelled and, for `kd+transfer`, unlabelled).
+    pub n_train_rows: usize,
+    /// Epochs over those rows.
+    pub epochs: usize,
+    /// Test accuracy of the model after the last epoch, as a fraction.
+    pub accuracy: f64,
+    /// Its expected calibration error (15 bins).
+    pub ece: f64,
+    /// Fraction of test rows where it predicts the teacher's class.
+    pub agreement_with_teacher: f64,
+    /// Wall-clock seconds of training and evaluation.
+    pub seconds: f64,
+    /// Its reliability diagram's bins.
+    pub reliability: Vec<ReliabilityBin>,
+}
+
+/// What every run of a study shares: the data, the teacher's logits, the base settings.
+pub struct StudyContext {
+    /// The data, every training label present.
+    pub data: Prepared,
+    /// The base experiment: student architecture, trainer settings, loss.
+    pub experiment: Experiment,
+    /// The teacher's logits over every row of `data.all`.
+    teacher: PrecomputedTeacher,
+    /// The teacher's predicted class on each test row.
+    teacher_test: Vec<usize>,
+}
+
+impl StudyContext {
+    /// Trains the teacher of `experiment` into `experiment.output_dir/teacher` (or reuses
+    /// the one there) and computes its logits over every training row.
+    pub fn new(experiment: Experiment, data: Prepared, device: &Device) -> Result<Self> {
+        let run = RunDir(experiment.output_dir.clone());
+        let teacher = if run.0.join("teacher/model.json").exists() {
+            eprintln!("teacher: reusing {}", run.0.join("teacher").display());
+            run::load_role(&run, "teacher", &data, device)?
+        } else {
+            run::train_teacher(&experiment, &data, device, Progress::Auto)?
+        };
+        let frozen = FrozenTeacher::new(teacher);
+        let logits = teacher_logits(&frozen, &data.all)?;
+        let test = teacher_logits(&frozen, &data.test)?;
+        let [n, _] = test.dims();
+        let teacher_test =
+            dark_knowledge_core::tensor_util::to_vec_i64(test.argmax(1).reshape([n]))
+                .into_iter()
+                .map(|c| c as usize)
+                .collect();
+        Ok(Self {
+            data,
+            experiment,
+            teacher: PrecomputedTeacher::new(logits)?,
+            teacher_test,
+        })
+    }
+
+    /// Trains and evaluates the student of one run.
+    pub fn run(&self, spec: &RunSpec, device: &Device) -> Result<RunResult> {
+        let started = Instant::now();
+        let train = &self.data.train;
+        let (labeled, transfer) = match spec.labels.budget() {
+            None => (train.clone(), None),
+            Some(budget) => {
+                let keep = stratified_labeled(train.labels_host(), budget, spec.seed)?;
+                let mut kept = vec![false; train.len()];
+                keep.iter().for_each(|&p| kept[p] = true);
+                let hide: Vec<usize> = (0..train.len()).filter(|&p| !kept[p]).collect();
+                (train.subset(&keep)?, Some(train.hide_labels(&hide)?))
+            }
+        };
+        let rows = match (spec.method, &transfer) {
+            (Method::KdTransfer, Some(t)) => t,
+            (Method::KdTransfer, None) => {
+                bail!("kd+transfer needs hidden labels (labeled_per_class or labeled_fraction)")
+            }
+            _ => &labeled,
+        };
+        let base = self.experiment.student_trainer();
+        let steps_per_epoch = rows.len().div_ceil(base.batch_size.max(1));
+        let epochs = ((spec.steps as f64 / steps_per_epoch as f64).round() as usize).max(1);
+        let mut config = TrainerConfig {
+            epochs,
+            seed: spec.seed,
+            ..base
+        };
+        if config.terms.is_empty() {
+            config.loss =
+                SoftTargetLossConfig::new(spec.temperature, 1.0 - spec.kd_weight, spec.kd_weight);
+        } else {
+            config.terms = with_temperature(&config.terms, spec.temperature);
+        }
+        let model_spec = match &spec.student_hidden {
+            None => self.experiment.student.model.clone(),
+            Some(hidden) => ModelSpec::mlp(hidden.clone(), 0.0),
+        };
+        let autodiff = device.clone().autodiff();
+        autodiff.seed(spec.seed.wrapping_add(1));
+        let model: AnyModel =
+            model_spec.build(self.data.num_features(), self.data.num_classes(), &autodiff)?;
+        let trainer = Trainer::new(config)?.with_progress(Progress::Silent);
+        let teachers = match spec.method {
+            Method::Hard => TeacherSet::none(),
+            Method::Kd | Method::KdTransfer => TeacherSet::single(&self.teacher),
+        };
+        let out = trainer.fit_with(model, rows, &self.data.valid, &teachers)?;
+        let test = &self.data.test;
+        let probs = predict_proba(&out.last, test, 1024);
+        let c = self.data.num_classes();
+        let labels = test.labels_host();
+        let predicted: Vec<usize> = probs
+            .chunks(c)
+            .map(|p| {
+                (0..c)
+                    .max_by(|&a, &b| p[a].total_cmp(&p[b]))
+                    .expect("at least two classes")
+            })
+            .collect();
+        let agree = predicted
+            .iter()
+            .zip(&self.teacher_test)
+            .filter(|(a, b)| a == b)
+            .count();
+        Ok(RunResult {
+            spec: spec.clone(),
+            n_labeled: labeled.len(),
+            n_train_rows: rows.len(),
+            epochs,
+            accuracy: accuracy(&probs, c, labels)?,
+            ece: expected_calibration_error(&probs, c, labels, BINS)?,
+            agreement_with_teacher: agree as f64 / test.len().max(1) as f64,
+            seconds: started.elapsed().as_secs_f64(),
+            reliability: reliability_bins(&probs, c, labels, BINS)?,
+        })
+    }
+}
+
+/// The terms with every temperature set to `t`.
+fn with_temperature(terms: &[LossTerm], t: f64) -> Vec<LossTerm> {
+    use dark_knowledge_train::TermKind;
+    terms
+        .iter()
+        .cloned()
+        .map(|mut term| {
+            match &mut term.kind {
+                TermKind::Kd { temperature, .. }
+                | TermKind::Dkd { temperature, .. }
+                | TermKind::Lskd { temperature, .. } => *temperature = t,
+                TermKind::Dist { tau, .. } => *tau = t,
+                _ => {}
+            }
+            term
+        })
+        .collect()
+}
+
+/// The teacher's logits over every row of `data`, in order.
+fn teacher_logits(teacher: &dyn Teacher, data: &dark_knowledge_data::Dataset) -> Result<Tensor<2>> {
+    let mut parts = Vec::new();
+    let mut start = 0;
+    while start < data.len() {
+        let end = (start + 2048).min(data.len());
+        let batch = data.range(start, end);
+        parts.push(teacher.logits(TeacherBatch {
+            inputs: &batch.inputs,
+            rows: &batch.rows,
+        })?);
+        start = end;
+    }
+    Ok(Tensor::cat(parts, 0))
+}
+
+fn run_path(out: &Path, spec: &RunSpec) -> PathBuf {
+    out.join("runs").join(format!("{}.json", spec.id()))
+}
+
+/// Runs every spec not finished yet (its result file missing, unreadable or made with other
+/// settings) and returns every result, in the order of `specs`.
+///
+/// # Errors
+/// Two specs with the same id; a run that fails.
+pub fn run_all(
+    ctx: &StudyContext,
+    specs: &[RunSpec],
+    out: &Path,
+    device: &Device,
+) -> Result<Vec<RunResult>> {
+    let mut ids = std::collections::BTreeSet::new();
+    for spec in specs {
+        anyhow::ensure!(
+            ids.insert(spec.id()),
+            "two runs of the study have the same id {}",
+            spec.id()
+        );
+    }
+    let done = |spec: &RunSpec| -> Option<RunResult> {
+        let text = std::fs::read_to_string(run_path(out, spec)).ok()?;
+        let result: RunResult = serde_json::from_str(&text).ok()?;
+        (result.spec == *spec).then_some(result)
+    };
+    let todo = specs.iter().filter(|s| done(s).is_none()).count();
+    eprintln!(
+        "study: {} runs, {} finished before, {todo} to run; results in {}",
+        specs.len(),
+        specs.len() - todo,
+        out.join("runs").display()
+    );
+    let mut results = Vec::with_capacity(specs.len());
+    let mut k = 0;
+    for spec in specs {
+        if let Some(result) = done(spec) {
+            results.push(result);
+            continue;
+        }
+        k += 1;
+        let result = ctx
+            .run(spec, device)
+            .with_context(|| format!("run {}", spec.id()))?;
+        let text = serde_json::to_string_pretty(&result)?;
+        write_atomic(&run_path(out, spec), text.as_bytes())?;
+        eprintln!(
+            "[{k}/{todo}] {} {} seed {}: accuracy {:.4} ({} epochs on {} rows, {:.1} s)",
+            spec.setting,
+            spec.method.name(),
+            spec.seed,
+            result.accuracy,
+            result.epochs,
+            result.n_train_rows,
+            result.seconds
+        );
+        results.push(result);
+    }
+    Ok(results)
+}

@@ -1,0 +1,195 @@
+//! `reproduce NAME`: built-in studies on Fashion-MNIST.
+//!
+//! - `fashion-mnist-low-data`: 60, 180 and 600 labels per class (600 / 1,800 / 6,000 labels)
+//!   × `hard` / `kd` / `kd+transfer`, plus the all-labels `hard` and `kd` runs; student
+//!   784-64-10, teacher MLP 784-1200-1200-10 trained once on every training label, KD at
+//!   T = 2 with 0.1 · CE + 0.9 · T² KL.
+//! - `fashion-mnist-full`: all labels, `hard` against `kd` at T ∈ {2, 4, 8}.
+//!
+//! Every student gets the same number of optimizer steps (by default 20 epochs of the whole
+//! training split at batch 128), however many rows it trains on; its last-epoch model is
+//! tested on the 10,000 official test images.
+
+use std::path::PathBuf;
+
+use anyhow::{Result, bail};
+use dark_knowledge_models::ModelSpec;
+use dark_knowledge_train::{LrSchedule, TrainerConfig};
+
+use super::{Labels, Method, Row, RunSpec, StudyContext, run_all, write_results};
+use crate::experiment::{DataConfig, DataSource, Experiment};
+use crate::run::prepare_experiment;
+
+/// The built-in studies.
+pub const STUDIES: [&str; 2] = ["fashion-mnist-low-data", "fashion-mnist-full"];
+
+/// Settings of a `reproduce` run.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ReproduceOptions {
+    /// The study: `fashion-mnist-low-data` or `fashion-mnist-full`.
+    pub name: String,
+    /// Seeds 1..=K; results are mean ± std over them.
+    #[arg(long, default_value_t = 3)]
+    pub seeds: u64,
+    /// Folder of the four Fashion-MNIST IDX files (.gz or raw).
+    #[arg(long, default_value = dark_knowledge_data::idx::DEFAULT_FASHION_MNIST_DIR)]
+    pub data_dir: PathBuf,
+    /// Output folder (a killed study started again with the same folder resumes).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// `cpu` or `wgpu`.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    /// Optimizer steps per student (default: 20 epochs of the training split at batch 128).
+    #[arg(long)]
+    pub steps: Option<usize>,
+    /// Teacher epochs.
+    #[arg(long, default_value_t = 10)]
+    pub teacher_epochs: usize,
+    /// Use at most this many training images (quick runs).
+    #[arg(long)]
+    pub max_train_rows: Option<usize>,
+    /// Use at most this many test images (quick runs).
+    #[arg(long)]
+    pub max_test_rows: Option<usize>,
+    /// Labels per class of the low-data study.
+    #[arg(long, value_delimiter = ',', default_value = "60,180,600")]
+    pub labels_per_class: Vec<usize>,
+}
+
+/// The study's base experiment: data, teacher, student, trainer settings.
+fn base_experiment(o: &ReproduceOptions) -> Experiment {
+    let mut e = Experiment::fashion_demo(o.out.clone(), 0, o.device.clone(), o.data_dir.clone());
+    e.data = DataConfig {
+        data_dir: Some(o.data_dir.clone()),
+        valid_fraction: 0.1,
+        max_train_rows: o.max_train_rows,
+        max_test_rows: o.max_test_rows,
+        ..DataConfig::new(DataSource::FashionMnist)
+    };
+    let train = TrainerConfig {
+        epochs: o.teacher_epochs,
+        batch_size: 128,
+        learning_rate: 1e-3,
+        schedule: LrSchedule::Cosine { min_lr: 0.0 },
+        seed: 0,
+        ..TrainerConfig::default()
+    };
+    e.teacher.model = ModelSpec::mlp(vec![1200, 1200], 0.3);
+    e.teacher.train = train.clone();
+    e.student.model = ModelSpec::mlp(vec![64], 0.0);
+    e.student.baseline = false;
+    e.student.train = train;
+    e
+}
+
+/// The runs of study `name`.
+///
+/// # Errors
+/// An unknown study name (listing the known ones).
+pub fn specs(
+    name: &str,
+    seeds: u64,
+    steps: usize,
+    labels_per_class: &[usize],
+) -> Result<Vec<RunSpec>> {
+    let run = |setting: String, method, labels, temperature: f64, seed| RunSpec {
+        setting,
+        method,
+        labels,
+        student_hidden: None,
+        temperature,
+        kd_weight: 0.9,
+        seed,
+        steps,
+    };
+    let mut specs = Vec::new();
+    match name {
+        "fashion-mnist-low-data" => {
+            for &per_class in labels_per_class {
+                let labels = Labels::PerClass(per_class);
+                let setting = format!("{} labels", per_class * 10);
+                for method in [Method::Hard, Method::Kd, Method::KdTransfer] {
+                    for seed in 1..=seeds {
+                        specs.push(run(setting.clone(), method, labels, 2.0, seed));
+                    }
+                }
+            }
+            for method in [Method::Hard, Method::Kd] {
+                for seed in 1..=seeds {
+                    specs.push(run("all labels".into(), method, Labels::All, 2.0, seed));
+                }
+            }
+        }
+        "fashion-mnist-full" => {
+            for seed in 1..=seeds {
+                specs.push(run(
+                    "all labels".into(),
+                    Method::Hard,
+                    Labels::All,
+                    2.0,
+                    seed,
+                ));
+            }
+            for t in [2.0, 4.0, 8.0] {
+                for seed in 1..=seeds {
+                    specs.push(run(
+                        format!("all labels, T = {t}"),
+                        Method::Kd,
+                        Labels::All,
+                        t,
+                        seed,
+                    ));
+                }
+            }
+        }
+        _ => bail!(
+            "unknown study {name:?}; the studies are: {}",
+            STUDIES.join(", ")
+        ),
+    }
+    Ok(specs)
+}
+
+/// `reproduce`: runs (or resumes) the study and writes `OUT/results.json`, `results.md` and
+/// the plots.
+pub fn reproduce(o: &ReproduceOptions) -> Result<Vec<Row>> {
+    anyhow::ensure!(
+        o.seeds >= 1,
+        "--seeds {}: allowed: an integer >= 1",
+        o.seeds
+    );
+    specs(&o.name, 1, 1, &o.labels_per_class)?; // the name is known
+    let experiment = base_experiment(o);
+    let (device, data) = prepare_experiment(&experiment)?;
+    let steps = o.steps.unwrap_or(20 * data.train.len().div_ceil(128));
+    let specs = specs(&o.name, o.seeds, steps, &o.labels_per_class)?;
+    let ctx = StudyContext::new(experiment, data, &device)?;
+    let results = run_all(&ctx, &specs, &o.out, &device)?;
+    let rows = write_results(&o.out, &o.name, &results)?;
+    println!("{}", super::aggregate::markdown(&o.name, &rows));
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn studies_list_their_runs() {
+        let low = specs("fashion-mnist-low-data", 3, 100, &[60, 180, 600]).unwrap();
+        assert_eq!(low.len(), 3 * 3 * 3 + 2 * 3);
+        let transfer_600: Vec<_> = low
+            .iter()
+            .filter(|s| s.setting == "600 labels" && s.method == Method::KdTransfer)
+            .collect();
+        assert_eq!(transfer_600.len(), 3);
+        assert_eq!(transfer_600[0].labels, Labels::PerClass(60));
+        let full = specs("fashion-mnist-full", 2, 100, &[]).unwrap();
+        assert_eq!(full.len(), 2 + 3 * 2);
+        let err = specs("cifar", 1, 1, &[]).unwrap_err().to_string();
+        assert!(err.contains("fashion-mnist-low-data"), "{err}");
+        let ids: std::collections::BTreeSet<_> = low.iter().map(RunSpec::id).collect();
+        assert_eq!(ids.len(), low.len());
+    }
+}

@@ -1,0 +1,211 @@
+//! `sweep --config FILE`: an experiment file with a `[sweep]` grid; every combination of
+//! the grid is one student run.
+//!
+//! ```toml
+//! [sweep]
+//! seeds = [1, 2, 3]
+//! method = ["hard", "kd", "kd+transfer"]
+//! temperature = [2.0, 4.0, 8.0]
+//! kd_weight = [0.9]                 # cross-entropy weight = 1 − kd_weight
+//! student_hidden = [[32], [64]]     # MLP students
+//! labeled_per_class = [60, 600]     # or labeled_fraction = [0.01, 0.1]; all labels if absent
+//! steps = 2000                      # optimizer steps per run (default: the student's epochs
+//!                                   # over the whole training split)
+//! ```
+
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use dark_knowledge_models::ModelSpec;
+use serde::{Deserialize, Serialize};
+
+use super::{Labels, Method, RunResult, RunSpec, StudyContext, run_all, write_results};
+use crate::experiment::Experiment;
+use crate::run::prepare_experiment;
+
+/// The grid of a sweep. Every list left out takes the base experiment's value.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepGrid {
+    /// Seeds; the experiment's seed when absent.
+    #[serde(default)]
+    pub seeds: Vec<u64>,
+    /// Methods: `hard`, `kd`, `kd+transfer`; `["hard", "kd"]` when absent.
+    #[serde(default)]
+    pub method: Vec<Method>,
+    /// Distillation temperatures.
+    #[serde(default)]
+    pub temperature: Vec<f64>,
+    /// Distillation weights in `[0, 1]`; the cross-entropy weight is `1 − kd_weight`.
+    #[serde(default)]
+    pub kd_weight: Vec<f64>,
+    /// Hidden sizes of MLP students.
+    #[serde(default)]
+    pub student_hidden: Vec<Vec<usize>>,
+    /// Labels kept per class (the rest become a transfer set).
+    #[serde(default)]
+    pub labeled_per_class: Vec<usize>,
+    /// Fractions of labels kept.
+    #[serde(default)]
+    pub labeled_fraction: Vec<f64>,
+    /// Optimizer steps per run.
+    #[serde(default)]
+    pub steps: Option<usize>,
+}
+
+/// Reads a sweep file: the experiment and its grid.
+///
+/// # Errors
+/// An unreadable file, a missing `[sweep]`, an invalid experiment or grid.
+pub fn load(path: &Path) -> Result<(Experiment, SweepGrid)> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read sweep file {}", path.display()))?;
+    let mut value: toml::Table =
+        toml::from_str(&text).with_context(|| format!("invalid sweep file {}", path.display()))?;
+    let grid = value
+        .remove("sweep")
+        .with_context(|| format!("{} has no [sweep] table", path.display()))?;
+    let grid: SweepGrid = grid
+        .try_into()
+        .with_context(|| format!("invalid [sweep] in {}", path.display()))?;
+    let experiment = Experiment::parse(&toml::to_string(&value)?, path)?;
+    anyhow::ensure!(
+        experiment.data.labeled_per_class.is_none() && experiment.data.labeled_fraction.is_none(),
+        "a sweep hides labels per run: move labeled_per_class / labeled_fraction from [data] to [sweep]"
+    );
+    Ok((experiment, grid))
+}
+
+/// Every run of the grid, seeds innermost. `hard` runs do not depend on the temperature or
+/// the distillation weight, so they are listed once per other setting.
+///
+/// # Errors
+/// Values out of range, or `student_hidden` with a student that is not an MLP.
+pub fn expand(experiment: &Experiment, grid: &SweepGrid) -> Result<Vec<RunSpec>> {
+    let base = experiment.student_trainer();
+    let seeds = or(&grid.seeds, experiment.seed);
+    let methods = if grid.method.is_empty() {
+        vec![Method::Hard, Method::Kd]
+    } else {
+        grid.method.clone()
+    };
+    let temps = or(&grid.temperature, base.loss.temperature);
+    let weights = or(&grid.kd_weight, base.loss.kd_weight);
+    for &t in &temps {
+        anyhow::ensure!(
+            t.is_finite() && t > 0.0,
+            "[sweep] temperature {t}: allowed: a number > 0"
+        );
+    }
+    for &w in &weights {
+        anyhow::ensure!(
+            (0.0..=1.0).contains(&w),
+            "[sweep] kd_weight {w}: allowed: a number in [0, 1]"
+        );
+    }
+    let hidden: Vec<Option<Vec<usize>>> = if grid.student_hidden.is_empty() {
+        vec![None]
+    } else {
+        if !matches!(experiment.student.model, ModelSpec::Mlp { .. }) {
+            bail!(
+                "[sweep] student_hidden varies MLP students; the experiment's student is not an MLP"
+            );
+        }
+        for h in &grid.student_hidden {
+            anyhow::ensure!(
+                !h.is_empty() && h.iter().all(|&v| v > 0),
+                "[sweep] student_hidden {h:?}: allowed: one or more sizes >= 1"
+            );
+        }
+        grid.student_hidden.iter().cloned().map(Some).collect()
+    };
+    let mut labels: Vec<Labels> = grid
+        .labeled_per_class
+        .iter()
+        .map(|&n| Labels::PerClass(n))
+        .collect();
+    labels.extend(grid.labeled_fraction.iter().map(|&f| Labels::Fraction(f)));
+    if labels.is_empty() {
+        labels.push(Labels::All);
+    }
+    let steps = match grid.steps {
+        Some(0) => bail!("[sweep] steps = 0: allowed: an integer >= 1"),
+        Some(s) => s,
+        None => 0, // set by `sweep` once the size of the training split is known
+    };
+    let mut specs = Vec::new();
+    for &label in &labels {
+        for h in &hidden {
+            for &method in &methods {
+                if method == Method::KdTransfer && label == Labels::All {
+                    continue; // no hidden label, no transfer set
+                }
+                let (ts, ws) = if method == Method::Hard {
+                    (vec![temps[0]], vec![weights[0]])
+                } else {
+                    (temps.clone(), weights.clone())
+                };
+                for &t in &ts {
+                    for &w in &ws {
+                        let mut setting = label.describe();
+                        if let Some(h) = h {
+                            setting.push_str(&format!(", student {h:?}"));
+                        }
+                        if method != Method::Hard {
+                            if temps.len() > 1 {
+                                setting.push_str(&format!(", T = {t}"));
+                            }
+                            if weights.len() > 1 {
+                                setting.push_str(&format!(", kd_weight = {w}"));
+                            }
+                        }
+                        for &seed in &seeds {
+                            specs.push(RunSpec {
+                                setting: setting.clone(),
+                                method,
+                                labels: label,
+                                student_hidden: h.clone(),
+                                temperature: t,
+                                kd_weight: w,
+                                seed,
+                                steps,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(specs)
+}
+
+fn or<T: Copy>(list: &[T], default: T) -> Vec<T> {
+    if list.is_empty() {
+        vec![default]
+    } else {
+        list.to_vec()
+    }
+}
+
+/// `sweep`: runs the grid of `path` (resuming a previous run of it), writes the summary.
+pub fn sweep(path: &Path) -> Result<Vec<RunResult>> {
+    let (experiment, grid) = load(path)?;
+    let (device, data) = prepare_experiment(&experiment)?;
+    let mut specs = expand(&experiment, &grid)?;
+    if grid.steps.is_none() {
+        // The student's epochs over the whole training split.
+        let base = experiment.student_trainer();
+        let steps = base.epochs * data.train.len().div_ceil(base.batch_size.max(1));
+        specs.iter_mut().for_each(|s| s.steps = steps);
+    }
+    let out = experiment.output_dir.clone();
+    let ctx = StudyContext::new(experiment, data, &device)?;
+    let results = run_all(&ctx, &specs, &out, &device)?;
+    let name = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "sweep".into());
+    let rows = write_results(&out, &name, &results)?;
+    println!("{}", super::aggregate::markdown(&name, &rows));
+    Ok(results)
+}

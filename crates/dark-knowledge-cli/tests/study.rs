@@ -1,0 +1,341 @@
+//! `sweep` (resumable, aggregated, plotted) and `reproduce` (a built-in study, reduced).
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{ok, scratch};
+use serde_json::Value;
+
+const SWEEP: &str = r#"
+seed = 42
+output_dir = "out"
+
+[data]
+source = "churn"
+
+[teacher]
+model = { kind = "mlp", hidden_sizes = [64] }
+
+[teacher.train]
+epochs = 3
+batch_size = 64
+learning_rate = 0.003
+
+[student]
+model = { kind = "mlp", hidden_sizes = [8] }
+
+[student.train]
+batch_size = 64
+learning_rate = 0.003
+
+[sweep]
+seeds = [1, 2, 3]
+method = ["hard", "kd", "kd+transfer"]
+temperature = [2.0, 4.0]
+labeled_fraction = [0.2]
+steps = 300
+"#;
+
+fn json(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn run_files(out: &Path) -> Vec<(String, std::time::SystemTime)> {
+    let mut files: Vec<_> = std::fs::read_dir(out.join("runs"))
+        .map(|d| {
+            d.flatten()
+                .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+                .map(|e| {
+                    (
+                        e.file_name().to_string_lossy().into_owned(),
+                        e.metadata().unwrap().modified().unwrap(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
+}
+
+#[test]
+fn a_killed_sweep_resumes_without_redoing_finished_runs_and_aggregates_them() {
+    let dir = scratch("sweep");
+    let config = dir.join("sweep.toml");
+    std::fs::write(&config, SWEEP).unwrap();
+    let cfg = config.to_str().unwrap();
+    let out = dir.join("out");
+    // 3 seeds × (hard + kd at 2 temperatures + kd+transfer at 2) = 15 runs.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dark-knowledge"))
+        .args(["--progress", "none", "sweep", "--config", cfg])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while run_files(&out).len() < 2 {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the sweep ended before it was killed"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "no run finished in 300 s"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let before = run_files(&out);
+    assert!(
+        before.len() >= 2 && before.len() < 15,
+        "{} runs done",
+        before.len()
+    );
+    // No half-written file: every result present parses.
+    for (name, _) in &before {
+        json(&out.join("runs").join(name));
+    }
+
+    let resumed = Command::new(env!("CARGO_BIN_EXE_dark-knowledge"))
+        .args(["--progress", "none", "sweep", "--config", cfg])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&resumed.stderr);
+    assert!(resumed.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("reusing"),
+        "the teacher is reused: {stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "{} finished before, {} to run",
+            before.len(),
+            15 - before.len()
+        )),
+        "{stderr}"
+    );
+    let after = run_files(&out);
+    assert_eq!(after.len(), 15);
+    for (name, modified) in &before {
+        let now = after.iter().find(|(n, _)| n == name).unwrap();
+        assert_eq!(now.1, *modified, "{name} was run again");
+    }
+
+    // The summary: one row per setting and method, mean ± std of the run files.
+    let results = json(&out.join("results.json"));
+    let rows = results["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 5, "{results}");
+    for row in rows {
+        let accs: Vec<f64> = row["accuracies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        assert_eq!(accs.len(), 3);
+        let mean = accs.iter().sum::<f64>() / 3.0;
+        let std = (accs.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / 2.0).sqrt();
+        assert!((row["mean_accuracy"].as_f64().unwrap() - mean).abs() < 1e-12);
+        assert!((row["std_accuracy"].as_f64().unwrap() - std).abs() < 1e-12);
+        // Each accuracy is the one its run file holds.
+        for (seed, acc) in row["seeds"].as_array().unwrap().iter().zip(&accs) {
+            let matching: Vec<Value> = after
+                .iter()
+                .map(|(n, _)| json(&out.join("runs").join(n)))
+                .filter(|r| {
+                    r["spec"]["setting"] == row["setting"]
+                        && r["spec"]["method"] == row["method"]
+                        && r["spec"]["seed"] == *seed
+                })
+                .collect();
+            assert_eq!(matching.len(), 1);
+            assert_eq!(matching[0]["accuracy"].as_f64().unwrap(), *acc);
+        }
+        // A churn student learns: above the 85.9 % of always answering "no" is not
+        // guaranteed with 20 % of the labels, but far above chance is.
+        assert!(mean > 0.75, "{row}");
+    }
+    let md = std::fs::read_to_string(out.join("results.md")).unwrap();
+    assert!(md.contains("kd+transfer") && md.contains(" ± "), "{md}");
+    let plot = std::fs::read_to_string(out.join("plots/accuracy_vs_temperature.svg")).unwrap();
+    assert!(
+        plot.starts_with("<svg") && plot.contains("kd+transfer"),
+        "{plot}"
+    );
+    let reliability = std::fs::read_dir(out.join("plots"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("reliability_"))
+        .count();
+    assert_eq!(reliability, 5);
+    // Done: a third run does nothing.
+    let again = ok(&["--progress", "none", "sweep", "--config", cfg]);
+    assert!(again.contains("kd+transfer"), "{again}");
+    assert_eq!(run_files(&out), after);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn reproduce_writes_the_study_table_in_a_reduced_setting() {
+    let data_dir = std::env::var("DARK_KNOWLEDGE_FASHION_MNIST")
+        .unwrap_or_else(|_| "/usr/share/datasets/fashion-mnist".into());
+    if !Path::new(&data_dir)
+        .join("train-images-idx3-ubyte.gz")
+        .exists()
+        && !Path::new(&data_dir)
+            .join("train-images-idx3-ubyte")
+            .exists()
+    {
+        println!("SKIPPED: Fashion-MNIST not found in {data_dir}");
+        return;
+    }
+    let dir = scratch("reproduce");
+    let out = dir.join("out");
+    let table = ok(&[
+        "--progress",
+        "none",
+        "reproduce",
+        "fashion-mnist-low-data",
+        "--seeds",
+        "2",
+        "--data-dir",
+        &data_dir,
+        "--out",
+        out.to_str().unwrap(),
+        "--max-train-rows",
+        "4000",
+        "--max-test-rows",
+        "1000",
+        "--teacher-epochs",
+        "3",
+        "--steps",
+        "300",
+        "--labels-per-class",
+        "10",
+    ]);
+    let results = json(&out.join("results.json"));
+    assert_eq!(results["study"], "fashion-mnist-low-data");
+    let rows = results["rows"].as_array().unwrap();
+    // 100 labels × hard / kd / kd+transfer, and all labels × hard / kd.
+    assert_eq!(rows.len(), 5, "{table}");
+    let row = |setting: &str, method: &str| {
+        rows.iter()
+            .find(|r| r["setting"] == setting && r["method"] == method)
+            .unwrap_or_else(|| panic!("no {setting} {method} row:\n{table}"))
+    };
+    for r in rows {
+        for key in [
+            "setting",
+            "method",
+            "n_labeled",
+            "mean_accuracy",
+            "std_accuracy",
+            "accuracies",
+        ] {
+            assert!(r.get(key).is_some(), "{key} missing in {r}");
+        }
+        let acc = r["mean_accuracy"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&acc), "accuracy is a fraction: {r}");
+        assert_eq!(r["accuracies"].as_array().unwrap().len(), 2);
+    }
+    assert_eq!(row("100 labels", "hard")["n_labeled"], 100);
+    // Learned outcome: the unlabelled transfer set helps when labels are few.
+    let hard = row("100 labels", "hard")["mean_accuracy"].as_f64().unwrap();
+    let transfer = row("100 labels", "kd+transfer")["mean_accuracy"]
+        .as_f64()
+        .unwrap();
+    assert!(hard > 0.4, "{table}");
+    assert!(
+        transfer > hard,
+        "kd+transfer {transfer} vs hard {hard}\n{table}"
+    );
+    let all = row("all labels", "hard")["mean_accuracy"].as_f64().unwrap();
+    assert!(all > hard, "{table}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn csv_rows_without_target_are_a_transfer_set_when_asked() {
+    let dir = scratch("transfer-csv");
+    // The churn data with the target of 3 rows in 4 emptied.
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../dark-knowledge-data/assets/churn/mlc_churn.csv"
+    ))
+    .unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    let target = header
+        .split(',')
+        .position(|h| h.trim_matches('"') == "churn")
+        .unwrap();
+    let mut csv = format!("{header}\n");
+    for (i, line) in lines.enumerate() {
+        let mut cells: Vec<&str> = line.split(',').collect();
+        if i % 4 != 0 {
+            cells[target] = "";
+        }
+        csv.push_str(&cells.join(","));
+        csv.push('\n');
+    }
+    std::fs::write(dir.join("partial.csv"), csv).unwrap();
+    let experiment = |flag: bool| {
+        format!(
+            r#"
+output_dir = "run"
+[data]
+source = "csv"
+path = "partial.csv"
+target = "churn"
+positive = "yes"
+missing_target_is_unlabeled = {flag}
+[teacher]
+model = {{ kind = "mlp", hidden_sizes = [64] }}
+[teacher.train]
+epochs = 4
+batch_size = 64
+learning_rate = 0.003
+[student]
+model = {{ kind = "mlp", hidden_sizes = [8] }}
+[student.train]
+epochs = 4
+batch_size = 64
+learning_rate = 0.003
+"#
+        )
+    };
+    let config = dir.join("exp.toml");
+    std::fs::write(&config, experiment(false)).unwrap();
+    let cfg = config.to_str().unwrap();
+    let err = common::fails(&["--progress", "none", "train-teacher", "--config", cfg]);
+    assert!(err.contains("line 3") && err.contains("churn"), "{err}");
+
+    std::fs::write(&config, experiment(true)).unwrap();
+    ok(&["--progress", "none", "train-teacher", "--config", cfg]);
+    ok(&["--progress", "none", "distill", "--config", cfg]);
+    let table = ok(&["--progress", "none", "evaluate", "--config", cfg]);
+    let run = dir.join("run");
+    let rows = |role: &str| {
+        json(&run.join(role).join("metrics.json"))["history"][0]["train"]["rows"]
+            .as_u64()
+            .unwrap()
+    };
+    // 1,250 labelled rows, 70 % of them for training; 3,750 unlabelled training rows.
+    let labeled = rows("baseline");
+    assert_eq!(rows("teacher"), labeled);
+    assert!((860..=890).contains(&labeled), "{labeled}");
+    assert_eq!(rows("distilled"), labeled + 3750);
+    // Validation and test rows all have labels: 15 % + 15 % of the 1,250.
+    let report = json(&run.join("report.json"));
+    let test_rows = report["dataset"]["test_rows"].as_u64().unwrap();
+    assert!((180..=195).contains(&test_rows), "{test_rows}\n{table}");
+    assert!(
+        report["models"]["distilled"]["roc_auc"].as_f64().unwrap() > 0.7,
+        "{table}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
