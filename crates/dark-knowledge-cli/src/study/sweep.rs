@@ -209,3 +209,71 @@ pub fn sweep(path: &Path) -> Result<Vec<RunResult>> {
     println!("{}", super::aggregate::markdown(&name, &rows));
     Ok(results)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_sweep_expands_to_its_grid() {
+        let path = Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../examples/experiments/sweep-churn.toml"
+        ));
+        let (experiment, grid) = load(path).unwrap();
+        let specs = expand(&experiment, &grid).unwrap();
+        // 2 label fractions × 3 student sizes × (hard + 3 kd + 3 kd+transfer) × 3 seeds.
+        assert_eq!(specs.len(), 2 * 3 * 7 * 3);
+        assert!(specs.iter().all(|s| s.steps == 2000));
+        let hard: Vec<_> = specs.iter().filter(|s| s.method == Method::Hard).collect();
+        assert_eq!(hard.len(), 2 * 3 * 3);
+        let ids: std::collections::BTreeSet<_> = specs.iter().map(RunSpec::id).collect();
+        assert_eq!(ids.len(), specs.len());
+    }
+
+    #[test]
+    fn bad_grids_are_errors_naming_the_key() {
+        let path = Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../examples/experiments/sweep-churn.toml"
+        ));
+        let (experiment, grid) = load(path).unwrap();
+        for (bad, key) in [
+            (
+                SweepGrid {
+                    temperature: vec![0.0],
+                    ..grid.clone()
+                },
+                "temperature",
+            ),
+            (
+                SweepGrid {
+                    kd_weight: vec![1.5],
+                    ..grid.clone()
+                },
+                "kd_weight",
+            ),
+            (
+                SweepGrid {
+                    steps: Some(0),
+                    ..grid.clone()
+                },
+                "steps",
+            ),
+            (
+                SweepGrid {
+                    student_hidden: vec![vec![]],
+                    ..grid.clone()
+                },
+                "student_hidden",
+            ),
+        ] {
+            let err = expand(&experiment, &bad).unwrap_err().to_string();
+            assert!(err.contains(key), "{err}");
+        }
+        let err = toml::from_str::<SweepGrid>("temperatures = [2.0]")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("temperatures"), "{err}");
+    }
+}
