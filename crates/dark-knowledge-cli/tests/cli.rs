@@ -342,20 +342,9 @@ fn experiment_file_drives_train_teacher_distill_and_evaluate() {
 
 #[test]
 fn demo_on_fashion_mnist_in_a_reduced_setting() {
-    let data_dir = std::env::var("DARK_KNOWLEDGE_FASHION_MNIST")
-        .unwrap_or_else(|_| "/usr/share/datasets/fashion-mnist".into());
-    if !Path::new(&data_dir)
-        .join("train-images-idx3-ubyte.gz")
-        .exists()
-        && !Path::new(&data_dir)
-            .join("train-images-idx3-ubyte")
-            .exists()
-    {
-        println!(
-            "SKIPPED: Fashion-MNIST not found in {data_dir} (apt-get install dataset-fashion-mnist)"
-        );
+    let Some(data_dir) = common::fashion_dir() else {
         return;
-    }
+    };
     let dir = scratch("fashion");
     let out = dir.join("run");
     let config = dir.join("fm.toml");

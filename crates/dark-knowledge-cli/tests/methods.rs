@@ -5,30 +5,12 @@
 
 mod common;
 
-use std::path::Path;
-
-use common::{ok, report, scratch};
+use common::{fashion_dir, ok, report, scratch};
 use serde_json::Value;
 use toml::Value as Toml;
 
 const CHURN: &str = "churn";
 const FASHION: &str = "fashion";
-
-fn fashion_dir() -> Option<String> {
-    let dir = std::env::var("DARK_KNOWLEDGE_FASHION_MNIST")
-        .unwrap_or_else(|_| "/usr/share/datasets/fashion-mnist".into());
-    let there = ["train-images-idx3-ubyte.gz", "train-images-idx3-ubyte"]
-        .iter()
-        .any(|f| Path::new(&dir).join(f).exists());
-    if there {
-        Some(dir)
-    } else {
-        println!(
-            "SKIPPED on Fashion-MNIST: not found in {dir} (apt-get install dataset-fashion-mnist)"
-        );
-        None
-    }
-}
 
 fn set_epochs(table: &mut Toml, epochs: i64) {
     if let Some(t) = table.as_table_mut() {

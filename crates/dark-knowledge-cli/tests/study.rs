@@ -181,18 +181,9 @@ fn a_killed_sweep_resumes_without_redoing_finished_runs_and_aggregates_them() {
 
 #[test]
 fn reproduce_writes_the_study_table_in_a_reduced_setting() {
-    let data_dir = std::env::var("DARK_KNOWLEDGE_FASHION_MNIST")
-        .unwrap_or_else(|_| "/usr/share/datasets/fashion-mnist".into());
-    if !Path::new(&data_dir)
-        .join("train-images-idx3-ubyte.gz")
-        .exists()
-        && !Path::new(&data_dir)
-            .join("train-images-idx3-ubyte")
-            .exists()
-    {
-        println!("SKIPPED: Fashion-MNIST not found in {data_dir}");
+    let Some(data_dir) = common::fashion_dir() else {
         return;
-    }
+    };
     let dir = scratch("reproduce");
     let out = dir.join("out");
     let table = ok(&[

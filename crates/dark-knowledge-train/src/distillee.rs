@@ -8,7 +8,7 @@ use dark_knowledge_core::{Classifier, Error as CoreError, TeacherBatch};
 use dark_knowledge_data::Dataset;
 
 use crate::error::Result;
-use crate::objective::{Objective, TermValues, pick};
+use crate::objective::{Objective, TermValues, hidden_pair, map_pair};
 use crate::teachers::TeacherSet;
 use crate::terms::TermKind;
 
@@ -70,8 +70,7 @@ pub(crate) fn hint_projections<M: Classifier>(
                 teacher_layer,
                 ..
             } => {
-                let s = pick(&student.hidden, *student_layer, "student hidden vector")?;
-                let t = pick(&t.hidden, *teacher_layer, "teacher hidden vector")?;
+                let (s, t) = hidden_pair(&student, t, *student_layer, *teacher_layer)?;
                 let device = train.device();
                 projections.push(hint_projection(s.dims()[1], t.dims()[1], &device).train());
             }
@@ -80,8 +79,7 @@ pub(crate) fn hint_projections<M: Classifier>(
                 teacher_layer,
                 ..
             } => {
-                let s = pick(&student.maps, *student_layer, "student feature map")?;
-                let t = pick(&t.maps, *teacher_layer, "teacher feature map")?;
+                let (s, t) = map_pair(&student, t, *student_layer, *teacher_layer)?;
                 let (sd, td) = (s.dims(), t.dims());
                 if sd[2..] != td[2..] {
                     return Err(CoreError::ShapeMismatch {
@@ -97,8 +95,7 @@ pub(crate) fn hint_projections<M: Classifier>(
                 teacher_layer,
                 ..
             } => {
-                pick(&student.hidden, *student_layer, "student hidden vector")?;
-                pick(&t.hidden, *teacher_layer, "teacher hidden vector")?;
+                hidden_pair(&student, t, *student_layer, *teacher_layer)?;
             }
             _ => {}
         }

@@ -122,12 +122,8 @@ impl Objective {
                     teacher_layer,
                     teacher,
                 } => {
-                    let s = pick(&student.hidden, *student_layer, "student hidden vector")?;
-                    let t = pick(
-                        &teacher_features(teachers, *teacher)?.hidden,
-                        *teacher_layer,
-                        "teacher hidden vector",
-                    )?;
+                    let t = teacher_features(teachers, *teacher)?;
+                    let (s, t) = hidden_pair(student, t, *student_layer, *teacher_layer)?;
                     let projected = projections[hint].forward(s);
                     hint += 1;
                     hint_loss(projected, t)?
@@ -138,12 +134,8 @@ impl Objective {
                     teacher_layer,
                     teacher,
                 } => {
-                    let s = pick(&student.maps, *student_layer, "student feature map")?;
-                    let t = pick(
-                        &teacher_features(teachers, *teacher)?.maps,
-                        *teacher_layer,
-                        "teacher feature map",
-                    )?;
+                    let t = teacher_features(teachers, *teacher)?;
+                    let (s, t) = map_pair(student, t, *student_layer, *teacher_layer)?;
                     AttentionTransferConfig { p: *p }.init()?.forward(s, t)?
                 }
                 TermKind::Rkd {
@@ -153,12 +145,8 @@ impl Objective {
                     teacher_layer,
                     teacher,
                 } => {
-                    let s = pick(&student.hidden, *student_layer, "student hidden vector")?;
-                    let t = pick(
-                        &teacher_features(teachers, *teacher)?.hidden,
-                        *teacher_layer,
-                        "teacher hidden vector",
-                    )?;
+                    let t = teacher_features(teachers, *teacher)?;
+                    let (s, t) = hidden_pair(student, t, *student_layer, *teacher_layer)?;
                     RkdConfig {
                         distance_weight: *distance_weight,
                         angle_weight: *angle_weight,
@@ -313,12 +301,34 @@ fn teacher_features(teachers: &TeacherOutputs, index: usize) -> CoreResult<&Feat
         })
 }
 
+/// The student's and the teacher's hidden vectors a term reads.
+pub(crate) fn hidden_pair(
+    student: &Features,
+    teacher: &Features,
+    student_layer: Option<usize>,
+    teacher_layer: Option<usize>,
+) -> CoreResult<(Tensor<2>, Tensor<2>)> {
+    Ok((
+        pick(&student.hidden, student_layer, "student hidden vector")?,
+        pick(&teacher.hidden, teacher_layer, "teacher hidden vector")?,
+    ))
+}
+
+/// The student's and the teacher's feature maps a term reads.
+pub(crate) fn map_pair(
+    student: &Features,
+    teacher: &Features,
+    student_layer: Option<usize>,
+    teacher_layer: Option<usize>,
+) -> CoreResult<(Tensor<4>, Tensor<4>)> {
+    Ok((
+        pick(&student.maps, student_layer, "student feature map")?,
+        pick(&teacher.maps, teacher_layer, "teacher feature map")?,
+    ))
+}
+
 /// The `layer`-th tensor (the last when `None`), or an error naming what exists.
-pub(crate) fn pick<T: Clone>(
-    list: &[T],
-    layer: Option<usize>,
-    what: &'static str,
-) -> CoreResult<T> {
+fn pick<T: Clone>(list: &[T], layer: Option<usize>, what: &'static str) -> CoreResult<T> {
     let index = match layer {
         Some(i) => i,
         None if list.is_empty() => usize::MAX,

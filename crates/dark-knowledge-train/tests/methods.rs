@@ -9,29 +9,11 @@ use dark_knowledge_core::loss::cross_entropy_no_reduction;
 use dark_knowledge_core::tensor_util::{
     gradients_to_vec, parameters_to_vec, parameters_with_gradient,
 };
-use dark_knowledge_core::{Classifier, FrozenTeacher, PrecomputedTeacher};
+use dark_knowledge_core::{Classifier, PrecomputedTeacher};
 use dark_knowledge_models::MlpConfig;
 use dark_knowledge_train::{
-    Combine, LossTerm, MutualConfig, Schedule, TeacherSet, TermKind, TrainerConfig, mutual_terms,
+    Combine, LossTerm, MutualConfig, Schedule, TeacherSet, TermKind, mutual_terms,
 };
-
-fn config(epochs: usize, terms: Vec<LossTerm>) -> TrainerConfig {
-    TrainerConfig {
-        epochs,
-        batch_size: 32,
-        learning_rate: 3e-3,
-        terms,
-        ..TrainerConfig::default()
-    }
-}
-
-/// A trained teacher on the synthetic task, frozen.
-fn trained_teacher(device: &Device, task: &Task) -> FrozenTeacher<dark_knowledge_models::Mlp> {
-    let out = trainer(config(8, Vec::new()))
-        .fit(teacher_model(device), &task.train, &task.valid, None)
-        .unwrap();
-    FrozenTeacher::new(out.best)
-}
 
 #[test]
 fn mutual_learning_sends_each_students_loss_to_that_student_only() {
@@ -78,7 +60,7 @@ fn mutual_learning_trains_every_student_and_logs_the_mutual_term() {
         })
         .collect();
     let mutual = MutualConfig::default();
-    let outs = trainer(config(6, Vec::new()))
+    let outs = trainer(terms_config(6, Vec::new()))
         .fit_mutual(
             models,
             &task.train,
@@ -103,7 +85,7 @@ fn mutual_learning_trains_every_student_and_logs_the_mutual_term() {
         let first_ce = out.history[0].train.terms["ce"];
         assert!(last.train.terms["ce"] < first_ce);
     }
-    let err = trainer(config(1, Vec::new()))
+    let err = trainer(terms_config(1, Vec::new()))
         .fit_mutual(
             vec![student_model(&ad)],
             &task.train,
@@ -142,7 +124,7 @@ fn composed_terms_are_logged_with_their_scheduled_weights_and_temperatures() {
     let terms = vec![LossTerm::ce(1.0), dkd, kd];
     let ad = device.clone().autodiff();
     ad.seed(3);
-    let out = trainer(config(9, terms))
+    let out = trainer(terms_config(9, terms))
         .fit(student_model(&ad), &task.train, &task.valid, Some(&teacher))
         .unwrap();
     let weights: Vec<f64> = out.history.iter().map(|r| r.term_weights["dkd"]).collect();
@@ -182,7 +164,7 @@ fn an_ensemble_of_teachers_is_combined_as_configured() {
     let fit = |teachers: &TeacherSet<'_>| {
         let ad = device.clone().autodiff();
         ad.seed(9);
-        trainer(config(1, kd_only.clone()))
+        trainer(terms_config(1, kd_only.clone()))
             .fit_with(student_model(&ad), &task.train, &task.valid, teachers)
             .unwrap()
     };
@@ -197,11 +179,7 @@ fn an_ensemble_of_teachers_is_combined_as_configured() {
         parameters_to_vec(&alone.last),
         parameters_to_vec(&weighted.last),
     );
-    let max = a
-        .iter()
-        .zip(&b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0f32, f32::max);
+    let max = max_abs_diff(&a, &b);
     assert!(max < 1e-4, "max weight difference {max}");
     // Mixing in the uniform teacher changes what is learned.
     let mix = |combine| TeacherSet::weighted(vec![(&good, 1.0), (&uniform, 1.0)], combine).unwrap();
@@ -212,11 +190,7 @@ fn an_ensemble_of_teachers_is_combined_as_configured() {
     // For KD the two modes differ by a constant only (the KL's gradient is linear in the
     // teacher's probabilities), so they train the same weights…
     let l = parameters_to_vec(&losses.last);
-    let max = p
-        .iter()
-        .zip(&l)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0f32, f32::max);
+    let max = max_abs_diff(&p, &l);
     assert!(max < 1e-4, "kd: modes differ by {max}");
     // …but not for DKD, whose non-target distribution p_j / (1 − p_target) is not linear
     // in them (shown with a second teacher whose logits are fixed pseudo-random values).
@@ -244,7 +218,7 @@ fn an_ensemble_of_teachers_is_combined_as_configured() {
         let ad = device.clone().autodiff();
         ad.seed(9);
         parameters_to_vec(
-            &trainer(config(1, dist.clone()))
+            &trainer(terms_config(1, dist.clone()))
                 .fit_with(student_model(&ad), &task.train, &task.valid, teachers)
                 .unwrap()
                 .last,
@@ -254,11 +228,7 @@ fn an_ensemble_of_teachers_is_combined_as_configured() {
         fit_dist(&mix(Combine::AverageProbabilities)),
         fit_dist(&mix(Combine::AverageLosses)),
     );
-    let max = dp
-        .iter()
-        .zip(&dl)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0f32, f32::max);
+    let max = max_abs_diff(&dp, &dl);
     assert!(max > 1e-3, "dkd: modes differ by only {max}");
     // Class counts must agree.
     let three = PrecomputedTeacher::new(burn::tensor::Tensor::zeros([10, 3], &device)).unwrap();
@@ -291,7 +261,7 @@ fn feature_terms_train_the_hint_projection_and_leave_the_teacher_frozen() {
     );
     let ad = device.clone().autodiff();
     ad.seed(4);
-    let out = trainer(config(6, vec![LossTerm::ce(1.0), hint, rkd]))
+    let out = trainer(terms_config(6, vec![LossTerm::ce(1.0), hint, rkd]))
         .fit(student_model(&ad), &task.train, &task.valid, Some(&teacher))
         .unwrap();
     let first = &out.history[0].train.terms;
@@ -318,7 +288,7 @@ fn feature_terms_without_features_are_clear_errors() {
         },
         1.0,
     );
-    let err = trainer(config(1, vec![LossTerm::ce(1.0), attention]))
+    let err = trainer(terms_config(1, vec![LossTerm::ce(1.0), attention]))
         .fit(student_model(&ad), &task.train, &task.valid, Some(&teacher))
         .unwrap_err()
         .to_string();
@@ -331,7 +301,7 @@ fn feature_terms_without_features_are_clear_errors() {
         },
         1.0,
     );
-    let err = trainer(config(1, vec![hint.clone()]))
+    let err = trainer(terms_config(1, vec![hint.clone()]))
         .fit(student_model(&ad), &task.train, &task.valid, Some(&teacher))
         .unwrap_err()
         .to_string();
@@ -346,7 +316,7 @@ fn feature_terms_without_features_are_clear_errors() {
         },
         1.0,
     );
-    let err = trainer(config(1, vec![hint]))
+    let err = trainer(terms_config(1, vec![hint]))
         .fit(student_model(&ad), &task.train, &task.valid, Some(&logits))
         .unwrap_err()
         .to_string();

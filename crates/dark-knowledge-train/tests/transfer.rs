@@ -4,38 +4,22 @@ mod common;
 
 use burn::tensor::Device;
 use common::*;
-use dark_knowledge_core::FrozenTeacher;
 use dark_knowledge_core::tensor_util::parameters_to_vec;
 use dark_knowledge_data::{LabelBudget, stratified_labeled};
-use dark_knowledge_train::{LossTerm, Schedule, TermKind, TrainerConfig};
-
-fn config(epochs: usize, terms: Vec<LossTerm>) -> TrainerConfig {
-    TrainerConfig {
-        epochs,
-        batch_size: 32,
-        learning_rate: 3e-3,
-        terms,
-        ..TrainerConfig::default()
-    }
-}
+use dark_knowledge_train::{LossTerm, Schedule, TermKind};
 
 #[test]
 fn with_every_label_hidden_the_student_learns_from_the_teacher_alone() {
     let device = Device::flex();
     let task = task(&device, 900);
-    let teacher = FrozenTeacher::new(
-        trainer(config(8, Vec::new()))
-            .fit(teacher_model(&device), &task.train, &task.valid, None)
-            .unwrap()
-            .best,
-    );
+    let teacher = trained_teacher(&device, &task);
     let all: Vec<usize> = (0..task.train.len()).collect();
     let unlabeled = task.train.hide_labels(&all).unwrap();
     assert_eq!(unlabeled.num_labeled(), 0);
     let ad = device.clone().autodiff();
     let fit = |terms: Vec<LossTerm>| {
         ad.seed(5);
-        trainer(config(8, terms))
+        trainer(terms_config(8, terms))
             .fit(student_model(&ad), &unlabeled, &task.valid, Some(&teacher))
             .unwrap()
     };
@@ -51,11 +35,7 @@ fn with_every_label_hidden_the_student_learns_from_the_teacher_alone() {
         parameters_to_vec(&with_ce.last),
         parameters_to_vec(&kd_only.last),
     );
-    let max = a
-        .iter()
-        .zip(&b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0f32, f32::max);
+    let max = max_abs_diff(&a, &b);
     assert!(max < 1e-6, "weights differ by {max}");
     // Taught by the teacher alone, the student agrees with it and learns the task.
     let last = with_ce.history.last().unwrap();
@@ -67,12 +47,7 @@ fn with_every_label_hidden_the_student_learns_from_the_teacher_alone() {
 fn labeled_rows_get_every_term_and_unlabeled_rows_the_distillation_terms_only() {
     let device = Device::flex();
     let task = task(&device, 900);
-    let teacher = FrozenTeacher::new(
-        trainer(config(8, Vec::new()))
-            .fit(teacher_model(&device), &task.train, &task.valid, None)
-            .unwrap()
-            .best,
-    );
+    let teacher = trained_teacher(&device, &task);
     let keep = stratified_labeled(task.train.labels_host(), LabelBudget::PerClass(10), 3).unwrap();
     let hide: Vec<usize> = (0..task.train.len())
         .filter(|p| !keep.contains(p))
@@ -95,7 +70,7 @@ fn labeled_rows_get_every_term_and_unlabeled_rows_the_distillation_terms_only() 
     let fit = |data: &dark_knowledge_data::Dataset,
                teacher: Option<&dyn dark_knowledge_core::Teacher>| {
         ad.seed(6);
-        trainer(config(10, terms.clone()))
+        trainer(terms_config(10, terms.clone()))
             .fit(student_model(&ad), data, &task.valid, teacher)
             .unwrap()
     };

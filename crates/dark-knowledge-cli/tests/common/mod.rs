@@ -81,3 +81,21 @@ pub fn check_sane(model: &Value, binary: bool) {
     assert!(model["throughput_per_s_batch1024"].as_f64().unwrap() > 0.0);
     assert!(model["bytes"].as_u64().unwrap() >= 4 * model["parameters"].as_u64().unwrap());
 }
+
+/// The Fashion-MNIST folder (`$DARK_KNOWLEDGE_FASHION_MNIST`, else the Debian package's),
+/// or `None` with a SKIPPED line when its files are not there.
+pub fn fashion_dir() -> Option<String> {
+    let dir = std::env::var("DARK_KNOWLEDGE_FASHION_MNIST")
+        .unwrap_or_else(|_| "/usr/share/datasets/fashion-mnist".into());
+    let there = ["train-images-idx3-ubyte.gz", "train-images-idx3-ubyte"]
+        .iter()
+        .any(|f| Path::new(&dir).join(f).exists());
+    if there {
+        Some(dir)
+    } else {
+        println!(
+            "SKIPPED on Fashion-MNIST: not found in {dir} (apt-get install dataset-fashion-mnist)"
+        );
+        None
+    }
+}

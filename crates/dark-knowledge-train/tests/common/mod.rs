@@ -58,3 +58,31 @@ pub fn predictions<M: Classifier>(model: &M, data: &Dataset) -> Vec<i64> {
     let logits = model.logits(data.features().clone());
     dark_knowledge_core::tensor_util::to_vec_i64(logits.argmax(1).reshape([data.len()]))
 }
+
+/// Trainer settings for loss-term tests: batch 32, learning rate 3e-3, the given terms.
+pub fn terms_config(epochs: usize, terms: Vec<dark_knowledge_train::LossTerm>) -> TrainerConfig {
+    TrainerConfig {
+        epochs,
+        batch_size: 32,
+        learning_rate: 3e-3,
+        terms,
+        ..TrainerConfig::default()
+    }
+}
+
+/// The teacher of the task, trained 8 epochs from labels, frozen.
+pub fn trained_teacher(device: &Device, task: &Task) -> dark_knowledge_core::FrozenTeacher<Mlp> {
+    let out = trainer(terms_config(8, Vec::new()))
+        .fit(teacher_model(device), &task.train, &task.valid, None)
+        .unwrap();
+    dark_knowledge_core::FrozenTeacher::new(out.best)
+}
+
+/// The largest absolute difference between two parameter vectors.
+pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
