@@ -261,6 +261,36 @@ impl Dataset {
         })
     }
 
+    /// The mean and the (population) standard deviation of every feature value together,
+    /// as the usual pixel standardisation of image data computes them.
+    pub fn feature_mean_std(&self) -> (f64, f64) {
+        let n = (self.len() * self.num_features()) as f64;
+        let mean = f64::from(self.features.clone().sum().into_scalar::<f32>()) / n;
+        let centered = self.features.clone().sub_scalar(mean);
+        let var = f64::from((centered.clone() * centered).sum().into_scalar::<f32>()) / n;
+        (mean, var.sqrt())
+    }
+
+    /// The same rows with every feature value mapped to `(x − mean) / std`.
+    ///
+    /// # Errors
+    /// A `std` that is not a finite number > 0, or a `mean` that is not finite.
+    pub fn standardized(&self, mean: f64, std: f64) -> Result<Self> {
+        dark_knowledge_core::error::check_positive("std", std)?;
+        if !mean.is_finite() {
+            return Err(CoreError::InvalidValue {
+                name: "mean",
+                value: mean.to_string(),
+                allowed: "a finite number",
+            }
+            .into());
+        }
+        Ok(Self {
+            features: self.features.clone().sub_scalar(mean).div_scalar(std),
+            ..self.clone()
+        })
+    }
+
     /// The same dataset on another device.
     pub fn to_device(&self, device: &Device) -> Self {
         Self {
@@ -306,6 +336,21 @@ mod tests {
         assert!(!labeled.is_partially_labeled());
         assert!(tiny().hide_labels(&[3]).is_err());
         assert!(!tiny().is_partially_labeled());
+    }
+
+    #[test]
+    fn standardisation_uses_one_mean_and_std_over_every_value() {
+        // Features 0..6: mean 2.5, population variance 17.5 / 6.
+        let ds = tiny();
+        let (m, s) = ds.feature_mean_std();
+        assert!((m - 2.5).abs() < 1e-6 && (s - (17.5f64 / 6.0).sqrt()).abs() < 1e-6);
+        let z = ds.standardized(m, s).unwrap();
+        let v = to_vec_f32(z.features().clone());
+        assert!((v[0] as f64 + 2.5 / s).abs() < 1e-5 && (v[5] as f64 - 2.5 / s).abs() < 1e-5);
+        let (m2, s2) = z.feature_mean_std();
+        assert!(m2.abs() < 1e-5 && (s2 - 1.0).abs() < 1e-5);
+        assert!(ds.standardized(0.0, 0.0).is_err());
+        assert!(ds.standardized(f64::NAN, 1.0).is_err());
     }
 
     #[test]
