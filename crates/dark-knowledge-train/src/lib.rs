@@ -12,6 +12,7 @@ mod history;
 mod mutual;
 mod objective;
 mod progress;
+mod schedule;
 mod teachers;
 pub mod terms;
 mod trainer;

@@ -170,7 +170,12 @@ pub fn reproduce(o: &ReproduceOptions) -> Result<Vec<Row>> {
     // mean and standard deviation (one of each over every pixel).
     let (mean, std) = data.train.feature_mean_std();
     eprintln!("pixels standardised with the training mean {mean:.4} and std {std:.4}");
-    for part in [&mut data.train, &mut data.valid, &mut data.test, &mut data.all] {
+    for part in [
+        &mut data.train,
+        &mut data.valid,
+        &mut data.test,
+        &mut data.all,
+    ] {
         *part = part.standardized(mean, std)?;
     }
     let steps = o.steps.unwrap_or(20 * data.train.len().div_ceil(128));
