@@ -293,7 +293,7 @@ impl Experiment {
             }
         }
         match &self.pipeline {
-            Pipeline::Standard => {}
+            Pipeline::Standard {} => {}
             Pipeline::Assistant { train, .. } => {
                 if let Some(train) = train {
                     train.validate().context("in [pipeline] train")?;
@@ -389,7 +389,7 @@ impl Experiment {
             },
             teachers: Vec::new(),
             loss: Vec::new(),
-            pipeline: Pipeline::Standard,
+            pipeline: Pipeline::Standard {},
         }
     }
 
@@ -447,7 +447,7 @@ impl Experiment {
             },
             teachers: Vec::new(),
             loss: Vec::new(),
-            pipeline: Pipeline::Standard,
+            pipeline: Pipeline::Standard {},
         }
     }
 }
@@ -495,5 +495,14 @@ mod tests {
         let bad = text.replace("[data]", "[data]\nsauce = 1");
         let err = format!("{:#}", toml::from_str::<Experiment>(&bad).unwrap_err());
         assert!(err.contains("sauce"), "{err}");
+        // Kinds without settings of their own reject stray keys as well.
+        let bad = format!("{text}\n[pipeline]\nkind = \"standard\"\ngenerations = 3\n");
+        let err = format!("{:#}", toml::from_str::<Experiment>(&bad).unwrap_err());
+        assert!(err.contains("generations"), "{err}");
+        let err =
+            toml::from_str::<TrainerConfig>("schedule = { kind = \"constant\", min_lr = 0.1 }")
+                .unwrap_err()
+                .to_string();
+        assert!(err.contains("min_lr"), "{err}");
     }
 }

@@ -46,6 +46,9 @@ pub struct TrainingMetrics {
     pub trainer: TrainerConfig,
     /// One record per epoch.
     pub history: Vec<EpochRecord>,
+    /// What the model learnt from: "no teacher", one teacher, or a weighted ensemble.
+    #[serde(default)]
+    pub taught_by: String,
 }
 
 /// Where an experiment's run folder and its parts are.
@@ -197,6 +200,7 @@ fn train_role(
         best_epoch: out.best_epoch,
         trainer: config.clone(),
         history: out.history,
+        taught_by: teachers.describe(),
     };
     save_trained(
         &RunDir(experiment.output_dir.clone()),

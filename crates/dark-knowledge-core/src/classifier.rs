@@ -33,15 +33,15 @@ pub trait Classifier: Module + ModuleDisplay {
     /// # Shapes
     /// - `inputs`: `[batch_size, num_features]`
     fn forward_features(&self, inputs: Tensor<2>) -> Features {
-        Features {
-            logits: self.logits(inputs),
-            hidden: vec![],
-            maps: vec![],
-        }
+        Features::logits_only(self.logits(inputs))
     }
 }
 
-/// One forward pass with the model's intermediate representations.
+/// One forward pass with the model's intermediate representations, each under the name the
+/// model gives it.
+///
+/// Feature terms select a representation by that name (`student_layer = "block2"`) or by
+/// its position in forward order; never by a module path.
 #[derive(Debug, Clone)]
 pub struct Features {
     /// Class logits `[n, classes]`.
@@ -50,15 +50,37 @@ pub struct Features {
     pub hidden: Vec<Tensor<2>>,
     /// Convolutional feature maps in forward order, each `[n, c_i, h_i, w_i]`.
     pub maps: Vec<Tensor<4>>,
+    /// The names of `hidden` and `maps`, in the same order.
+    pub names: FeatureNames,
+}
+
+/// The names a model gives its intermediate representations, in forward order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FeatureNames {
+    /// One name per hidden vector (e.g. `hidden1`, `dense`).
+    pub hidden: Vec<String>,
+    /// One name per feature map (e.g. `block1`).
+    pub maps: Vec<String>,
 }
 
 impl Features {
+    /// Logits only: no hidden vectors, no maps.
+    pub fn logits_only(logits: Tensor<2>) -> Self {
+        Self {
+            logits,
+            hidden: Vec::new(),
+            maps: Vec::new(),
+            names: FeatureNames::default(),
+        }
+    }
+
     /// The same features, each tensor detached from the autodiff graph.
     pub fn detach(self) -> Self {
         Self {
             logits: self.logits.detach(),
             hidden: self.hidden.into_iter().map(Tensor::detach).collect(),
             maps: self.maps.into_iter().map(Tensor::detach).collect(),
+            names: self.names,
         }
     }
 }

@@ -7,7 +7,7 @@ use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig2d};
 use burn::tensor::{Device, Tensor, activation::relu};
 use dark_knowledge_core::error as dk;
-use dark_knowledge_core::{Classifier, Features};
+use dark_knowledge_core::{Classifier, FeatureNames, Features};
 
 /// Settings of a [`Cnn`]:
 /// `conv3×3(c1) → ReLU → maxpool2 → conv3×3(c2) → ReLU → maxpool2 → dense(hidden) → ReLU →
@@ -182,7 +182,8 @@ impl Classifier for Cnn {
 
     /// Maps: the output of each convolutional block after ReLU and pooling,
     /// `[n, channels_1, side/2, side/2]` then `[n, channels_2, side/4, side/4]`; hidden: the
-    /// dense layer's activations after ReLU and dropout, `[n, hidden_size]`.
+    /// dense layer's activations after ReLU and dropout, `[n, hidden_size]`. Named `block1`,
+    /// `block2` (maps) and `dense` (hidden).
     fn forward_features(&self, inputs: Tensor<2>) -> Features {
         let mut maps = Vec::with_capacity(2);
         let dense = self.trunk(inputs, |x| maps.push(x.clone()));
@@ -190,6 +191,10 @@ impl Classifier for Cnn {
             logits: self.output.forward(dense.clone()),
             hidden: vec![dense],
             maps,
+            names: FeatureNames {
+                hidden: vec!["dense".into()],
+                maps: vec!["block1".into(), "block2".into()],
+            },
         }
     }
 }
@@ -227,6 +232,8 @@ mod tests {
         assert_eq!(maps, vec![[3, 4, 14, 14], [3, 6, 7, 7]]);
         let hidden: Vec<_> = features.hidden.iter().map(|h| h.dims()).collect();
         assert_eq!(hidden, vec![[3, 12]]);
+        assert_eq!(features.names.maps, ["block1", "block2"]);
+        assert_eq!(features.names.hidden, ["dense"]);
         assert_eq!(
             to_vec_f32(features.logits),
             to_vec_f32(cnn.forward(x)),

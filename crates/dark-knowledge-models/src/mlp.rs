@@ -6,7 +6,7 @@ use burn::module::Module;
 use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
 use burn::tensor::{Device, Tensor, activation::relu};
 use dark_knowledge_core::error as dk;
-use dark_knowledge_core::{Classifier, Features};
+use dark_knowledge_core::{Classifier, FeatureNames, Features};
 
 /// Settings of an [`Mlp`]: `input → hidden… → classes`, ReLU and dropout after each hidden
 /// layer.
@@ -164,15 +164,20 @@ impl Classifier for Mlp {
         self.num_features
     }
 
-    /// Hidden vectors: each hidden layer's output after ReLU and dropout, in order (none for
-    /// a network without hidden layers); no maps.
+    /// Hidden vectors: each hidden layer's output after ReLU and dropout, in order, named
+    /// `hidden1`, `hidden2`, … (none for a network without hidden layers); no maps.
     fn forward_features(&self, inputs: Tensor<2>) -> Features {
         let mut hidden = Vec::with_capacity(self.hidden.len());
         let last = self.hidden_layers(inputs, |x| hidden.push(x.clone()));
+        let names = FeatureNames {
+            hidden: (1..=hidden.len()).map(|i| format!("hidden{i}")).collect(),
+            maps: Vec::new(),
+        };
         Features {
             logits: self.output.forward(last),
             hidden,
             maps: vec![],
+            names,
         }
     }
 }
@@ -203,7 +208,8 @@ mod tests {
         let features = mlp.forward_features(x.clone());
         let dims: Vec<_> = features.hidden.iter().map(|h| h.dims()).collect();
         assert_eq!(dims, vec![[6, 8], [6, 4]]);
-        assert!(features.maps.is_empty());
+        assert_eq!(features.names.hidden, ["hidden1", "hidden2"]);
+        assert!(features.maps.is_empty() && features.names.maps.is_empty());
         let logits = to_vec_f32(mlp.forward(x.clone()));
         assert_eq!(
             to_vec_f32(features.logits),

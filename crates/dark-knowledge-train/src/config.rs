@@ -125,7 +125,7 @@ impl OptimizerConfig {
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum LrSchedule {
     /// The same rate throughout.
-    Constant,
+    Constant {},
     /// Cosine annealing per step from the base rate down to `min_lr` at the last step.
     Cosine {
         /// The final rate, `0 <= min_lr <= learning_rate`.
@@ -150,7 +150,7 @@ impl LrSchedule {
     /// The rate at `step` (0-based, of `total_steps`) within `epoch` (0-based).
     pub fn learning_rate(&self, base: f64, epoch: usize, step: usize, total_steps: usize) -> f64 {
         match *self {
-            Self::Constant => base,
+            Self::Constant {} => base,
             Self::Cosine { min_lr } => {
                 let progress = if total_steps <= 1 {
                     0.0
@@ -216,7 +216,7 @@ fn learning_rate() -> f64 {
     1e-3
 }
 fn constant() -> LrSchedule {
-    LrSchedule::Constant
+    LrSchedule::Constant {}
 }
 fn seed() -> u64 {
     42
@@ -267,7 +267,7 @@ impl TrainerConfig {
         check_non_negative("weight_decay", self.weight_decay)?;
         self.optimizer.validate()?;
         match self.schedule {
-            LrSchedule::Constant => {}
+            LrSchedule::Constant {} => {}
             LrSchedule::Cosine { min_lr } => {
                 check_non_negative("min_lr", min_lr)?;
                 if min_lr > self.learning_rate {
@@ -330,7 +330,7 @@ mod tests {
         };
         let rates: Vec<f64> = (0..5).map(|e| s.learning_rate(0.8, e, 0, 1)).collect();
         assert_eq!(rates, vec![0.8, 0.8, 0.4, 0.4, 0.2]);
-        assert_eq!(LrSchedule::Constant.learning_rate(0.3, 9, 9, 10), 0.3);
+        assert_eq!(LrSchedule::Constant {}.learning_rate(0.3, 9, 9, 10), 0.3);
     }
 
     #[test]

@@ -70,7 +70,8 @@ pub(crate) fn hint_projections<M: Classifier>(
                 teacher_layer,
                 ..
             } => {
-                let (s, t) = hidden_pair(&student, t, *student_layer, *teacher_layer)?;
+                let (s, t) =
+                    hidden_pair(&student, t, student_layer.as_ref(), teacher_layer.as_ref())?;
                 let device = train.device();
                 projections.push(hint_projection(s.dims()[1], t.dims()[1], &device).train());
             }
@@ -79,7 +80,7 @@ pub(crate) fn hint_projections<M: Classifier>(
                 teacher_layer,
                 ..
             } => {
-                let (s, t) = map_pair(&student, t, *student_layer, *teacher_layer)?;
+                let (s, t) = map_pair(&student, t, student_layer.as_ref(), teacher_layer.as_ref())?;
                 let (sd, td) = (s.dims(), t.dims());
                 if sd[2..] != td[2..] {
                     return Err(CoreError::ShapeMismatch {
@@ -95,7 +96,7 @@ pub(crate) fn hint_projections<M: Classifier>(
                 teacher_layer,
                 ..
             } => {
-                hidden_pair(&student, t, *student_layer, *teacher_layer)?;
+                hidden_pair(&student, t, student_layer.as_ref(), teacher_layer.as_ref())?;
             }
             _ => {}
         }

@@ -115,11 +115,7 @@ pub(crate) fn student_outputs<M: Classifier>(
     if with_features {
         model.forward_features(inputs)
     } else {
-        Features {
-            logits: model.logits(inputs),
-            hidden: Vec::new(),
-            maps: Vec::new(),
-        }
+        Features::logits_only(model.logits(inputs))
     }
 }
 

@@ -25,5 +25,5 @@ pub use mutual::{MutualConfig, mutual_terms};
 pub use objective::Combine;
 pub use progress::Progress;
 pub use teachers::TeacherSet;
-pub use terms::{LossTerm, Schedule, TermKind};
+pub use terms::{Layer, LayerChoice, LossTerm, Schedule, TermKind};
 pub use trainer::{TrainOutput, Trainer};

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 #[allow(unused_imports)] // named in the docs
 use dark_knowledge_data::UNLABELED;
 
-use crate::terms::{LossTerm, TermKind, term_names};
+use crate::terms::{Layer, LossTerm, TermKind, term_names};
 
 /// How the teachers of an ensemble are combined for the logit terms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -113,8 +113,8 @@ impl Objective {
         let mut hint = 0;
         for (term, &w) in self.terms.iter().zip(&weights) {
             let value = match &term.kind {
-                TermKind::Ce if partial => labeled_cross_entropy(&student.logits, targets),
-                TermKind::Ce => {
+                TermKind::Ce {} if partial => labeled_cross_entropy(&student.logits, targets),
+                TermKind::Ce {} => {
                     cross_entropy_no_reduction(student.logits.clone(), targets.clone()).mean()
                 }
                 TermKind::Hint {
@@ -123,7 +123,8 @@ impl Objective {
                     teacher,
                 } => {
                     let t = teacher_features(teachers, *teacher)?;
-                    let (s, t) = hidden_pair(student, t, *student_layer, *teacher_layer)?;
+                    let (s, t) =
+                        hidden_pair(student, t, student_layer.as_ref(), teacher_layer.as_ref())?;
                     let projected = projections[hint].forward(s);
                     hint += 1;
                     hint_loss(projected, t)?
@@ -135,7 +136,8 @@ impl Objective {
                     teacher,
                 } => {
                     let t = teacher_features(teachers, *teacher)?;
-                    let (s, t) = map_pair(student, t, *student_layer, *teacher_layer)?;
+                    let (s, t) =
+                        map_pair(student, t, student_layer.as_ref(), teacher_layer.as_ref())?;
                     AttentionTransferConfig { p: *p }.init()?.forward(s, t)?
                 }
                 TermKind::Rkd {
@@ -146,7 +148,8 @@ impl Objective {
                     teacher,
                 } => {
                     let t = teacher_features(teachers, *teacher)?;
-                    let (s, t) = hidden_pair(student, t, *student_layer, *teacher_layer)?;
+                    let (s, t) =
+                        hidden_pair(student, t, student_layer.as_ref(), teacher_layer.as_ref())?;
                     RkdConfig {
                         distance_weight: *distance_weight,
                         angle_weight: *angle_weight,
@@ -278,8 +281,8 @@ fn single_logit_term(
             DistConfig::new(t, *beta, *gamma).init()?.forward(zs, zt)
         }
         TermKind::Lskd { .. } => LogitStandardizedKdConfig::new(t).init()?.forward(zs, zt),
-        TermKind::MseLogits => MseLogitsLoss::new().forward(zs, zt, Reduction::Mean),
-        TermKind::Ce
+        TermKind::MseLogits {} => MseLogitsLoss::new().forward(zs, zt, Reduction::Mean),
+        TermKind::Ce {}
         | TermKind::Hint { .. }
         | TermKind::Attention { .. }
         | TermKind::Rkd { .. } => {
@@ -305,12 +308,22 @@ fn teacher_features(teachers: &TeacherOutputs, index: usize) -> CoreResult<&Feat
 pub(crate) fn hidden_pair(
     student: &Features,
     teacher: &Features,
-    student_layer: Option<usize>,
-    teacher_layer: Option<usize>,
+    student_layer: Option<&Layer>,
+    teacher_layer: Option<&Layer>,
 ) -> CoreResult<(Tensor<2>, Tensor<2>)> {
     Ok((
-        pick(&student.hidden, student_layer, "student hidden vector")?,
-        pick(&teacher.hidden, teacher_layer, "teacher hidden vector")?,
+        pick(
+            &student.hidden,
+            &student.names.hidden,
+            student_layer,
+            "student hidden vector",
+        )?,
+        pick(
+            &teacher.hidden,
+            &teacher.names.hidden,
+            teacher_layer,
+            "teacher hidden vector",
+        )?,
     ))
 }
 
@@ -318,33 +331,61 @@ pub(crate) fn hidden_pair(
 pub(crate) fn map_pair(
     student: &Features,
     teacher: &Features,
-    student_layer: Option<usize>,
-    teacher_layer: Option<usize>,
+    student_layer: Option<&Layer>,
+    teacher_layer: Option<&Layer>,
 ) -> CoreResult<(Tensor<4>, Tensor<4>)> {
     Ok((
-        pick(&student.maps, student_layer, "student feature map")?,
-        pick(&teacher.maps, teacher_layer, "teacher feature map")?,
+        pick(
+            &student.maps,
+            &student.names.maps,
+            student_layer,
+            "student feature map",
+        )?,
+        pick(
+            &teacher.maps,
+            &teacher.names.maps,
+            teacher_layer,
+            "teacher feature map",
+        )?,
     ))
 }
 
-/// The `layer`-th tensor (the last when `None`), or an error naming what exists.
-fn pick<T: Clone>(list: &[T], layer: Option<usize>, what: &'static str) -> CoreResult<T> {
+/// The representation `layer` selects (the last when `None`), by name or by position, or an
+/// error naming what exists.
+fn pick<T: Clone>(
+    list: &[T],
+    names: &[String],
+    layer: Option<&Layer>,
+    what: &'static str,
+) -> CoreResult<T> {
     let index = match layer {
-        Some(i) => i,
-        None if list.is_empty() => usize::MAX,
-        None => list.len() - 1,
+        None => list.len().checked_sub(1),
+        Some(Layer::Index(i)) => Some(*i),
+        Some(Layer::Name(name)) => names.iter().position(|n| n == name),
     };
-    list.get(index)
+    index
+        .and_then(|i| list.get(i))
         .cloned()
         .ok_or_else(|| CoreError::ShapeMismatch {
             what,
             expected: if list.is_empty() {
                 "a model exposing this kind of feature (Classifier::forward_features)".into()
-            } else {
+            } else if names.is_empty() {
                 format!("a layer index in 0..{}", list.len())
+            } else {
+                format!(
+                    "a layer index in 0..{} or one of the names {}",
+                    list.len(),
+                    names
+                        .iter()
+                        .map(|n| format!("\"{n}\""))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
             },
             got: match layer {
-                Some(i) => format!("layer {i}"),
+                Some(Layer::Index(i)) => format!("layer {i}"),
+                Some(Layer::Name(name)) => format!("layer \"{name}\""),
                 None => "no such feature in the model".into(),
             },
         })
@@ -390,11 +431,7 @@ mod tests {
         let kd = |combine| {
             let objective =
                 Objective::new(vec![LossTerm::kd(1.0, t)], 1, w.to_vec(), combine).unwrap();
-            let student = Features {
-                logits: row(&f(&zs), &device),
-                hidden: Vec::new(),
-                maps: Vec::new(),
-            };
+            let student = Features::logits_only(row(&f(&zs), &device));
             let outputs = TeacherOutputs {
                 logits: teachers.to_vec(),
                 features: vec![None, None],

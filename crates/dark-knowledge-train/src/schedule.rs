@@ -6,12 +6,11 @@ use serde::{Deserialize, Serialize};
 /// How a value (a term's weight or temperature) changes over the epochs.
 ///
 /// `epoch` is 1-based; the configured value is the one reached at full strength.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Schedule {
     /// The configured value throughout.
-    #[default]
-    Constant,
+    Constant {},
     /// Linear warm-up: `start + (value − start) · min(1, epoch / epochs)`, so the value is
     /// reached at epoch `epochs` and kept afterwards (DKD's warm-up with `start = 0`).
     LinearWarmup {
@@ -29,16 +28,22 @@ pub enum Schedule {
     },
 }
 
+impl Default for Schedule {
+    fn default() -> Self {
+        Self::Constant {}
+    }
+}
+
 impl Schedule {
     /// Whether the value is constant.
     pub fn is_constant(&self) -> bool {
-        *self == Self::Constant
+        *self == Self::Constant {}
     }
 
     /// The value at `epoch` (1-based) of `epochs`, for a configured `value`.
     pub fn at(&self, value: f64, epoch: usize, epochs: usize) -> f64 {
         match *self {
-            Self::Constant => value,
+            Self::Constant {} => value,
             Self::LinearWarmup {
                 epochs: warmup,
                 start,
@@ -59,7 +64,7 @@ impl Schedule {
 
     pub(crate) fn validate(&self, what: &'static str) -> Result<()> {
         match *self {
-            Self::Constant => Ok(()),
+            Self::Constant {} => Ok(()),
             Self::LinearWarmup { epochs, start } => {
                 if epochs == 0 {
                     return Err(Error::InvalidValue {
@@ -96,6 +101,6 @@ mod tests {
         assert!((c.at(5.0, 1, 5) - 5.0).abs() < 1e-12);
         assert!((c.at(5.0, 3, 5) - 3.0).abs() < 1e-12);
         assert!((c.at(5.0, 5, 5) - 1.0).abs() < 1e-12);
-        assert_eq!(Schedule::Constant.at(3.0, 7, 9), 3.0);
+        assert_eq!(Schedule::Constant {}.at(3.0, 7, 9), 3.0);
     }
 }

@@ -24,15 +24,41 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::schedule::Schedule;
 
-/// Which hidden representation a feature term reads; `None` means the last one.
-pub type LayerIndex = Option<usize>;
+/// Which intermediate representation a feature term reads: the name the model gives it
+/// ([`Features::names`](dark_knowledge_core::Features::names): `"hidden1"`, `"block2"`,
+/// `"dense"` for the reference models) or its 0-based position in forward order.
+///
+/// In a file: `student_layer = "block2"` or `student_layer = 1`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Layer {
+    /// The 0-based position in forward order.
+    Index(usize),
+    /// The name the model gives the representation.
+    Name(String),
+}
+
+impl From<usize> for Layer {
+    fn from(index: usize) -> Self {
+        Self::Index(index)
+    }
+}
+
+impl From<&str> for Layer {
+    fn from(name: &str) -> Self {
+        Self::Name(name.to_owned())
+    }
+}
+
+/// A term's choice of representation; `None` means the last one.
+pub type LayerChoice = Option<Layer>;
 
 /// The method of one loss term and its own settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum TermKind {
     /// Cross-entropy with the hard labels.
-    Ce,
+    Ce {},
     /// Soft-target KD (Hinton et al. 2015): `T² · KL(p_t(T) ‖ p_s(T))`.
     Kd {
         /// Softmax temperature `T > 0`.
@@ -90,16 +116,16 @@ pub enum TermKind {
         temperature_schedule: Schedule,
     },
     /// Mean squared error between logits (Ba & Caruana 2014).
-    MseLogits,
+    MseLogits {},
     /// FitNets hint (Romero et al. 2015): a learned linear projection of a student hidden
     /// vector, MSE to the teacher's.
     Hint {
-        /// Student hidden vector, 0-based in forward order; the last by default.
+        /// Student hidden vector, by name or 0-based position; the last by default.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        student_layer: LayerIndex,
+        student_layer: LayerChoice,
         /// Teacher hidden vector; the last by default.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        teacher_layer: LayerIndex,
+        teacher_layer: LayerChoice,
         /// Which teacher (0-based, in declaration order) gives the features.
         #[serde(default)]
         teacher: usize,
@@ -111,10 +137,10 @@ pub enum TermKind {
         p: f64,
         /// Student feature map; the last by default.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        student_layer: LayerIndex,
+        student_layer: LayerChoice,
         /// Teacher feature map; the last by default.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        teacher_layer: LayerIndex,
+        teacher_layer: LayerChoice,
         /// Which teacher gives the features.
         #[serde(default)]
         teacher: usize,
@@ -129,10 +155,10 @@ pub enum TermKind {
         angle_weight: f64,
         /// Student hidden vector; the last by default.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        student_layer: LayerIndex,
+        student_layer: LayerChoice,
         /// Teacher hidden vector; the last by default.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        teacher_layer: LayerIndex,
+        teacher_layer: LayerChoice,
         /// Which teacher gives the features.
         #[serde(default)]
         teacher: usize,
@@ -184,14 +210,14 @@ impl LossTerm {
         Self {
             name: None,
             weight,
-            weight_schedule: Schedule::Constant,
+            weight_schedule: Schedule::Constant {},
             kind,
         }
     }
 
     /// Cross-entropy with the labels.
     pub fn ce(weight: f64) -> Self {
-        Self::new(TermKind::Ce, weight)
+        Self::new(TermKind::Ce {}, weight)
     }
 
     /// Soft-target KD at temperature `temperature`.
@@ -199,7 +225,7 @@ impl LossTerm {
         Self::new(
             TermKind::Kd {
                 temperature,
-                temperature_schedule: Schedule::Constant,
+                temperature_schedule: Schedule::Constant {},
                 top_k: None,
             },
             weight,
@@ -221,12 +247,12 @@ impl LossTerm {
     /// The kind as written in files (`"ce"`, `"dkd"`, …).
     pub fn kind_name(&self) -> &'static str {
         match self.kind {
-            TermKind::Ce => "ce",
+            TermKind::Ce {} => "ce",
             TermKind::Kd { .. } => "kd",
             TermKind::Dkd { .. } => "dkd",
             TermKind::Dist { .. } => "dist",
             TermKind::Lskd { .. } => "lskd",
-            TermKind::MseLogits => "mse_logits",
+            TermKind::MseLogits {} => "mse_logits",
             TermKind::Hint { .. } => "hint",
             TermKind::Attention { .. } => "attention",
             TermKind::Rkd { .. } => "rkd",
@@ -241,7 +267,7 @@ impl LossTerm {
                 | TermKind::Dkd { .. }
                 | TermKind::Dist { .. }
                 | TermKind::Lskd { .. }
-                | TermKind::MseLogits
+                | TermKind::MseLogits {}
         )
     }
 
@@ -309,7 +335,7 @@ impl LossTerm {
         check_non_negative("weight", self.weight)?;
         self.weight_schedule.validate("weight_schedule")?;
         match &self.kind {
-            TermKind::Ce | TermKind::MseLogits => {}
+            TermKind::Ce {} | TermKind::MseLogits {} => {}
             TermKind::Kd {
                 temperature,
                 temperature_schedule,
@@ -366,7 +392,7 @@ fn check_schedule_temperature(s: &Schedule) -> Result<()> {
     match *s {
         Schedule::Cosine { end } => check_positive("temperature_schedule end", end),
         // The warm-up starts above `start` at epoch 1, so `start = 0` is allowed.
-        Schedule::LinearWarmup { .. } | Schedule::Constant => Ok(()),
+        Schedule::LinearWarmup { .. } | Schedule::Constant {} => Ok(()),
     }
 }
 
@@ -394,7 +420,7 @@ pub fn describe_terms(terms: &[LossTerm]) -> String {
         .iter()
         .map(|t| {
             let settings = match &t.kind {
-                TermKind::Ce | TermKind::MseLogits | TermKind::Hint { .. } => String::new(),
+                TermKind::Ce {} | TermKind::MseLogits {} | TermKind::Hint { .. } => String::new(),
                 TermKind::Kd {
                     temperature, top_k, ..
                 } => match top_k {
@@ -493,7 +519,7 @@ mod tests {
             t.kind,
             TermKind::Dist {
                 tau: 1.0,
-                temperature_schedule: Schedule::Constant,
+                temperature_schedule: Schedule::Constant {},
                 beta: 1.0,
                 gamma: 1.0
             }
@@ -512,6 +538,30 @@ mod tests {
         .unwrap();
         assert_eq!(t.temperature_at(1, 3), Some(8.0));
         assert_eq!(t.temperature_at(3, 3), Some(2.0));
+    }
+
+    #[test]
+    fn kinds_without_settings_reject_stray_keys_too() {
+        // `ce` and `mse_logits` have no settings of their own: a typo of `weight`, or a
+        // setting of another kind, must be an error rather than silently dropped.
+        for (text, key) in [
+            ("kind = \"ce\"\nwieght = 2.0", "wieght"),
+            ("kind = \"ce\"\ntemperature = 4.0", "temperature"),
+            ("kind = \"mse_logits\"\nbeta = 1.0", "beta"),
+            (
+                "kind = \"kd\"\nweight_schedule = { kind = \"constant\", end = 0.0 }",
+                "end",
+            ),
+        ] {
+            let err = toml::from_str::<LossTerm>(text).unwrap_err().to_string();
+            assert!(err.contains(key), "{text}: {err}");
+        }
+        let t: LossTerm = toml::from_str("kind = \"ce\"\nweight = 0.5").unwrap();
+        assert_eq!((t.kind, t.weight), (TermKind::Ce {}, 0.5));
+        let t: LossTerm =
+            toml::from_str("kind = \"mse_logits\"\nweight_schedule = { kind = \"constant\" }")
+                .unwrap();
+        assert_eq!(t.kind, TermKind::MseLogits {});
     }
 
     #[test]

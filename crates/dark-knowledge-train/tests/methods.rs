@@ -106,7 +106,7 @@ fn composed_terms_are_logged_with_their_scheduled_weights_and_temperatures() {
     let dkd = LossTerm::new(
         TermKind::Dkd {
             temperature: 4.0,
-            temperature_schedule: Schedule::Constant,
+            temperature_schedule: Schedule::Constant {},
             alpha: 1.0,
             beta: 2.0,
             warmup_epochs: 4,
@@ -207,7 +207,7 @@ fn an_ensemble_of_teachers_is_combined_as_configured() {
     let dist = vec![LossTerm::new(
         TermKind::Dkd {
             temperature: 2.0,
-            temperature_schedule: Schedule::Constant,
+            temperature_schedule: Schedule::Constant {},
             alpha: 1.0,
             beta: 8.0,
             warmup_epochs: 0,
@@ -244,7 +244,7 @@ fn feature_terms_train_the_hint_projection_and_leave_the_teacher_frozen() {
     let hint = LossTerm::new(
         TermKind::Hint {
             student_layer: None,
-            teacher_layer: Some(0),
+            teacher_layer: Some("hidden1".into()),
             teacher: 0,
         },
         1.0,
@@ -295,7 +295,7 @@ fn feature_terms_without_features_are_clear_errors() {
     assert!(err.contains("feature map"), "{err}");
     let hint = LossTerm::new(
         TermKind::Hint {
-            student_layer: Some(5),
+            student_layer: Some(5.into()),
             teacher_layer: None,
             teacher: 0,
         },
@@ -306,6 +306,23 @@ fn feature_terms_without_features_are_clear_errors() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("layer 5") && err.contains("0..1"), "{err}");
+    // By name: an unknown name is an error listing the names the student gives.
+    let hint = LossTerm::new(
+        TermKind::Hint {
+            student_layer: Some("block1".into()),
+            teacher_layer: None,
+            teacher: 0,
+        },
+        1.0,
+    );
+    let err = trainer(terms_config(1, vec![hint]))
+        .fit(student_model(&ad), &task.train, &task.valid, Some(&teacher))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("layer \"block1\"") && err.contains("\"hidden1\""),
+        "{err}"
+    );
     let logits =
         PrecomputedTeacher::new(burn::tensor::Tensor::zeros([2000, CLASSES], &device)).unwrap();
     let hint = LossTerm::new(

@@ -58,7 +58,7 @@ fn labeled_rows_get_every_term_and_unlabeled_rows_the_distillation_terms_only() 
     let dkd = LossTerm::new(
         TermKind::Dkd {
             temperature: 4.0,
-            temperature_schedule: Schedule::Constant,
+            temperature_schedule: Schedule::Constant {},
             alpha: 1.0,
             beta: 2.0,
             warmup_epochs: 0,

@@ -24,12 +24,11 @@ pub struct ExtraTeacher {
 }
 
 /// How the student is distilled.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Pipeline {
     /// Teacher (or ensemble) → student.
-    #[default]
-    Standard,
+    Standard {},
     /// Teacher-assistant chain (Mirzadeh et al. 2020): teacher → assistant → student. The
     /// assistant is distilled from the teacher with the student's loss, saved as
     /// `assistant`, then teaches the student.
@@ -72,9 +71,15 @@ fn two() -> usize {
     2
 }
 
+impl Default for Pipeline {
+    fn default() -> Self {
+        Self::Standard {}
+    }
+}
+
 impl Pipeline {
     pub(super) fn is_standard(&self) -> bool {
-        *self == Self::Standard
+        *self == Self::Standard {}
     }
 
     /// The mutual-learning settings, for the mutual pipeline.

@@ -77,7 +77,7 @@ pub fn distill(
         train_role(experiment, data, device, baseline, progress)?;
     }
     match &experiment.pipeline {
-        Pipeline::Standard => {
+        Pipeline::Standard {} => {
             train_role(
                 experiment,
                 data,
@@ -201,6 +201,7 @@ fn train_mutual(
         .with_label("mutual");
     let train = data.train_for(!teachers.is_empty());
     let outs = trainer.fit_mutual(models, train, &data.valid, teachers, mutual)?;
+    let mutual_peers = outs.len().saturating_sub(1);
     let run = RunDir(experiment.output_dir.clone());
     for (i, out) in outs.into_iter().enumerate() {
         let role = if i == 0 {
@@ -212,6 +213,11 @@ fn train_mutual(
             best_epoch: out.best_epoch,
             trainer: config.clone(),
             history: out.history,
+            taught_by: format!(
+                "{} peer students (mutual learning); {}",
+                mutual_peers,
+                teachers.describe()
+            ),
         };
         save_trained(&run, &role, spec, data, &out.best, &metrics)?;
     }

@@ -38,6 +38,9 @@ pub struct Row {
     pub labels: Labels,
     /// The student's hidden sizes, when the study varies them.
     pub student_hidden: Option<Vec<usize>>,
+    /// The student's parameter count.
+    #[serde(default)]
+    pub student_params: usize,
     /// The temperature (distillation methods).
     pub temperature: f64,
     /// The distillation weight (distillation methods).
@@ -92,6 +95,7 @@ pub fn aggregate(results: &[RunResult]) -> Vec<Row> {
                 mean_agreement_with_teacher: avg(|r| r.agreement_with_teacher),
                 labels: first.labels,
                 student_hidden: first.student_hidden.clone(),
+                student_params: runs[0].student_params,
                 temperature: first.temperature,
                 kd_weight: first.kd_weight,
             }
@@ -142,6 +146,13 @@ pub fn markdown(study: &str, rows: &[Row]) -> String {
 /// and one reliability diagram per setting and method (bins pooled over seeds).
 fn write_plots(out: &Path, results: &[RunResult], rows: &[Row]) -> Result<()> {
     let dir = out.join("plots");
+    // Series are told apart by every axis that varies, so no point hides another.
+    let kd_weights = rows
+        .iter()
+        .map(|r| r.kd_weight.to_bits())
+        .collect::<std::collections::BTreeSet<_>>()
+        .len()
+        > 1;
     let temps: std::collections::BTreeSet<u64> =
         rows.iter().map(|r| r.temperature.to_bits()).collect();
     if temps.len() > 1 {
@@ -162,7 +173,15 @@ fn write_plots(out: &Path, results: &[RunResult], rows: &[Row]) -> Result<()> {
         let series = series_by(
             &spread,
             |r| r.temperature,
-            |r| format!("{} {} {}", r.method.name(), r.labels.describe(), hidden(r)),
+            |r| {
+                format!(
+                    "{} {} {}{}",
+                    r.method.name(),
+                    r.labels.describe(),
+                    hidden(r),
+                    weight(r, kd_weights)
+                )
+            },
         );
         let chart = Chart {
             title: "Test accuracy against temperature",
@@ -175,23 +194,28 @@ fn write_plots(out: &Path, results: &[RunResult], rows: &[Row]) -> Result<()> {
             line_chart_svg(&chart, &series).as_bytes(),
         )?;
     }
-    let sizes: std::collections::BTreeSet<usize> = rows.iter().map(student_size).collect();
+    let sizes: std::collections::BTreeSet<usize> = rows.iter().map(|r| r.student_params).collect();
     if sizes.len() > 1 {
         let series = series_by(
             rows,
-            |r| student_size(r) as f64,
+            |r| r.student_params as f64,
             |r| {
+                let t = if r.method == Method::Hard {
+                    String::new()
+                } else {
+                    format!(" T={}", r.temperature)
+                };
                 format!(
-                    "{} {} T={}",
+                    "{} {}{t}{}",
                     r.method.name(),
                     r.labels.describe(),
-                    r.temperature
+                    weight(r, kd_weights)
                 )
             },
         );
         let chart = Chart {
             title: "Test accuracy against student size",
-            x_label: "student hidden units",
+            x_label: "student parameters",
             y_label: "test accuracy (mean ± std over seeds)",
             log2_x: true,
         };
@@ -200,6 +224,7 @@ fn write_plots(out: &Path, results: &[RunResult], rows: &[Row]) -> Result<()> {
             line_chart_svg(&chart, &series).as_bytes(),
         )?;
     }
+    let mut written = Vec::with_capacity(rows.len());
     for (i, row) in rows.iter().enumerate() {
         let bins: Vec<_> = results
             .iter()
@@ -213,9 +238,29 @@ fn write_plots(out: &Path, results: &[RunResult], rows: &[Row]) -> Result<()> {
             i + 1,
             row.method.name().replace('+', "-")
         );
-        write_atomic(&dir.join(name), reliability_svg(&title, &pooled).as_bytes())?;
+        write_atomic(
+            &dir.join(&name),
+            reliability_svg(&title, &pooled).as_bytes(),
+        )?;
+        written.push(name);
+    }
+    // Diagrams of an earlier, larger grid in the same folder would be mistaken for these.
+    for entry in std::fs::read_dir(&dir)?.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with("reliability_") && name.ends_with(".svg") && !written.contains(&name) {
+            std::fs::remove_file(entry.path())?;
+        }
     }
     Ok(())
+}
+
+/// `, kd_weight = w` for distillation rows when the study varies the weight.
+fn weight(r: &Row, varies: bool) -> String {
+    if varies && r.method != Method::Hard {
+        format!(", kd_weight = {}", r.kd_weight)
+    } else {
+        String::new()
+    }
 }
 
 fn hidden(r: &Row) -> String {
@@ -223,10 +268,6 @@ fn hidden(r: &Row) -> String {
         .as_ref()
         .map(|h| format!("student {h:?}"))
         .unwrap_or_default()
-}
-
-fn student_size(r: &Row) -> usize {
-    r.student_hidden.as_ref().map_or(0, |h| h.iter().sum())
 }
 
 /// One series per `label`, points `(x(row), mean, std)` sorted by x.
@@ -268,11 +309,13 @@ mod tests {
             n_labeled: 600,
             n_train_rows: 600,
             epochs: 1,
+            student_params: 0,
             accuracy,
             ece: 0.1 * seed as f64,
             agreement_with_teacher: 0.5,
             seconds: 1.0,
             reliability: Vec::new(),
+            context: String::new(),
         }
     }
 

@@ -17,8 +17,10 @@ use anyhow::{Context, Result, bail};
 use burn::tensor::{Device, Tensor};
 use dark_knowledge_core::io::write_atomic;
 use dark_knowledge_core::loss::SoftTargetLossConfig;
+use dark_knowledge_core::tensor_util::parameters_to_vec;
 use dark_knowledge_core::{FrozenTeacher, PrecomputedTeacher, Teacher, TeacherBatch};
-use dark_knowledge_data::{LabelBudget, stratified_labeled};
+use dark_knowledge_data::cache::fingerprint;
+use dark_knowledge_data::{Dataset, LabelBudget, dataset_fingerprint, stratified_labeled};
 use dark_knowledge_eval::plot::{ReliabilityBin, reliability_bins};
 use dark_knowledge_eval::{accuracy, expected_calibration_error, predict_proba};
 use dark_knowledge_models::{AnyModel, ModelSpec};
@@ -154,6 +156,9 @@ pub struct RunResult {
     pub n_train_rows: usize,
     /// Epochs over those rows.
     pub epochs: usize,
+    /// The student's parameter count.
+    #[serde(default)]
+    pub student_params: usize,
     /// Test accuracy of the model after the last epoch, as a fraction.
     pub accuracy: f64,
     /// Its expected calibration error (15 bins).
@@ -164,6 +169,11 @@ pub struct RunResult {
     pub seconds: f64,
     /// Its reliability diagram's bins.
     pub reliability: Vec<ReliabilityBin>,
+    /// The fingerprint of what the run depends on beyond its spec: the base experiment
+    /// (output folder aside), the data and the teacher's weights. A run file with another
+    /// context is stale and is run again.
+    #[serde(default)]
+    pub context: String,
 }
 
 /// What every run of a study shares: the data, the teacher's logits, the base settings.
@@ -176,19 +186,88 @@ pub struct StudyContext {
     teacher: PrecomputedTeacher,
     /// The teacher's predicted class on each test row.
     teacher_test: Vec<usize>,
+    /// See [`RunResult::context`].
+    context: String,
+}
+
+/// The file in `OUT/teacher/` that records what the study's teacher was trained from.
+const TEACHER_KEY_FILE: &str = "study-key.txt";
+
+/// FNV-1a fingerprint of some bytes.
+fn fingerprint_bytes(bytes: &[u8]) -> String {
+    let ids: Vec<usize> = bytes.iter().map(|&b| usize::from(b)).collect();
+    fingerprint(&[], &ids)
+}
+
+/// The fingerprint of a dataset's inputs, row ids and labels.
+fn data_key(data: &Dataset) -> String {
+    let labels: Vec<usize> = (0..data.len())
+        .map(|p| {
+            if data.is_labeled(p) {
+                data.labels_host()[p] + 1
+            } else {
+                0
+            }
+        })
+        .collect();
+    format!("{}{}", dataset_fingerprint(data), fingerprint(&[], &labels))
+}
+
+/// What the study's teacher depends on: its architecture, its training settings, the seed,
+/// the device and the training and validation rows.
+fn teacher_key(experiment: &Experiment, data: &Prepared) -> Result<String> {
+    let t = &experiment.teacher;
+    let settings =
+        serde_json::to_string(&(&t.model, &t.train, experiment.seed, &experiment.device))?;
+    Ok(format!(
+        "{}-{}-{}",
+        fingerprint_bytes(settings.as_bytes()),
+        data_key(&data.train),
+        data_key(&data.valid)
+    ))
 }
 
 impl StudyContext {
     /// Trains the teacher of `experiment` into `experiment.output_dir/teacher` (or reuses
     /// the one there) and computes its logits over every training row.
+    ///
+    /// # Errors
+    /// A teacher in that folder trained from other settings or data (its key file differs
+    /// or is missing); a teacher that fails to train or load.
     pub fn new(experiment: Experiment, data: Prepared, device: &Device) -> Result<Self> {
         let run = RunDir(experiment.output_dir.clone());
+        let key = teacher_key(&experiment, &data)?;
+        let key_path = run.0.join("teacher").join(TEACHER_KEY_FILE);
         let teacher = if run.0.join("teacher/model.json").exists() {
+            let saved = std::fs::read_to_string(&key_path).unwrap_or_default();
+            if saved.trim() != key {
+                bail!(
+                    "the teacher in {} was trained from other settings or data than this study's \
+                     ({} {}); remove that folder to train the teacher again, or choose another output folder",
+                    run.0.join("teacher").display(),
+                    key_path.display(),
+                    if saved.is_empty() {
+                        "is missing"
+                    } else {
+                        "differs"
+                    }
+                );
+            }
             eprintln!("teacher: reusing {}", run.0.join("teacher").display());
             run::load_role(&run, "teacher", &data, device)?
         } else {
-            run::train_teacher(&experiment, &data, device, Progress::Auto)?
+            let teacher = run::train_teacher(&experiment, &data, device, Progress::Auto)?;
+            write_atomic(&key_path, key.as_bytes())?;
+            teacher
         };
+        let mut base = experiment.clone();
+        base.output_dir = PathBuf::new();
+        let context = format!(
+            "{}-{}-{}",
+            fingerprint_bytes(base.to_toml()?.as_bytes()),
+            fingerprint(&parameters_to_vec(&teacher), &[]),
+            data_key(&data.test)
+        );
         let frozen = FrozenTeacher::new(teacher);
         let logits = teacher_logits(&frozen, &data.all)?;
         let test = teacher_logits(&frozen, &data.test)?;
@@ -203,28 +282,20 @@ impl StudyContext {
             experiment,
             teacher: PrecomputedTeacher::new(logits)?,
             teacher_test,
+            context: format!("{key}-{context}"),
         })
     }
 
     /// Trains and evaluates the student of one run.
     pub fn run(&self, spec: &RunSpec, device: &Device) -> Result<RunResult> {
         let started = Instant::now();
-        let train = &self.data.train;
-        let (labeled, transfer) = match spec.labels.budget() {
-            None => (train.clone(), None),
-            Some(budget) => {
-                let keep = stratified_labeled(train.labels_host(), budget, spec.seed)?;
-                let mut kept = vec![false; train.len()];
-                keep.iter().for_each(|&p| kept[p] = true);
-                let hide: Vec<usize> = (0..train.len()).filter(|&p| !kept[p]).collect();
-                (train.subset(&keep)?, Some(train.hide_labels(&hide)?))
-            }
-        };
+        let (labeled, transfer) = split_labels(&self.data.train, spec.labels, spec.seed)?;
         let rows = match (spec.method, &transfer) {
             (Method::KdTransfer, Some(t)) => t,
-            (Method::KdTransfer, None) => {
-                bail!("kd+transfer needs hidden labels (labeled_per_class or labeled_fraction)")
-            }
+            (Method::KdTransfer, None) => bail!(
+                "kd+transfer needs rows without labels: labeled_per_class or labeled_fraction, \
+                 or CSV rows with an empty target (missing_target_is_unlabeled = true)"
+            ),
             _ => &labeled,
         };
         let base = self.experiment.student_trainer();
@@ -249,6 +320,7 @@ impl StudyContext {
         autodiff.seed(spec.seed.wrapping_add(1));
         let model: AnyModel =
             model_spec.build(self.data.num_features(), self.data.num_classes(), &autodiff)?;
+        let student_params = burn::module::Module::num_params(&model);
         let trainer = Trainer::new(config)?.with_progress(Progress::Silent);
         let teachers = match spec.method {
             Method::Hard => TeacherSet::none(),
@@ -277,13 +349,65 @@ impl StudyContext {
             n_labeled: labeled.len(),
             n_train_rows: rows.len(),
             epochs,
+            student_params,
             accuracy: accuracy(&probs, c, labels)?,
             ece: expected_calibration_error(&probs, c, labels, BINS)?,
             agreement_with_teacher: agree as f64 / test.len().max(1) as f64,
             seconds: started.elapsed().as_secs_f64(),
             reliability: reliability_bins(&probs, c, labels, BINS)?,
+            context: self.context.clone(),
         })
     }
+}
+
+/// The labelled rows a run keeps and, when some training rows have no label (hidden by the
+/// budget, or without one in the data), every training row with only the kept labels: the
+/// transfer set.
+///
+/// The budget is drawn, stratified and seeded, from the rows that have a label; rows that
+/// have none in the data are never kept as labelled.
+///
+/// # Errors
+/// A budget that does not fit the labelled rows (a class with fewer rows than asked).
+pub fn split_labels(
+    train: &Dataset,
+    labels: Labels,
+    seed: u64,
+) -> Result<(Dataset, Option<Dataset>)> {
+    let have = train.labeled_positions();
+    let keep: Vec<usize> = match labels.budget() {
+        None => have,
+        Some(budget) => {
+            let classes: Vec<usize> = have.iter().map(|&p| train.labels_host()[p]).collect();
+            stratified_labeled(&classes, budget, seed)?
+                .into_iter()
+                .map(|i| have[i])
+                .collect()
+        }
+    };
+    if keep.len() == train.len() {
+        return Ok((train.clone(), None));
+    }
+    let mut kept = vec![false; train.len()];
+    keep.iter().for_each(|&p| kept[p] = true);
+    let hide: Vec<usize> = (0..train.len()).filter(|&p| !kept[p]).collect();
+    Ok((train.subset(&keep)?, Some(train.hide_labels(&hide)?)))
+}
+
+/// Checks every label budget of `specs` against the training rows, before anything trains.
+///
+/// # Errors
+/// The first budget that does not fit, naming it.
+pub fn check_budgets(train: &Dataset, specs: &[RunSpec]) -> Result<()> {
+    let mut seen = Vec::new();
+    for spec in specs {
+        if !seen.contains(&(spec.labels, spec.seed)) {
+            split_labels(train, spec.labels, spec.seed)
+                .with_context(|| format!("{} (seed {})", spec.labels.describe(), spec.seed))?;
+            seen.push((spec.labels, spec.seed));
+        }
+    }
+    Ok(())
 }
 
 /// The terms with every temperature set to `t`.
@@ -344,18 +468,29 @@ pub fn run_all(
             spec.id()
         );
     }
-    let done = |spec: &RunSpec| -> Option<RunResult> {
+    let saved = |spec: &RunSpec| -> Option<RunResult> {
         let text = std::fs::read_to_string(run_path(out, spec)).ok()?;
         let result: RunResult = serde_json::from_str(&text).ok()?;
         (result.spec == *spec).then_some(result)
     };
+    let done = |spec: &RunSpec| saved(spec).filter(|r| r.context == ctx.context);
     let todo = specs.iter().filter(|s| done(s).is_none()).count();
+    let stale = specs
+        .iter()
+        .filter(|s| saved(s).is_some_and(|r| r.context != ctx.context))
+        .count();
     eprintln!(
         "study: {} runs, {} finished before, {todo} to run; results in {}",
         specs.len(),
         specs.len() - todo,
         out.join("runs").display()
     );
+    if stale > 0 {
+        eprintln!(
+            "study: {stale} run files there were made with another base experiment, data or \
+             teacher; they are run again and replaced"
+        );
+    }
     let mut results = Vec::with_capacity(specs.len());
     let mut k = 0;
     for spec in specs {

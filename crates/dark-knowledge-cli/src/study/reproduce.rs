@@ -18,7 +18,7 @@ use anyhow::{Result, bail};
 use dark_knowledge_models::ModelSpec;
 use dark_knowledge_train::{LrSchedule, TrainerConfig};
 
-use super::{Labels, Method, Row, RunSpec, StudyContext, run_all, write_results};
+use super::{Labels, Method, Row, RunSpec, StudyContext, check_budgets, run_all, write_results};
 use crate::experiment::{DataConfig, DataSource, Experiment};
 use crate::run::prepare_experiment;
 
@@ -163,6 +163,12 @@ pub fn reproduce(o: &ReproduceOptions) -> Result<Vec<Row>> {
         "--seeds {}: allowed: an integer >= 1",
         o.seeds
     );
+    anyhow::ensure!(o.steps != Some(0), "--steps 0: allowed: an integer >= 1");
+    anyhow::ensure!(
+        o.labels_per_class.iter().all(|&n| n >= 1),
+        "--labels-per-class {:?}: allowed: integers >= 1",
+        o.labels_per_class
+    );
     specs(&o.name, 1, 1, &o.labels_per_class)?; // the name is known
     let experiment = base_experiment(o);
     let (device, mut data) = prepare_experiment(&experiment)?;
@@ -180,6 +186,7 @@ pub fn reproduce(o: &ReproduceOptions) -> Result<Vec<Row>> {
     }
     let steps = o.steps.unwrap_or(20 * data.train.len().div_ceil(128));
     let specs = specs(&o.name, o.seeds, steps, &o.labels_per_class)?;
+    check_budgets(&data.train, &specs)?;
     let ctx = StudyContext::new(experiment, data, &device)?;
     let results = run_all(&ctx, &specs, &o.out, &device)?;
     let rows = write_results(&o.out, &o.name, &results)?;

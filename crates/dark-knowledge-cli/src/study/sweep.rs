@@ -19,7 +19,9 @@ use anyhow::{Context, Result, bail};
 use dark_knowledge_models::ModelSpec;
 use serde::{Deserialize, Serialize};
 
-use super::{Labels, Method, RunResult, RunSpec, StudyContext, run_all, write_results};
+use super::{
+    Labels, Method, RunResult, RunSpec, StudyContext, check_budgets, run_all, write_results,
+};
 use crate::experiment::Experiment;
 use crate::run::prepare_experiment;
 
@@ -77,12 +79,38 @@ pub fn load(path: &Path) -> Result<(Experiment, SweepGrid)> {
 }
 
 /// Every run of the grid, seeds innermost. `hard` runs do not depend on the temperature or
-/// the distillation weight, so they are listed once per other setting.
+/// the distillation weight, so they are listed once per other setting. `kd+transfer` runs
+/// need rows without labels: hidden by `labeled_per_class` / `labeled_fraction`, or, with
+/// `unlabeled_rows` (CSV rows with an empty target), also with all labels kept.
 ///
 /// # Errors
-/// Values out of range, or `student_hidden` with a student that is not an MLP.
-pub fn expand(experiment: &Experiment, grid: &SweepGrid) -> Result<Vec<RunSpec>> {
+/// Values out of range, `student_hidden` with a student that is not an MLP, or `kd_weight`
+/// with a loss given as `[[loss]]` terms.
+pub fn expand(
+    experiment: &Experiment,
+    grid: &SweepGrid,
+    unlabeled_rows: bool,
+) -> Result<Vec<RunSpec>> {
     let base = experiment.student_trainer();
+    if !base.terms.is_empty() && !grid.kd_weight.is_empty() {
+        bail!(
+            "[sweep] kd_weight sets the classic loss's weights (ce = 1 − kd_weight); this \
+             experiment's loss is [[loss]] terms, whose weights stay as written: remove \
+             kd_weight from [sweep], or drop [[loss]] to use [student.train.loss]"
+        );
+    }
+    for &n in &grid.labeled_per_class {
+        anyhow::ensure!(
+            n >= 1,
+            "[sweep] labeled_per_class {n}: allowed: an integer >= 1"
+        );
+    }
+    for &f in &grid.labeled_fraction {
+        anyhow::ensure!(
+            f > 0.0 && f <= 1.0,
+            "[sweep] labeled_fraction {f}: allowed: a fraction in (0, 1]"
+        );
+    }
     let seeds = or(&grid.seeds, experiment.seed);
     let methods = if grid.method.is_empty() {
         vec![Method::Hard, Method::Kd]
@@ -137,8 +165,8 @@ pub fn expand(experiment: &Experiment, grid: &SweepGrid) -> Result<Vec<RunSpec>>
     for &label in &labels {
         for h in &hidden {
             for &method in &methods {
-                if method == Method::KdTransfer && label == Labels::All {
-                    continue; // no hidden label, no transfer set
+                if method == Method::KdTransfer && label == Labels::All && !unlabeled_rows {
+                    continue; // no row without label, no transfer set
                 }
                 let (ts, ws) = if method == Method::Hard {
                     (vec![temps[0]], vec![weights[0]])
@@ -191,7 +219,8 @@ fn or<T: Copy>(list: &[T], default: T) -> Vec<T> {
 pub fn sweep(path: &Path) -> Result<Vec<RunResult>> {
     let (experiment, grid) = load(path)?;
     let (device, data) = prepare_experiment(&experiment)?;
-    let mut specs = expand(&experiment, &grid)?;
+    let mut specs = expand(&experiment, &grid, data.train.is_partially_labeled())?;
+    check_budgets(&data.train, &specs)?;
     if grid.steps.is_none() {
         // The student's epochs over the whole training split.
         let base = experiment.student_trainer();
@@ -221,7 +250,7 @@ mod tests {
             "/../../examples/experiments/sweep-churn.toml"
         ));
         let (experiment, grid) = load(path).unwrap();
-        let specs = expand(&experiment, &grid).unwrap();
+        let specs = expand(&experiment, &grid, false).unwrap();
         // 2 label fractions × 3 student sizes × (hard + 3 kd + 3 kd+transfer) × 3 seeds.
         assert_eq!(specs.len(), 2 * 3 * 7 * 3);
         assert!(specs.iter().all(|s| s.steps == 2000));
@@ -267,10 +296,40 @@ mod tests {
                 },
                 "student_hidden",
             ),
+            (
+                SweepGrid {
+                    labeled_per_class: vec![0],
+                    ..grid.clone()
+                },
+                "labeled_per_class 0",
+            ),
+            (
+                SweepGrid {
+                    labeled_fraction: vec![1.5],
+                    ..grid.clone()
+                },
+                "labeled_fraction 1.5",
+            ),
         ] {
-            let err = expand(&experiment, &bad).unwrap_err().to_string();
+            let err = expand(&experiment, &bad, false).unwrap_err().to_string();
             assert!(err.contains(key), "{err}");
         }
+        // kd_weight is the classic loss's; with [[loss]] terms it would change nothing.
+        let mut with_terms = experiment.clone();
+        with_terms.loss = vec![
+            dark_knowledge_train::LossTerm::ce(0.5),
+            dark_knowledge_train::LossTerm::kd(0.5, 2.0),
+        ];
+        let err = expand(&with_terms, &grid, false).unwrap_err().to_string();
+        assert!(
+            err.contains("kd_weight") && err.contains("[[loss]]"),
+            "{err}"
+        );
+        let no_weights = SweepGrid {
+            kd_weight: vec![],
+            ..grid.clone()
+        };
+        assert!(expand(&with_terms, &no_weights, false).is_ok());
         let err = toml::from_str::<SweepGrid>("temperatures = [2.0]")
             .unwrap_err()
             .to_string();
