@@ -249,10 +249,8 @@ fn reproduce_writes_the_study_table_in_a_reduced_setting() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-#[test]
-fn csv_rows_without_target_are_a_transfer_set_when_asked() {
-    let dir = scratch("transfer-csv");
-    // The churn data with the target of 3 rows in 4 emptied.
+/// Writes `dir/partial.csv`: the churn data with the target of 3 rows in 4 emptied.
+fn write_partial_churn(dir: &Path) {
     let text = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../dark-knowledge-data/assets/churn/mlc_churn.csv"
@@ -274,6 +272,12 @@ fn csv_rows_without_target_are_a_transfer_set_when_asked() {
         csv.push('\n');
     }
     std::fs::write(dir.join("partial.csv"), csv).unwrap();
+}
+
+#[test]
+fn csv_rows_without_target_are_a_transfer_set_when_asked() {
+    let dir = scratch("transfer-csv");
+    write_partial_churn(&dir);
     let experiment = |flag: bool| {
         format!(
             r#"
@@ -328,5 +332,137 @@ learning_rate = 0.003
         report["models"]["distilled"]["roc_auc"].as_f64().unwrap() > 0.7,
         "{table}"
     );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A small sweep: `data` is the `[data]` table, `student_extra` is appended to
+/// `[student.train]`, `grid` to `[sweep]`.
+fn small_sweep(data: &str, student_extra: &str, teacher_epochs: usize, grid: &str) -> String {
+    format!(
+        r#"
+seed = 7
+output_dir = "out"
+[data]
+{data}
+[teacher]
+model = {{ kind = "mlp", hidden_sizes = [32] }}
+[teacher.train]
+epochs = {teacher_epochs}
+batch_size = 64
+learning_rate = 0.003
+[student]
+model = {{ kind = "mlp", hidden_sizes = [8] }}
+[student.train]
+batch_size = 64
+learning_rate = 0.003
+{student_extra}
+[sweep]
+steps = 60
+{grid}
+"#
+    )
+}
+
+fn sweep_stderr(config: &Path) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_dark-knowledge"))
+        .args([
+            "--progress",
+            "none",
+            "sweep",
+            "--config",
+            config.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_sweep_reruns_runs_made_with_other_settings_and_refuses_another_teacher() {
+    let dir = scratch("sweep-context");
+    let config = dir.join("sweep.toml");
+    let grid = "seeds = [1]\nmethod = [\"hard\", \"kd\"]";
+    let churn = "source = \"churn\"";
+    std::fs::write(&config, small_sweep(churn, "", 2, grid)).unwrap();
+    let (ok1, err) = sweep_stderr(&config);
+    assert!(ok1, "{err}");
+    assert!(err.contains("0 finished before, 2 to run"), "{err}");
+    let first = run_files(&dir.join("out"));
+    assert_eq!(first.len(), 2);
+
+    // Another student weight decay: the same run ids, but the files are stale.
+    std::fs::write(&config, small_sweep(churn, "weight_decay = 0.01", 2, grid)).unwrap();
+    let (ok2, err) = sweep_stderr(&config);
+    assert!(ok2, "{err}");
+    assert!(err.contains("reusing"), "the teacher is the same: {err}");
+    assert!(err.contains("0 finished before, 2 to run"), "{err}");
+    assert!(
+        err.contains("2 run files there were made with another"),
+        "{err}"
+    );
+    let second = run_files(&dir.join("out"));
+    assert_eq!(second.len(), 2);
+    assert!(second.iter().zip(&first).all(|(a, b)| a.1 != b.1));
+    // Unchanged: nothing to do.
+    let (ok3, err) = sweep_stderr(&config);
+    assert!(ok3 && err.contains("2 finished before, 0 to run"), "{err}");
+
+    // Another teacher (more epochs) in the same folder: refused before anything trains.
+    std::fs::write(&config, small_sweep(churn, "weight_decay = 0.01", 3, grid)).unwrap();
+    let (ok4, err) = sweep_stderr(&config);
+    assert!(!ok4, "a teacher trained otherwise must not be reused");
+    assert!(
+        err.contains("trained from other settings or data") && err.contains("remove"),
+        "{err}"
+    );
+    assert_eq!(run_files(&dir.join("out")), second);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_sweep_on_partly_labelled_csv_keeps_rows_without_target_out_of_the_labelled_set() {
+    let dir = scratch("sweep-partial");
+    write_partial_churn(&dir);
+    let config = dir.join("sweep.toml");
+    let data = "source = \"csv\"\npath = \"partial.csv\"\ntarget = \"churn\"\npositive = \"yes\"\nmissing_target_is_unlabeled = true";
+    let grid =
+        "seeds = [1]\nmethod = [\"hard\", \"kd\", \"kd+transfer\"]\nlabeled_fraction = [1.0, 0.5]";
+    std::fs::write(&config, small_sweep(data, "", 2, grid)).unwrap();
+    let (ok1, err) = sweep_stderr(&config);
+    assert!(ok1, "{err}");
+    let results = json(&dir.join("out/results.json"));
+    let rows = results["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 6, "{results}");
+    let runs: Vec<Value> = run_files(&dir.join("out"))
+        .iter()
+        .map(|(n, _)| json(&dir.join("out/runs").join(n)))
+        .collect();
+    let run = |fraction: f64, method: &str| {
+        runs.iter()
+            .find(|r| {
+                r["spec"]["labels"]["fraction"].as_f64() == Some(fraction)
+                    && r["spec"]["method"] == method
+            })
+            .unwrap_or_else(|| panic!("no run {fraction} {method}"))
+    };
+    // 70 % of the 1,250 labelled rows train; all 3,750 rows without target do too.
+    let labeled = run(1.0, "hard")["n_labeled"].as_u64().unwrap();
+    let train = run(1.0, "kd+transfer")["n_train_rows"].as_u64().unwrap();
+    assert!((860..=890).contains(&labeled), "{labeled}");
+    assert_eq!(train, labeled + 3750);
+    for method in ["hard", "kd"] {
+        // Only labelled rows: the rows without target are not a silent transfer set.
+        assert_eq!(run(1.0, method)["n_train_rows"].as_u64(), Some(labeled));
+        // Half of the labelled rows, never a row that had no label.
+        let half = run(0.5, method)["n_labeled"].as_u64().unwrap();
+        assert!(half.abs_diff(labeled / 2) <= 2, "{half} vs {labeled}");
+        assert_eq!(run(0.5, method)["n_train_rows"].as_u64(), Some(half));
+    }
+    let t = run(0.5, "kd+transfer");
+    assert_eq!(t["n_labeled"], run(0.5, "hard")["n_labeled"]);
+    assert_eq!(t["n_train_rows"].as_u64(), Some(train));
     std::fs::remove_dir_all(&dir).unwrap();
 }
