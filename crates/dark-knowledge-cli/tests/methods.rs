@@ -140,7 +140,8 @@ fn first_epoch_term(metrics: &Value, term: &str) -> f64 {
 fn logit_losses_dkd_with_warm_up() {
     let text = include_str!("../../../examples/experiments/methods/logit-losses.toml");
     both("logit-losses", text, &[]);
-    // The commented alternatives run too: DIST, logit-standardized KD and an annealed KD.
+    // The commented alternatives run too: DIST, logit-standardized KD, an annealed KD,
+    // top-1 KD and logit matching.
     let is_toml =
         |l: &str| l.starts_with("[[") || l.split_once(" = ").is_some_and(|(k, _)| !k.contains(' '));
     let alternatives = text
@@ -152,7 +153,7 @@ fn logit_losses_dkd_with_warm_up() {
         .collect::<Vec<_>>()
         .join("\n");
     assert!(
-        alternatives.matches("[[loss]]").count() == 5,
+        alternatives.matches("[[loss]]").count() == 7,
         "{alternatives}"
     );
     // On churn (two classes) lskd has no gradient and dist keeps its intra-class part only:

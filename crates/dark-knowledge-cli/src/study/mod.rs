@@ -256,9 +256,10 @@ impl StudyContext {
             eprintln!("teacher: reusing {}", run.0.join("teacher").display());
             run::load_role(&run, "teacher", &data, device)?
         } else {
-            let teacher = run::train_teacher(&experiment, &data, device, Progress::Auto)?;
+            // The key first: a teacher killed while training leaves no model.json, so it is
+            // trained again and the key still fits.
             write_atomic(&key_path, key.as_bytes())?;
-            teacher
+            run::train_teacher(&experiment, &data, device, Progress::Auto)?
         };
         let mut base = experiment.clone();
         base.output_dir = PathBuf::new();
