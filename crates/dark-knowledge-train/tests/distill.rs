@@ -11,6 +11,7 @@ use dark_knowledge_train::{LrSchedule, OptimizerConfig, TrainerConfig, evaluate}
 
 #[test]
 fn distilled_student_learns_the_task_and_agrees_with_the_teacher() {
+    let _rng = exclusive_rng();
     let device = Device::flex();
     let task = task(&device, 3000);
     device.seed(1);
@@ -95,6 +96,7 @@ fn distilled_student_learns_the_task_and_agrees_with_the_teacher() {
 
 #[test]
 fn sgd_with_momentum_and_a_step_schedule_also_trains() {
+    let _rng = exclusive_rng();
     let device = Device::flex();
     let task = task(&device, 1200);
     device.seed(2);

@@ -16,6 +16,7 @@ fn message(config: TrainerConfig) -> String {
 
 #[test]
 fn each_invalid_setting_is_a_typed_error_naming_the_value_and_what_is_allowed() {
+    let _rng = exclusive_rng();
     let base = TrainerConfig::default();
     let loss = |t, ce, kd| TrainerConfig {
         loss: SoftTargetLossConfig::new(t, ce, kd),
@@ -71,6 +72,7 @@ fn each_invalid_setting_is_a_typed_error_naming_the_value_and_what_is_allowed() 
 
 #[test]
 fn teacher_student_class_count_mismatch_is_refused_before_training() {
+    let _rng = exclusive_rng();
     let device = Device::flex();
     let task = task(&device, 200);
     let teacher = FrozenTeacher::new(MlpConfig::new(FEATURES, vec![8], CLASSES + 1).init(&device));
@@ -109,6 +111,7 @@ fn teacher_student_class_count_mismatch_is_refused_before_training() {
 
 #[test]
 fn model_and_data_mismatches_are_refused() {
+    let _rng = exclusive_rng();
     let device = Device::flex();
     let task = task(&device, 200);
     let wrong_inputs = MlpConfig::new(FEATURES + 2, vec![8], CLASSES).init(&device);
@@ -130,6 +133,7 @@ fn model_and_data_mismatches_are_refused() {
 
 #[test]
 fn precomputed_teacher_rejects_nan_and_rows_it_does_not_hold() {
+    let _rng = exclusive_rng();
     let device = Device::flex();
     let bad = Tensor::<2>::from_floats([[0.0, f32::NAN]], &device);
     assert!(
@@ -155,6 +159,7 @@ fn precomputed_teacher_rejects_nan_and_rows_it_does_not_hold() {
 
 #[test]
 fn precomputed_logits_teach_like_the_network_they_came_from() {
+    let _rng = exclusive_rng();
     let device = Device::flex();
     let task = task(&device, 400);
     device.seed(9);

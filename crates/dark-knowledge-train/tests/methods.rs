@@ -17,6 +17,7 @@ use dark_knowledge_train::{
 
 #[test]
 fn mutual_learning_sends_each_students_loss_to_that_student_only() {
+    let _rng = exclusive_rng();
     let device = Device::flex().autodiff();
     device.seed(11);
     let task = task(&Device::flex(), 300);
@@ -50,6 +51,7 @@ fn mutual_learning_sends_each_students_loss_to_that_student_only() {
 
 #[test]
 fn mutual_learning_trains_every_student_and_logs_the_mutual_term() {
+    let _rng = exclusive_rng();
     let device = Device::flex();
     let task = task(&device, 600);
     let ad = device.clone().autodiff();
@@ -100,6 +102,7 @@ fn mutual_learning_trains_every_student_and_logs_the_mutual_term() {
 
 #[test]
 fn composed_terms_are_logged_with_their_scheduled_weights_and_temperatures() {
+    let _rng = exclusive_rng();
     let device = Device::flex();
     let task = task(&device, 600);
     let teacher = trained_teacher(&device, &task);
@@ -151,6 +154,7 @@ fn composed_terms_are_logged_with_their_scheduled_weights_and_temperatures() {
 
 #[test]
 fn an_ensemble_of_teachers_is_combined_as_configured() {
+    let _rng = exclusive_rng();
     let device = Device::flex();
     let task = task(&device, 600);
     let good = trained_teacher(&device, &task);
@@ -237,6 +241,7 @@ fn an_ensemble_of_teachers_is_combined_as_configured() {
 
 #[test]
 fn feature_terms_train_the_hint_projection_and_leave_the_teacher_frozen() {
+    let _rng = exclusive_rng();
     let device = Device::flex();
     let task = task(&device, 600);
     let teacher = trained_teacher(&device, &task);
@@ -275,6 +280,7 @@ fn feature_terms_train_the_hint_projection_and_leave_the_teacher_frozen() {
 
 #[test]
 fn feature_terms_without_features_are_clear_errors() {
+    let _rng = exclusive_rng();
     let device = Device::flex();
     let task = task(&device, 300);
     let teacher = trained_teacher(&device, &task);

@@ -10,6 +10,7 @@ use dark_knowledge_train::{LossTerm, Schedule, TermKind};
 
 #[test]
 fn with_every_label_hidden_the_student_learns_from_the_teacher_alone() {
+    let _rng = exclusive_rng();
     let device = Device::flex();
     let task = task(&device, 900);
     let teacher = trained_teacher(&device, &task);
@@ -45,6 +46,7 @@ fn with_every_label_hidden_the_student_learns_from_the_teacher_alone() {
 
 #[test]
 fn labeled_rows_get_every_term_and_unlabeled_rows_the_distillation_terms_only() {
+    let _rng = exclusive_rng();
     let device = Device::flex();
     let task = task(&device, 900);
     let teacher = trained_teacher(&device, &task);

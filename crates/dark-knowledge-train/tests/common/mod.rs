@@ -86,3 +86,16 @@ pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
         .map(|(x, y)| (x - y).abs())
         .fold(0.0, f32::max)
 }
+
+/// Holds the device's random generator for one test.
+///
+/// burn's generator is global per backend: tests of one binary run on parallel threads, and
+/// a test that seeds it, initialises a model or draws dropout masks would change what
+/// another test draws between its own `seed` and model initialisation. Every test of a
+/// binary that compares runs takes this guard first, so the runs it compares see the
+/// generator alone.
+pub fn exclusive_rng() -> std::sync::MutexGuard<'static, ()> {
+    static RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    RNG.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
