@@ -466,3 +466,39 @@ fn a_sweep_on_partly_labelled_csv_keeps_rows_without_target_out_of_the_labelled_
     assert_eq!(t["n_train_rows"].as_u64(), Some(train));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_sweep_varies_the_weights_of_loss_terms_by_name() {
+    let dir = scratch("sweep-weights");
+    let config = dir.join("sweep.toml");
+    let terms = "[[loss]]\nkind = \"ce\"\nweight = 0.5\n\n[[loss]]\nkind = \"kd\"\nweight = 0.5\ntemperature = 2.0";
+    let grid = "seeds = [1]\nmethod = [\"hard\", \"kd\"]\nweights = [{ ce = 1.0, kd = 0.0 }, { kd = 0.9 }]";
+    std::fs::write(&config, small_sweep("source = \"churn\"", terms, 2, grid)).unwrap();
+    let (ok1, err) = sweep_stderr(&config);
+    assert!(ok1, "{err}");
+    let results = json(&dir.join("out/results.json"));
+    let rows = results["rows"].as_array().unwrap();
+    let accuracy = |method: &str, setting_part: &str| {
+        let matching: Vec<&Value> = rows
+            .iter()
+            .filter(|r| {
+                r["method"] == method && r["setting"].as_str().unwrap().contains(setting_part)
+            })
+            .collect();
+        assert_eq!(matching.len(), 1, "{method} {setting_part}: {results}");
+        matching[0]["mean_accuracy"].as_f64().unwrap()
+    };
+    // With the kd term weighted 0 and ce 1, the distilled run is the hard-label run: same
+    // seed, same rows, the same gradient, so the same accuracy to the last bit. Were the
+    // weights ignored, it would train with 0.5 · ce + 0.5 · kd.
+    let hard = accuracy("hard", "all labels");
+    assert_eq!(accuracy("kd", "ce = 1 kd = 0"), hard, "{results}");
+    // The other table keeps ce at its written 0.5 and sets kd to 0.9.
+    assert!(accuracy("kd", "kd = 0.9") > 0.75, "{results}");
+    assert_eq!(rows.len(), 3, "{results}");
+    // No temperature axis: the kd term keeps the temperature written on it.
+    for r in rows.iter().filter(|r| r["method"] == "kd") {
+        assert_eq!(r["temperature"].as_f64(), Some(2.0), "{r}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -45,6 +45,9 @@ pub struct Row {
     pub temperature: f64,
     /// The distillation weight (distillation methods).
     pub kd_weight: f64,
+    /// The term weights, when the study sets them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub term_weights: Option<BTreeMap<String, f64>>,
 }
 
 /// Mean and sample standard deviation (n − 1; 0 for fewer than two values).
@@ -98,6 +101,7 @@ pub fn aggregate(results: &[RunResult]) -> Vec<Row> {
                 student_params: runs[0].student_params,
                 temperature: first.temperature,
                 kd_weight: first.kd_weight,
+                term_weights: first.term_weights.clone(),
             }
         })
         .collect()
@@ -149,7 +153,7 @@ fn write_plots(out: &Path, results: &[RunResult], rows: &[Row]) -> Result<()> {
     // Series are told apart by every axis that varies, so no point hides another.
     let kd_weights = rows
         .iter()
-        .map(|r| r.kd_weight.to_bits())
+        .map(|r| (r.kd_weight.to_bits(), weights_label(r)))
         .collect::<std::collections::BTreeSet<_>>()
         .len()
         > 1;
@@ -254,13 +258,26 @@ fn write_plots(out: &Path, results: &[RunResult], rows: &[Row]) -> Result<()> {
     Ok(())
 }
 
-/// `, kd_weight = w` for distillation rows when the study varies the weight.
+/// `, kd_weight = w` (or the term weights) for distillation rows when the study varies
+/// the weights.
 fn weight(r: &Row, varies: bool) -> String {
-    if varies && r.method != Method::Hard {
-        format!(", kd_weight = {}", r.kd_weight)
-    } else {
+    if !varies || r.method == Method::Hard {
         String::new()
+    } else if r.term_weights.is_some() {
+        format!(", {}", weights_label(r))
+    } else {
+        format!(", kd_weight = {}", r.kd_weight)
     }
+}
+
+/// `ce = 0.1 kd = 0.9`, or nothing without term weights.
+fn weights_label(r: &Row) -> String {
+    r.term_weights.as_ref().map_or(String::new(), |w| {
+        w.iter()
+            .map(|(name, v)| format!("{name} = {v}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    })
 }
 
 fn hidden(r: &Row) -> String {
@@ -303,6 +320,8 @@ mod tests {
                 student_hidden: None,
                 temperature: 2.0,
                 kd_weight: 0.9,
+                keep_term_temperatures: false,
+                term_weights: None,
                 seed,
                 steps: 10,
             },

@@ -10,6 +10,7 @@ mod aggregate;
 pub mod reproduce;
 pub mod sweep;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -24,6 +25,7 @@ use dark_knowledge_data::{Dataset, LabelBudget, dataset_fingerprint, stratified_
 use dark_knowledge_eval::plot::{ReliabilityBin, reliability_bins};
 use dark_knowledge_eval::{accuracy, expected_calibration_error, predict_proba};
 use dark_knowledge_models::{AnyModel, ModelSpec};
+use dark_knowledge_train::terms::term_names;
 use dark_knowledge_train::{LossTerm, Progress, TeacherSet, Trainer, TrainerConfig};
 use serde::{Deserialize, Serialize};
 
@@ -109,6 +111,14 @@ pub struct RunSpec {
     /// Weight of the distillation term; the cross-entropy weight is `1 − kd_weight` (unused
     /// by `hard`, and by a base loss given as `[[loss]]` terms).
     pub kd_weight: f64,
+    /// With `[[loss]]` terms and no temperature axis: keep each term's own temperature
+    /// (`temperature` is then the first such term's, for reports).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub keep_term_temperatures: bool,
+    /// Term weights by name (the `[[loss]]` names, or `ce` and `kd` for the classic loss);
+    /// terms not named keep their weight (unused by `hard`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub term_weights: Option<BTreeMap<String, f64>>,
     /// Seed of the label selection, initialisation, shuffling and dropout.
     pub seed: u64,
     /// Optimizer steps; the epochs are `steps / steps per epoch`, rounded, at least 1.
@@ -137,8 +147,11 @@ impl RunSpec {
             Method::Kd => "kd",
             Method::KdTransfer => "kd-transfer",
         };
+        let terms = self.term_weights.as_ref().map_or(String::new(), |w| {
+            w.iter().map(|(name, v)| format!("_{name}{v}")).collect()
+        });
         format!(
-            "{method}_{labels}_h{hidden}_T{}_w{}_steps{}_seed{}",
+            "{method}_{labels}_h{hidden}_T{}_w{}{terms}_steps{}_seed{}",
             self.temperature, self.kd_weight, self.steps, self.seed
         )
         .replace(['/', ' '], "-")
@@ -307,11 +320,27 @@ impl StudyContext {
             seed: spec.seed,
             ..base
         };
+        let weight = |name: &str| {
+            spec.term_weights
+                .as_ref()
+                .and_then(|w| w.get(name).copied())
+        };
         if config.terms.is_empty() {
-            config.loss =
-                SoftTargetLossConfig::new(spec.temperature, 1.0 - spec.kd_weight, spec.kd_weight);
+            config.loss = SoftTargetLossConfig::new(
+                spec.temperature,
+                weight("ce").unwrap_or(1.0 - spec.kd_weight),
+                weight("kd").unwrap_or(spec.kd_weight),
+            );
         } else {
-            config.terms = with_temperature(&config.terms, spec.temperature);
+            if !spec.keep_term_temperatures {
+                config.terms = with_temperature(&config.terms, spec.temperature);
+            }
+            let names = term_names(&config.terms)?;
+            for (term, name) in config.terms.iter_mut().zip(&names) {
+                if let Some(w) = weight(name) {
+                    term.weight = w;
+                }
+            }
         }
         let model_spec = match &spec.student_hidden {
             None => self.experiment.student.model.clone(),

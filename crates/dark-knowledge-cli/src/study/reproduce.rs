@@ -104,6 +104,8 @@ pub fn specs(
         student_hidden: None,
         temperature,
         kd_weight: 0.9,
+        keep_term_temperatures: false,
+        term_weights: None,
         seed,
         steps,
     };

@@ -6,13 +6,15 @@
 //! seeds = [1, 2, 3]
 //! method = ["hard", "kd", "kd+transfer"]
 //! temperature = [2.0, 4.0, 8.0]
-//! kd_weight = [0.9]                 # cross-entropy weight = 1 − kd_weight
+//! kd_weight = [0.9]                 # cross-entropy weight = 1 − kd_weight, or by name:
+//! # weights = [{ ce = 0.1, kd = 0.9 }, { ce = 0.5, kd = 0.5 }]   # any [[loss]] term names
 //! student_hidden = [[32], [64]]     # MLP students
 //! labeled_per_class = [60, 600]     # or labeled_fraction = [0.01, 0.1]; all labels if absent
 //! steps = 2000                      # optimizer steps per run (default: the student's epochs
 //!                                   # over the whole training split)
 //! ```
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
@@ -41,6 +43,10 @@ pub struct SweepGrid {
     /// Distillation weights in `[0, 1]`; the cross-entropy weight is `1 − kd_weight`.
     #[serde(default)]
     pub kd_weight: Vec<f64>,
+    /// Term weights by name, one table per setting: the `[[loss]]` names (the kind by
+    /// default), or `ce` and `kd` for the classic loss; a term not named keeps its weight.
+    #[serde(default)]
+    pub weights: Vec<BTreeMap<String, f64>>,
     /// Hidden sizes of MLP students.
     #[serde(default)]
     pub student_hidden: Vec<Vec<usize>>,
@@ -95,10 +101,40 @@ pub fn expand(
     if !base.terms.is_empty() && !grid.kd_weight.is_empty() {
         bail!(
             "[sweep] kd_weight sets the classic loss's weights (ce = 1 − kd_weight); this \
-             experiment's loss is [[loss]] terms, whose weights stay as written: remove \
-             kd_weight from [sweep], or drop [[loss]] to use [student.train.loss]"
+             experiment's loss is [[loss]] terms: vary their weights by name with \
+             `weights = [{{ ce = 0.1, kd = 0.9 }}, …]` instead"
         );
     }
+    if !grid.kd_weight.is_empty() && !grid.weights.is_empty() {
+        bail!("[sweep] kd_weight and weights both set the loss weights: keep one");
+    }
+    let names = if base.terms.is_empty() {
+        vec!["ce".to_string(), "kd".to_string()]
+    } else {
+        dark_knowledge_train::terms::term_names(&base.terms)?
+    };
+    for table in &grid.weights {
+        anyhow::ensure!(
+            !table.is_empty(),
+            "[sweep] weights: an empty table sets nothing"
+        );
+        for (name, &w) in table {
+            anyhow::ensure!(
+                names.contains(name),
+                "[sweep] weights: no loss term named `{name}`; the terms are {}",
+                names.join(", ")
+            );
+            anyhow::ensure!(
+                w.is_finite() && w >= 0.0,
+                "[sweep] weights: {name} = {w}: allowed: a number >= 0"
+            );
+        }
+    }
+    let term_weights: Vec<Option<BTreeMap<String, f64>>> = if grid.weights.is_empty() {
+        vec![None]
+    } else {
+        grid.weights.iter().cloned().map(Some).collect()
+    };
     for &n in &grid.labeled_per_class {
         anyhow::ensure!(
             n >= 1,
@@ -117,7 +153,18 @@ pub fn expand(
     } else {
         grid.method.clone()
     };
-    let temps = or(&grid.temperature, base.loss.temperature);
+    // `[[loss]]` terms keep their own temperatures unless the grid sets one.
+    let keep_term_temperatures = !base.terms.is_empty() && grid.temperature.is_empty();
+    let own_temperature = base
+        .terms
+        .iter()
+        .find_map(|t| t.temperature_at(1, 1))
+        .unwrap_or(base.loss.temperature);
+    let temps = if keep_term_temperatures {
+        vec![own_temperature]
+    } else {
+        or(&grid.temperature, base.loss.temperature)
+    };
     let weights = or(&grid.kd_weight, base.loss.kd_weight);
     for &t in &temps {
         anyhow::ensure!(
@@ -168,36 +215,45 @@ pub fn expand(
                 if method == Method::KdTransfer && label == Labels::All && !unlabeled_rows {
                     continue; // no row without label, no transfer set
                 }
-                let (ts, ws) = if method == Method::Hard {
-                    (vec![temps[0]], vec![weights[0]])
+                let (ts, ws, tws) = if method == Method::Hard {
+                    (vec![temps[0]], vec![weights[0]], vec![None])
                 } else {
-                    (temps.clone(), weights.clone())
+                    (temps.clone(), weights.clone(), term_weights.clone())
                 };
                 for &t in &ts {
                     for &w in &ws {
-                        let mut setting = label.describe();
-                        if let Some(h) = h {
-                            setting.push_str(&format!(", student {h:?}"));
-                        }
-                        if method != Method::Hard {
-                            if temps.len() > 1 {
-                                setting.push_str(&format!(", T = {t}"));
+                        for tw in &tws {
+                            let mut setting = label.describe();
+                            if let Some(h) = h {
+                                setting.push_str(&format!(", student {h:?}"));
                             }
-                            if weights.len() > 1 {
-                                setting.push_str(&format!(", kd_weight = {w}"));
+                            if method != Method::Hard {
+                                if temps.len() > 1 {
+                                    setting.push_str(&format!(", T = {t}"));
+                                }
+                                if weights.len() > 1 {
+                                    setting.push_str(&format!(", kd_weight = {w}"));
+                                }
+                                if let (Some(tw), true) = (tw, term_weights.len() > 1) {
+                                    let text: Vec<String> =
+                                        tw.iter().map(|(n, v)| format!("{n} = {v}")).collect();
+                                    setting.push_str(&format!(", {}", text.join(" ")));
+                                }
                             }
-                        }
-                        for &seed in &seeds {
-                            specs.push(RunSpec {
-                                setting: setting.clone(),
-                                method,
-                                labels: label,
-                                student_hidden: h.clone(),
-                                temperature: t,
-                                kd_weight: w,
-                                seed,
-                                steps,
-                            });
+                            for &seed in &seeds {
+                                specs.push(RunSpec {
+                                    setting: setting.clone(),
+                                    method,
+                                    labels: label,
+                                    student_hidden: h.clone(),
+                                    temperature: t,
+                                    kd_weight: w,
+                                    keep_term_temperatures,
+                                    term_weights: tw.clone(),
+                                    seed,
+                                    steps,
+                                });
+                            }
                         }
                     }
                 }
@@ -330,6 +386,48 @@ mod tests {
             ..grid.clone()
         };
         assert!(expand(&with_terms, &no_weights, false).is_ok());
+        // Term weights by name instead: checked against the terms' names.
+        let table = |pairs: &[(&str, f64)]| -> BTreeMap<String, f64> {
+            pairs.iter().map(|(n, v)| (n.to_string(), *v)).collect()
+        };
+        for (weights, key) in [
+            (
+                vec![table(&[("kd", 0.5), ("hint", 1.0)])],
+                "no loss term named `hint`",
+            ),
+            (vec![table(&[("kd", -1.0)])], "kd = -1"),
+            (vec![BTreeMap::new()], "empty table"),
+        ] {
+            let bad = SweepGrid {
+                weights,
+                ..no_weights.clone()
+            };
+            let err = expand(&with_terms, &bad, false).unwrap_err().to_string();
+            assert!(err.contains(key), "{err}");
+        }
+        let both = SweepGrid {
+            weights: vec![table(&[("kd", 0.5)])],
+            ..grid.clone()
+        };
+        let err = expand(&experiment, &both, false).unwrap_err().to_string();
+        assert!(err.contains("keep one"), "{err}");
+        let two = SweepGrid {
+            weights: vec![table(&[("ce", 0.1), ("kd", 0.9)]), table(&[("kd", 0.5)])],
+            ..no_weights.clone()
+        };
+        let specs = expand(&with_terms, &two, false).unwrap();
+        let one = expand(&with_terms, &no_weights, false).unwrap();
+        let hard = |s: &[RunSpec]| s.iter().filter(|r| r.method == Method::Hard).count();
+        // Every distillation run twice, once per table; `hard` once.
+        assert_eq!(specs.len() - hard(&specs), 2 * (one.len() - hard(&one)));
+        assert_eq!(hard(&specs), hard(&one));
+        let ids: std::collections::BTreeSet<_> = specs.iter().map(RunSpec::id).collect();
+        assert_eq!(ids.len(), specs.len());
+        assert!(
+            specs
+                .iter()
+                .any(|s| s.setting.contains("ce = 0.1 kd = 0.9"))
+        );
         let err = toml::from_str::<SweepGrid>("temperatures = [2.0]")
             .unwrap_err()
             .to_string();
