@@ -7,10 +7,12 @@
 //! training row are computed once and shared by all runs.
 
 mod aggregate;
+mod keys;
+mod labels;
 pub mod reproduce;
+mod spec;
 pub mod sweep;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -18,18 +20,18 @@ use anyhow::{Context, Result, bail};
 use burn::tensor::{Device, Tensor};
 use dark_knowledge_core::io::write_atomic;
 use dark_knowledge_core::loss::SoftTargetLossConfig;
-use dark_knowledge_core::tensor_util::parameters_to_vec;
 use dark_knowledge_core::{FrozenTeacher, PrecomputedTeacher, Teacher, TeacherBatch};
-use dark_knowledge_data::cache::fingerprint;
-use dark_knowledge_data::{Dataset, LabelBudget, dataset_fingerprint, stratified_labeled};
-use dark_knowledge_eval::plot::{ReliabilityBin, reliability_bins};
+use dark_knowledge_eval::plot::reliability_bins;
 use dark_knowledge_eval::{accuracy, expected_calibration_error, predict_proba};
 use dark_knowledge_models::{AnyModel, ModelSpec};
 use dark_knowledge_train::terms::term_names;
 use dark_knowledge_train::{LossTerm, Progress, TeacherSet, Trainer, TrainerConfig};
-use serde::{Deserialize, Serialize};
 
 pub use aggregate::{Row, write_results};
+pub use labels::{Labels, check_budgets, split_labels};
+pub use spec::{Method, RunResult, RunSpec};
+
+use keys::{TEACHER_KEY_FILE, context_key, teacher_key};
 
 use crate::experiment::Experiment;
 use crate::prepare::Prepared;
@@ -37,157 +39,6 @@ use crate::run::{self, RunDir};
 
 /// Bins of the reliability diagrams and of the ECE.
 const BINS: usize = 15;
-
-/// How a student learns in one run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum Method {
-    /// Cross-entropy on the labelled rows only.
-    #[serde(rename = "hard")]
-    Hard,
-    /// Distillation on the labelled rows only.
-    #[serde(rename = "kd")]
-    Kd,
-    /// Distillation on the labelled rows and, through the distillation terms only, on the
-    /// rows whose labels are hidden (the transfer set).
-    #[serde(rename = "kd+transfer")]
-    KdTransfer,
-}
-
-impl Method {
-    /// The name used in files.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Hard => "hard",
-            Self::Kd => "kd",
-            Self::KdTransfer => "kd+transfer",
-        }
-    }
-}
-
-/// Which training labels a run keeps.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Labels {
-    /// Every training label.
-    All,
-    /// This many per class (stratified, seeded with the run's seed).
-    PerClass(usize),
-    /// This fraction of each class.
-    Fraction(f64),
-}
-
-impl Labels {
-    fn budget(self) -> Option<LabelBudget> {
-        match self {
-            Self::All => None,
-            Self::PerClass(n) => Some(LabelBudget::PerClass(n)),
-            Self::Fraction(f) => Some(LabelBudget::Fraction(f)),
-        }
-    }
-
-    /// A short description: `all labels`, `60 labels per class`, `10% of labels`.
-    pub fn describe(self) -> String {
-        match self {
-            Self::All => "all labels".into(),
-            Self::PerClass(n) => format!("{n} labels per class"),
-            Self::Fraction(f) => format!("{}% of labels", f * 100.0),
-        }
-    }
-}
-
-/// One run of a study: everything that distinguishes it from the others.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RunSpec {
-    /// What the runs that are averaged together share (all but method and seed).
-    pub setting: String,
-    /// How the student learns.
-    pub method: Method,
-    /// The training labels it keeps.
-    pub labels: Labels,
-    /// Hidden sizes of the MLP student; `None` keeps the base experiment's student.
-    pub student_hidden: Option<Vec<usize>>,
-    /// Distillation temperature (unused by `hard`).
-    pub temperature: f64,
-    /// Weight of the distillation term; the cross-entropy weight is `1 − kd_weight` (unused
-    /// by `hard`, and by a base loss given as `[[loss]]` terms).
-    pub kd_weight: f64,
-    /// With `[[loss]]` terms and no temperature axis: keep each term's own temperature
-    /// (`temperature` is then the first such term's, for reports).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub keep_term_temperatures: bool,
-    /// Term weights by name (the `[[loss]]` names, or `ce` and `kd` for the classic loss);
-    /// terms not named keep their weight (unused by `hard`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub term_weights: Option<BTreeMap<String, f64>>,
-    /// Seed of the label selection, initialisation, shuffling and dropout.
-    pub seed: u64,
-    /// Optimizer steps; the epochs are `steps / steps per epoch`, rounded, at least 1.
-    pub steps: usize,
-}
-
-impl RunSpec {
-    /// A file-safe id, unique within a study.
-    pub fn id(&self) -> String {
-        let labels = match self.labels {
-            Labels::All => "all".to_string(),
-            Labels::PerClass(n) => format!("{n}pc"),
-            Labels::Fraction(f) => format!("{f}f"),
-        };
-        let hidden = self
-            .student_hidden
-            .as_ref()
-            .map_or("base".to_string(), |h| {
-                h.iter()
-                    .map(|v| v.to_string())
-                    .collect::<Vec<_>>()
-                    .join("x")
-            });
-        let method = match self.method {
-            Method::Hard => "hard",
-            Method::Kd => "kd",
-            Method::KdTransfer => "kd-transfer",
-        };
-        let terms = self.term_weights.as_ref().map_or(String::new(), |w| {
-            w.iter().map(|(name, v)| format!("_{name}{v}")).collect()
-        });
-        format!(
-            "{method}_{labels}_h{hidden}_T{}_w{}{terms}_steps{}_seed{}",
-            self.temperature, self.kd_weight, self.steps, self.seed
-        )
-        .replace(['/', ' '], "-")
-    }
-}
-
-/// What one run measured on the test split.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RunResult {
-    /// The run.
-    pub spec: RunSpec,
-    /// Training rows with a label.
-    pub n_labeled: usize,
-    /// Training rows used (labelled and, for `kd+transfer`, unlabelled).
-    pub n_train_rows: usize,
-    /// Epochs over those rows.
-    pub epochs: usize,
-    /// The student's parameter count.
-    #[serde(default)]
-    pub student_params: usize,
-    /// Test accuracy of the model after the last epoch, as a fraction.
-    pub accuracy: f64,
-    /// Its expected calibration error (15 bins).
-    pub ece: f64,
-    /// Fraction of test rows where it predicts the teacher's class.
-    pub agreement_with_teacher: f64,
-    /// Wall-clock seconds of training and evaluation.
-    pub seconds: f64,
-    /// Its reliability diagram's bins.
-    pub reliability: Vec<ReliabilityBin>,
-    /// The fingerprint of what the run depends on beyond its spec: the base experiment
-    /// (output folder aside), the data and the teacher's weights. A run file with another
-    /// context is stale and is run again.
-    #[serde(default)]
-    pub context: String,
-}
 
 /// What every run of a study shares: the data, the teacher's logits, the base settings.
 pub struct StudyContext {
@@ -201,43 +52,6 @@ pub struct StudyContext {
     teacher_test: Vec<usize>,
     /// See [`RunResult::context`].
     context: String,
-}
-
-/// The file in `OUT/teacher/` that records what the study's teacher was trained from.
-const TEACHER_KEY_FILE: &str = "study-key.txt";
-
-/// FNV-1a fingerprint of some bytes.
-fn fingerprint_bytes(bytes: &[u8]) -> String {
-    let ids: Vec<usize> = bytes.iter().map(|&b| usize::from(b)).collect();
-    fingerprint(&[], &ids)
-}
-
-/// The fingerprint of a dataset's inputs, row ids and labels.
-fn data_key(data: &Dataset) -> String {
-    let labels: Vec<usize> = (0..data.len())
-        .map(|p| {
-            if data.is_labeled(p) {
-                data.labels_host()[p] + 1
-            } else {
-                0
-            }
-        })
-        .collect();
-    format!("{}{}", dataset_fingerprint(data), fingerprint(&[], &labels))
-}
-
-/// What the study's teacher depends on: its architecture, its training settings, the seed,
-/// the device and the training and validation rows.
-fn teacher_key(experiment: &Experiment, data: &Prepared) -> Result<String> {
-    let t = &experiment.teacher;
-    let settings =
-        serde_json::to_string(&(&t.model, &t.train, experiment.seed, &experiment.device))?;
-    Ok(format!(
-        "{}-{}-{}",
-        fingerprint_bytes(settings.as_bytes()),
-        data_key(&data.train),
-        data_key(&data.valid)
-    ))
 }
 
 impl StudyContext {
@@ -274,14 +88,7 @@ impl StudyContext {
             write_atomic(&key_path, key.as_bytes())?;
             run::train_teacher(&experiment, &data, device, Progress::Auto)?
         };
-        let mut base = experiment.clone();
-        base.output_dir = PathBuf::new();
-        let context = format!(
-            "{}-{}-{}",
-            fingerprint_bytes(base.to_toml()?.as_bytes()),
-            fingerprint(&parameters_to_vec(&teacher), &[]),
-            data_key(&data.test)
-        );
+        let context = context_key(&experiment, &teacher, &data)?;
         let frozen = FrozenTeacher::new(teacher);
         let logits = teacher_logits(&frozen, &data.all)?;
         let test = teacher_logits(&frozen, &data.test)?;
@@ -388,56 +195,6 @@ impl StudyContext {
             context: self.context.clone(),
         })
     }
-}
-
-/// The labelled rows a run keeps and, when some training rows have no label (hidden by the
-/// budget, or without one in the data), every training row with only the kept labels: the
-/// transfer set.
-///
-/// The budget is drawn, stratified and seeded, from the rows that have a label; rows that
-/// have none in the data are never kept as labelled.
-///
-/// # Errors
-/// A budget that does not fit the labelled rows (a class with fewer rows than asked).
-pub fn split_labels(
-    train: &Dataset,
-    labels: Labels,
-    seed: u64,
-) -> Result<(Dataset, Option<Dataset>)> {
-    let have = train.labeled_positions();
-    let keep: Vec<usize> = match labels.budget() {
-        None => have,
-        Some(budget) => {
-            let classes: Vec<usize> = have.iter().map(|&p| train.labels_host()[p]).collect();
-            stratified_labeled(&classes, budget, seed)?
-                .into_iter()
-                .map(|i| have[i])
-                .collect()
-        }
-    };
-    if keep.len() == train.len() {
-        return Ok((train.clone(), None));
-    }
-    let mut kept = vec![false; train.len()];
-    keep.iter().for_each(|&p| kept[p] = true);
-    let hide: Vec<usize> = (0..train.len()).filter(|&p| !kept[p]).collect();
-    Ok((train.subset(&keep)?, Some(train.hide_labels(&hide)?)))
-}
-
-/// Checks every label budget of `specs` against the training rows, before anything trains.
-///
-/// # Errors
-/// The first budget that does not fit, naming it.
-pub fn check_budgets(train: &Dataset, specs: &[RunSpec]) -> Result<()> {
-    let mut seen = Vec::new();
-    for spec in specs {
-        if !seen.contains(&(spec.labels, spec.seed)) {
-            split_labels(train, spec.labels, spec.seed)
-                .with_context(|| format!("{} (seed {})", spec.labels.describe(), spec.seed))?;
-            seen.push((spec.labels, spec.seed));
-        }
-    }
-    Ok(())
 }
 
 /// The terms with every temperature set to `t`.
