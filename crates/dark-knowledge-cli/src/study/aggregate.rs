@@ -10,7 +10,7 @@ use dark_knowledge_core::io::write_atomic;
 use dark_knowledge_eval::plot::{Chart, Series, line_chart_svg, pool_bins, reliability_svg};
 use serde::{Deserialize, Serialize};
 
-use super::{Labels, Method, RunResult};
+use super::{Labels, Method, RunResult, describe_weights};
 
 /// One line of the summary: the runs of one setting and method, over seeds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -151,7 +151,7 @@ pub fn markdown(study: &str, rows: &[Row]) -> String {
 fn write_plots(out: &Path, results: &[RunResult], rows: &[Row]) -> Result<()> {
     let dir = out.join("plots");
     // Series are told apart by every axis that varies, so no point hides another.
-    let kd_weights = rows
+    let weights_vary = rows
         .iter()
         .map(|r| (r.kd_weight.to_bits(), weights_label(r)))
         .collect::<std::collections::BTreeSet<_>>()
@@ -183,7 +183,7 @@ fn write_plots(out: &Path, results: &[RunResult], rows: &[Row]) -> Result<()> {
                     r.method.name(),
                     r.labels.describe(),
                     hidden(r),
-                    weight(r, kd_weights)
+                    weight(r, weights_vary)
                 )
             },
         );
@@ -213,7 +213,7 @@ fn write_plots(out: &Path, results: &[RunResult], rows: &[Row]) -> Result<()> {
                     "{} {}{t}{}",
                     r.method.name(),
                     r.labels.describe(),
-                    weight(r, kd_weights)
+                    weight(r, weights_vary)
                 )
             },
         );
@@ -272,12 +272,9 @@ fn weight(r: &Row, varies: bool) -> String {
 
 /// `ce = 0.1 kd = 0.9`, or nothing without term weights.
 fn weights_label(r: &Row) -> String {
-    r.term_weights.as_ref().map_or(String::new(), |w| {
-        w.iter()
-            .map(|(name, v)| format!("{name} = {v}"))
-            .collect::<Vec<_>>()
-            .join(" ")
-    })
+    r.term_weights
+        .as_ref()
+        .map_or(String::new(), describe_weights)
 }
 
 fn hidden(r: &Row) -> String {

@@ -37,22 +37,16 @@ impl Labels {
     }
 }
 
-/// The labelled rows a run keeps and, when some training rows have no label (hidden by the
-/// budget, or without one in the data), every training row with only the kept labels: the
-/// transfer set.
+/// The positions (sorted) of the training rows whose labels a run keeps.
 ///
 /// The budget is drawn, stratified and seeded, from the rows that have a label; rows that
-/// have none in the data are never kept as labelled.
+/// have none in the data are never kept as labelled. Host-side only: no dataset is built.
 ///
 /// # Errors
 /// A budget that does not fit the labelled rows (a class with fewer rows than asked).
-pub fn split_labels(
-    train: &Dataset,
-    labels: Labels,
-    seed: u64,
-) -> Result<(Dataset, Option<Dataset>)> {
+fn kept_positions(train: &Dataset, labels: Labels, seed: u64) -> Result<Vec<usize>> {
     let have = train.labeled_positions();
-    let keep: Vec<usize> = match labels.budget() {
+    Ok(match labels.budget() {
         None => have,
         Some(budget) => {
             let classes: Vec<usize> = have.iter().map(|&p| train.labels_host()[p]).collect();
@@ -61,7 +55,21 @@ pub fn split_labels(
                 .map(|i| have[i])
                 .collect()
         }
-    };
+    })
+}
+
+/// The labelled rows a run keeps and, when some training rows have no label (hidden by the
+/// budget, or without one in the data), every training row with only the kept labels: the
+/// transfer set. The kept rows are [`kept_positions`].
+///
+/// # Errors
+/// A budget that does not fit the labelled rows (a class with fewer rows than asked).
+pub fn split_labels(
+    train: &Dataset,
+    labels: Labels,
+    seed: u64,
+) -> Result<(Dataset, Option<Dataset>)> {
+    let keep = kept_positions(train, labels, seed)?;
     if keep.len() == train.len() {
         return Ok((train.clone(), None));
     }
@@ -71,7 +79,8 @@ pub fn split_labels(
     Ok((train.subset(&keep)?, Some(train.hide_labels(&hide)?)))
 }
 
-/// Checks every label budget of `specs` against the training rows, before anything trains.
+/// Checks every label budget of `specs` against the training rows, before anything trains
+/// (on the host: the datasets themselves are built by each run).
 ///
 /// # Errors
 /// The first budget that does not fit, naming it.
@@ -79,7 +88,7 @@ pub fn check_budgets(train: &Dataset, specs: &[RunSpec]) -> Result<()> {
     let mut seen = Vec::new();
     for spec in specs {
         if !seen.contains(&(spec.labels, spec.seed)) {
-            split_labels(train, spec.labels, spec.seed)
+            kept_positions(train, spec.labels, spec.seed)
                 .with_context(|| format!("{} (seed {})", spec.labels.describe(), spec.seed))?;
             seen.push((spec.labels, spec.seed));
         }

@@ -29,7 +29,7 @@ use dark_knowledge_train::{LossTerm, Progress, TeacherSet, Trainer, TrainerConfi
 
 pub use aggregate::{Row, write_results};
 pub use labels::{Labels, check_budgets, split_labels};
-pub use spec::{Method, RunResult, RunSpec};
+pub use spec::{Method, RunResult, RunSpec, describe_weights};
 
 use keys::{TEACHER_KEY_FILE, context_key, teacher_key};
 
@@ -255,17 +255,25 @@ pub fn run_all(
             spec.id()
         );
     }
-    let saved = |spec: &RunSpec| -> Option<RunResult> {
-        let text = std::fs::read_to_string(run_path(out, spec)).ok()?;
-        let result: RunResult = serde_json::from_str(&text).ok()?;
-        (result.spec == *spec).then_some(result)
-    };
-    let done = |spec: &RunSpec| saved(spec).filter(|r| r.context == ctx.context);
-    let todo = specs.iter().filter(|s| done(s).is_none()).count();
-    let stale = specs
+    // Each run file is read once: a finished run of this context, a stale one, or none.
+    let saved: Vec<Option<RunResult>> = specs
         .iter()
-        .filter(|s| saved(s).is_some_and(|r| r.context != ctx.context))
+        .map(|spec| {
+            let text = std::fs::read_to_string(run_path(out, spec)).ok()?;
+            let result: RunResult = serde_json::from_str(&text).ok()?;
+            (result.spec == *spec).then_some(result)
+        })
+        .collect();
+    let stale = saved
+        .iter()
+        .flatten()
+        .filter(|r| r.context != ctx.context)
         .count();
+    let mut done: Vec<Option<RunResult>> = saved
+        .into_iter()
+        .map(|r| r.filter(|r| r.context == ctx.context))
+        .collect();
+    let todo = done.iter().filter(|r| r.is_none()).count();
     eprintln!(
         "study: {} runs, {} finished before, {todo} to run; results in {}",
         specs.len(),
@@ -280,8 +288,8 @@ pub fn run_all(
     }
     let mut results = Vec::with_capacity(specs.len());
     let mut k = 0;
-    for spec in specs {
-        if let Some(result) = done(spec) {
+    for (spec, finished) in specs.iter().zip(&mut done) {
+        if let Some(result) = finished.take() {
             results.push(result);
             continue;
         }

@@ -63,6 +63,15 @@ pub struct RunSpec {
     pub steps: usize,
 }
 
+/// Term weights as text, `ce = 0.1 kd = 0.9`: in setting names and plot labels.
+pub fn describe_weights(weights: &BTreeMap<String, f64>) -> String {
+    weights
+        .iter()
+        .map(|(name, v)| format!("{name} = {v}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 impl RunSpec {
     /// A file-safe id, unique within a study.
     pub fn id(&self) -> String {

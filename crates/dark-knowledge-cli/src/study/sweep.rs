@@ -22,7 +22,8 @@ use dark_knowledge_models::ModelSpec;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Labels, Method, RunResult, RunSpec, StudyContext, check_budgets, run_all, write_results,
+    Labels, Method, RunResult, RunSpec, StudyContext, check_budgets, describe_weights, run_all,
+    write_results,
 };
 use crate::experiment::Experiment;
 use crate::run::prepare_experiment;
@@ -235,9 +236,7 @@ pub fn expand(
                                     setting.push_str(&format!(", kd_weight = {w}"));
                                 }
                                 if let (Some(tw), true) = (tw, term_weights.len() > 1) {
-                                    let text: Vec<String> =
-                                        tw.iter().map(|(n, v)| format!("{n} = {v}")).collect();
-                                    setting.push_str(&format!(", {}", text.join(" ")));
+                                    setting.push_str(&format!(", {}", describe_weights(tw)));
                                 }
                             }
                             for &seed in &seeds {
