@@ -1,14 +1,13 @@
 //! Evaluation of a list of [`LossTerm`]s on one batch: the weighted total and each term.
 
 use burn::nn::Linear;
-use burn::tensor::activation::log_softmax;
 use burn::tensor::{Int, Tensor};
 use dark_knowledge_core::Features;
 use dark_knowledge_core::error::{Error as CoreError, Result as CoreResult};
 use dark_knowledge_core::loss::feature::{AttentionTransferConfig, RkdConfig, hint_loss};
 use dark_knowledge_core::loss::{
     DecoupledKdConfig, DistConfig, LogitStandardizedKdConfig, MseLogitsLoss, Reduction,
-    SoftTargetLossConfig, cross_entropy_no_reduction,
+    SoftTargetLossConfig, cross_entropy_no_reduction, log_softmax_stable,
 };
 use serde::{Deserialize, Serialize};
 
@@ -247,18 +246,34 @@ fn labeled_cross_entropy(logits: &Tensor<2>, targets: &Tensor<1, Int>) -> Tensor
 }
 
 /// The teachers' weighted mean distribution at temperature `t`, as log-probabilities:
-/// `log Σ_k w_k softmax(z_k / t)`, computed with a log-sum-exp (weights sum to 1).
+/// `log Σ_k w_k softmax(z_k / t)`, computed with a log-sum-exp of exact per-teacher
+/// log-probabilities (weights sum to 1). The most likely class of a confident mean
+/// (`p̄ ≥ 1/2`) takes `log1p(−Σ_{c≠top} p̄_c)` instead, which keeps the digits of a
+/// log-probability near 0 that the log-sum-exp rounds away.
 pub(crate) fn averaged_log_probs(teachers: &[Tensor<2>], weights: &[f64], t: f64) -> Tensor<2> {
     let parts: Vec<Tensor<2>> = teachers
         .iter()
         .zip(weights)
-        .map(|(z, &w)| log_softmax(z.clone().div_scalar(t), 1).add_scalar(w.ln()))
+        .map(|(z, &w)| log_softmax_stable(z.clone(), t).add_scalar(w.ln()))
         .collect();
     let stacked: Tensor<3> = Tensor::stack(parts, 0);
     let max = stacked.clone().max_dim(0);
     let sum = (stacked - max.clone()).exp().sum_dim(0);
     let [_, n, c] = max.dims();
-    (max + sum.log()).reshape([n, c])
+    let log_mean = (max + sum.log()).reshape([n, c]);
+    let top = log_mean
+        .clone()
+        .detach()
+        .argmax(1)
+        .reshape([n])
+        .one_hot::<2>(c)
+        .float();
+    let others = (log_mean.clone().exp() * top.clone().neg().add_scalar(1.0)).sum_dim(1);
+    let confident = others.clone().lower_elem(0.5).float();
+    let top_log = others.clamp_max(0.5).neg().log1p();
+    // Only the top entry of a confident row changes: log_mean + (top_log − log_mean) there.
+    let correction = (top_log - log_mean.clone()) * top * confident;
+    log_mean + correction
 }
 
 fn single_logit_term(
@@ -411,6 +426,24 @@ mod tests {
 
     fn kl(p: &[f64], q: &[f64]) -> f64 {
         p.iter().zip(q).map(|(p, q)| p * (p / q).ln()).sum()
+    }
+
+    #[test]
+    fn a_confident_ensemble_keeps_the_digits_of_its_top_class() {
+        // p̄_top = 1 − (w1 q1 + w2 q2), q = e^-g / (1 + e^-g): log p̄_top ≈ −3.5e-8, which a
+        // float32 log-sum-exp of log-probabilities near 0 rounds to 0 or to ±6e-8.
+        let device = Device::flex();
+        let teachers = [row(&[18.0, 0.0], &device), row(&[17.0, 0.0], &device)];
+        let got = to_vec_f32(averaged_log_probs(&teachers, &[0.5, 0.5], 1.0));
+        let q = |g: f64| (-g).exp() / (1.0 + (-g).exp());
+        let rest = 0.5 * q(18.0) + 0.5 * q(17.0);
+        let want = [(-rest).ln_1p(), rest.ln()];
+        for (g, w) in got.iter().zip(want) {
+            assert!(
+                (f64::from(*g) - w).abs() <= 1e-5 * w.abs(),
+                "{got:?} vs {want:?}"
+            );
+        }
     }
 
     #[test]

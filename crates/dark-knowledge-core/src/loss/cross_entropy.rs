@@ -1,10 +1,11 @@
 //! Cross-entropy on logits with integer class targets.
 
-use burn::tensor::{Int, Tensor, activation::log_softmax};
+use burn::tensor::{Int, Tensor};
 
-use super::Reduction;
+use super::{Reduction, stable::log_softmax_stable};
 
-/// Per-sample cross-entropy `−log softmax(z)_y`, computed with `log_softmax`.
+/// Per-sample cross-entropy `−log softmax(z)_y`, from [`log_softmax_stable`]: for a confident,
+/// correct row it is `log1p(S)` (S the other classes' relative mass), exact however small.
 ///
 /// # Shapes
 /// - `logits`: `[batch_size, num_classes]`
@@ -12,7 +13,7 @@ use super::Reduction;
 /// - output: `[batch_size]`
 pub fn cross_entropy_no_reduction(logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
     let [batch_size, _] = logits.dims();
-    let log_probs = log_softmax(logits, 1);
+    let log_probs = log_softmax_stable(logits, 1.0);
     let picked = log_probs.gather(1, targets.reshape([batch_size, 1]));
     picked.squeeze_dim::<1>(1).neg()
 }

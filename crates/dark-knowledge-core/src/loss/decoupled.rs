@@ -1,9 +1,9 @@
 //! Decoupled knowledge distillation (Zhao et al. 2022, DKD).
 
-use burn::tensor::{Int, Tensor, activation::log_softmax};
+use burn::tensor::{Int, Tensor};
 use serde::{Deserialize, Serialize};
 
-use super::kl::kl_divergence_log_space;
+use super::stable::{SoftmaxParts, complement, kl_from_offsets, log_softmax_stable, softplus};
 use crate::error::{Result, check_positive, check_weights};
 
 /// What is subtracted from the target logit (after dividing by `T`) to leave it out of the
@@ -109,10 +109,14 @@ pub struct DecoupledKdTerms {
 /// NCKD  = KL(softmax(z_t/T − 1000·onehot(y)) ‖ softmax(z_s/T − 1000·onehot(y)))
 /// ```
 ///
-/// Everything is computed in log-space: `log p_y = z_y/T − logsumexp(z/T)` and
-/// `log(1 − p_y) = logsumexp_{c≠y}(z/T) − logsumexp(z/T)`, the first log-sum-exp taken over
-/// the masked logits; neither `p_y` nor `1 − p_y` is ever formed and logged back, so a
-/// confident teacher (`p_y → 1`) keeps a finite, exact `log(1 − p_y)`.
+/// Everything is computed in log-space from [`SoftmaxParts`] (`log p = d − log1p(S)`, `d` the
+/// logits minus the top one, over `T`): `log p_y` is exact whether the label is the top class
+/// (`−log1p(S)`) or not, and `log(1 − p_y)` is the log-sum-exp of `d` over the classes other
+/// than `y` and the top (plus `log1p` of it when `y` is not the top), minus `log1p(S)`.
+/// Neither `p_y` nor `1 − p_y` is ever formed and logged back, so a confident teacher
+/// (`p_y → 1`) keeps an exact `log(1 − p_y)`. Both KL terms are evaluated by
+/// [`kl_from_offsets`], with no cancelling terms; NCKD's offsets are `(z_s − z_t)/T`, since
+/// the mask cancels.
 ///
 /// The paper ramps the weight of the whole loss up linearly over the first epochs
 /// (warm-up, 20 epochs on CIFAR-100). That schedule is **not** part of this loss: the trainer
@@ -184,53 +188,43 @@ impl DecoupledKdLoss {
     ) -> (Tensor<1>, Tensor<1>) {
         let t = self.temperature;
         let [batch_size, num_classes] = student_logits.dims();
-        let mask = targets
-            .clone()
-            .one_hot::<2>(num_classes)
-            .float()
-            .mul_scalar(TARGET_MASK);
+        let target_mask = targets.clone().one_hot::<2>(num_classes).float();
         let index = targets.reshape([batch_size, 1]);
-        let student = DecoupledLogProbs::new(student_logits.div_scalar(t), mask.clone(), &index);
-        let teacher = DecoupledLogProbs::new(teacher_logits.div_scalar(t), mask, &index);
-        let tckd = kl_divergence_log_space(teacher.binary, student.binary).mul_scalar(t * t);
-        let nckd =
-            kl_divergence_log_space(teacher.non_target, student.non_target).mul_scalar(t * t);
+        let binary_s = binary_log_probs(student_logits.clone(), t, &target_mask, &index);
+        let binary_t = binary_log_probs(teacher_logits.clone(), t, &target_mask, &index);
+        let tckd = kl_from_offsets(binary_t.clone(), binary_s - binary_t).mul_scalar(t * t);
+        let masked_teacher = teacher_logits.clone() - target_mask.mul_scalar(TARGET_MASK * t);
+        let non_target_t = log_softmax_stable(masked_teacher, t);
+        let offsets = (student_logits - teacher_logits).div_scalar(t);
+        let nckd = kl_from_offsets(non_target_t, offsets).mul_scalar(t * t);
         (tckd, nckd)
     }
 }
 
-/// The two distributions DKD compares, as log-probabilities.
-struct DecoupledLogProbs {
-    /// `[log p_y, log(1 − p_y)]`, shape `[batch_size, 2]`.
-    binary: Tensor<2>,
-    /// `log_softmax(z/T − 1000·onehot(y))`, shape `[batch_size, num_classes]`.
-    non_target: Tensor<2>,
-}
+/// Below any `d` a row can have: what the classes left out of a log-sum-exp are moved to
+/// (finite, so an empty selection gives a finite value and gradient).
+const LEFT_OUT: f64 = 1e30;
 
-impl DecoupledLogProbs {
-    /// From logits already divided by `T`, the mask `1000·onehot(y)` and the targets as a
-    /// `[batch_size, 1]` index.
-    fn new(scaled_logits: Tensor<2>, mask: Tensor<2>, index: &Tensor<2, Int>) -> Self {
-        let masked = scaled_logits.clone() - mask;
-        let lse_all = log_sum_exp(scaled_logits.clone());
-        let lse_others = log_sum_exp(masked.clone());
-        let log_p_target = scaled_logits.gather(1, index.clone()) - lse_all.clone();
-        let log_p_others = lse_others - lse_all;
-        Self {
-            binary: Tensor::cat(vec![log_p_target, log_p_others], 1),
-            non_target: log_softmax(masked, 1),
-        }
-    }
-}
-
-/// `log Σ_c exp(x_c)` per row, shifted by the (detached) row maximum.
-///
-/// # Shapes
-/// - `x`: `[batch_size, num_classes]`
-/// - output: `[batch_size, 1]`
-fn log_sum_exp(x: Tensor<2>) -> Tensor<2> {
-    let max = x.clone().max_dim(1).detach();
-    (x - max.clone()).exp().sum_dim(1).log() + max
+/// `[log p_y, log(1 − p_y)]` of `softmax(z / T)`, shape `[batch_size, 2]`, without forming
+/// `p_y` or `1 − p_y` (see [`DecoupledKdLoss`]).
+fn binary_log_probs(
+    logits: Tensor<2>,
+    t: f64,
+    target_mask: &Tensor<2>,
+    index: &Tensor<2, Int>,
+) -> Tensor<2> {
+    let parts = SoftmaxParts::new(logits, t);
+    let log_p_target = parts.log_probs().gather(1, index.clone());
+    // log Σ exp(d) over the classes that are neither y nor the top.
+    let left_out = (parts.top_mask.clone() + target_mask.clone()).clamp_max(1.0);
+    let others =
+        parts.shifted.clone() * complement(left_out.clone()) - left_out.mul_scalar(LEFT_OUT);
+    let max = others.clone().detach().max_dim(1);
+    let log_rest = (others - max.clone()).exp().sum_dim(1).log() + max;
+    // y is the top: 1 − p_y is the rest over (1 + S); otherwise the top's 1 joins the rest.
+    let label_is_top = parts.top.clone().equal(index.clone());
+    let log_others = softplus(log_rest.clone()).mask_where(label_is_top, log_rest);
+    Tensor::cat(vec![log_p_target, log_others - parts.log_norm], 1)
 }
 
 #[cfg(test)]

@@ -1,9 +1,9 @@
 //! Knowledge distillation on standardized logits (Sun et al. 2024).
 
-use burn::tensor::{Tensor, activation::log_softmax};
+use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 
-use super::kl::kl_divergence_log_space;
+use super::stable::kl_divergence_logits;
 use crate::error::{Result, check_positive};
 
 /// Added to the standard deviation before dividing by it.
@@ -73,8 +73,8 @@ impl LogitStandardizedKdConfig {
 /// ```
 ///
 /// Adding a constant to a row of teacher logits or multiplying it by a positive factor leaves
-/// the loss unchanged (up to the `1e-7`). Both distributions are handled as `log_softmax`
-/// outputs. The variance is clamped below at `1e-30` before its square root, so a constant
+/// the loss unchanged (up to the `1e-7`). The KL is [`kl_divergence_logits`] of the
+/// standardized logits: exact log-probabilities and no cancelling terms. The variance is clamped below at `1e-30` before its square root, so a constant
 /// row (all logits equal) gives a finite gradient instead of NaN.
 ///
 /// # Shapes
@@ -108,13 +108,17 @@ impl LogitStandardizedKdLoss {
         teacher_logits: Tensor<2>,
     ) -> Tensor<1> {
         let t = self.temperature;
-        let log_ps = log_softmax(standardize(student_logits).div_scalar(t), 1);
-        let log_pt = log_softmax(standardize(teacher_logits).div_scalar(t), 1);
-        kl_divergence_log_space(log_pt, log_ps).mul_scalar(t * t)
+        kl_divergence_logits(standardize(teacher_logits), standardize(student_logits), t)
+            .mul_scalar(t * t)
     }
 }
 
 /// `Z(z) = (z − mean(z)) / (std(z) + 1e-7)` per row, with the unbiased standard deviation.
+///
+/// Computed as `Z = ĉ · (1 − 1e-7 / (std + 1e-7))` with `ĉ = (z − mean) / std`, so the part of
+/// the gradient that only the `1e-7` creates (the whole gradient of a two-class row, whose
+/// `ĉ = ±(1, −1)/√2` is constant) comes from its own small factor, not from the cancellation
+/// of two large terms. With two classes `ĉ` carries no gradient, exactly as in the formula.
 ///
 /// # Shapes
 /// - `logits`: `[batch_size, num_classes]`, `num_classes ≥ 2`
@@ -126,7 +130,19 @@ fn standardize(logits: Tensor<2>) -> Tensor<2> {
         .sum_dim(1)
         .div_scalar((num_classes - 1) as f64);
     let std = variance.clamp_min(MIN_VARIANCE).sqrt();
-    centred / std.add_scalar(STD_EPS)
+    let unit = centred / std.clone();
+    let unit = if num_classes == 2 {
+        unit.detach()
+    } else {
+        unit
+    };
+    let shrink = std
+        .add_scalar(STD_EPS)
+        .recip()
+        .mul_scalar(STD_EPS)
+        .neg()
+        .add_scalar(1.0);
+    unit * shrink
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Distillation and supervised losses in float32. Every loss built on probabilities takes
-//! them as `log_softmax` outputs (log-space); DIST compares probabilities by correlation
-//! and needs no logarithm.
+//! them in log-space, from [`SoftmaxParts`] (`log p = d − log1p(S)`, exact for confident
+//! rows), and every KL is evaluated by [`kl_from_offsets`] in a form where nothing cancels;
+//! DIST compares probabilities by correlation and centres them without cancellation.
 //!
 //! The feature-based losses of [`feature`] (hints, attention transfer, relational KD)
 //! compare intermediate representations instead of logits.
@@ -16,6 +17,7 @@ mod kl;
 mod logit_standardized;
 mod mse;
 mod soft_target;
+mod stable;
 mod top_k;
 
 pub use cross_entropy::{CrossEntropyLoss, cross_entropy_no_reduction};
@@ -29,6 +31,7 @@ pub use kl::kl_divergence_log_space;
 pub use logit_standardized::{LogitStandardizedKdConfig, LogitStandardizedKdLoss};
 pub use mse::{MseLogitsLoss, mse_logits_no_reduction};
 pub use soft_target::{LossTerms, SoftTargetLoss, SoftTargetLossConfig};
+pub use stable::{SoftmaxParts, kl_divergence_logits, kl_from_offsets, log_softmax_stable};
 pub use top_k::top_k_kd_no_reduction;
 
 /// How per-sample losses are reduced to one value.

@@ -17,10 +17,9 @@
 //! temperature it is computed as if the rest logits were equal (`L/T − ln(C−k)/T + ln(C−k)`),
 //! the only choice that needs no more than `L`.
 
-use burn::tensor::activation::log_softmax;
 use burn::tensor::{Bool, IndexingUpdateOp, Int, Tensor};
 
-use super::kl::kl_divergence_log_space;
+use super::stable::{kl_divergence_logits, kl_from_offsets, log_softmax_stable};
 
 /// Per-sample top-k distillation term `T² · KL` over `k + 1` bins (see the module docs).
 /// `k ≥ num_classes` gives the full soft-target term.
@@ -37,9 +36,7 @@ pub fn top_k_kd_no_reduction(
     let t = temperature;
     let [batch, classes] = teacher_logits.dims();
     if k >= classes {
-        let log_ps = log_softmax(student_logits.div_scalar(t), 1);
-        let log_pt = log_softmax(teacher_logits.div_scalar(t), 1);
-        return kl_divergence_log_space(log_pt, log_ps).mul_scalar(t * t);
+        return kl_divergence_logits(teacher_logits, student_logits, t).mul_scalar(t * t);
     }
     let k = k.max(1);
     let teacher_logits = teacher_logits.detach();
@@ -53,18 +50,25 @@ pub fn top_k_kd_no_reduction(
             IndexingUpdateOp::Add,
         )
         .greater_elem(0.5);
-    let log_pt = log_softmax(bins(teacher_logits, &top, &in_top, t), 1);
-    let log_ps = log_softmax(bins(student_logits, &top, &in_top, t), 1);
-    kl_divergence_log_space(log_pt, log_ps).mul_scalar(t * t)
+    let bins_t = bins(teacher_logits, &top, &in_top, t);
+    let bins_s = bins(student_logits, &top, &in_top, t);
+    let log_pt = log_softmax_stable(bins_t.clone(), t);
+    kl_from_offsets(log_pt, (bins_s - bins_t).div_scalar(t)).mul_scalar(t * t)
 }
 
-/// `[z_K / T, logsumexp(z_rest / T)]`, shape `[batch, k + 1]`.
+/// The bins in logit units, `[z_K, T · logsumexp(z_rest / T)]`, shape `[batch, k + 1]`: the
+/// KL divides them by `T` after taking differences, which keeps their digits.
 fn bins(logits: Tensor<2>, top: &Tensor<2, Int>, in_top: &Tensor<2, Bool>, t: f64) -> Tensor<2> {
-    let z = logits.div_scalar(t);
-    let top_values = z.clone().gather(1, top.clone());
-    let rest = z.mask_fill(in_top.clone(), f32::NEG_INFINITY);
+    let top_values = logits.clone().gather(1, top.clone());
+    let rest = logits.mask_fill(in_top.clone(), f32::NEG_INFINITY);
     let max = rest.clone().max_dim(1).detach();
-    let rest_lse = (rest - max.clone()).exp().sum_dim(1).log() + max;
+    let rest_lse = (rest - max.clone())
+        .div_scalar(t)
+        .exp()
+        .sum_dim(1)
+        .log()
+        .mul_scalar(t)
+        + max;
     Tensor::cat(vec![top_values, rest_lse], 1)
 }
 
