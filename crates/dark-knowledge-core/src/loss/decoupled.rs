@@ -3,7 +3,7 @@
 use burn::tensor::{Int, Tensor};
 use serde::{Deserialize, Serialize};
 
-use super::stable::{SoftmaxParts, complement, kl_from_offsets, log_softmax_stable, softplus};
+use super::stable::{SoftmaxParts, complement, kl_divergence_pair, log_softmax_stable, softplus};
 use crate::error::{Result, check_positive, check_weights};
 
 /// What is subtracted from the target logit (after dividing by `T`) to leave it out of the
@@ -115,7 +115,7 @@ pub struct DecoupledKdTerms {
 /// than `y` and the top (plus `log1p` of it when `y` is not the top), minus `log1p(S)`.
 /// Neither `p_y` nor `1 − p_y` is ever formed and logged back, so a confident teacher
 /// (`p_y → 1`) keeps an exact `log(1 − p_y)`. Both KL terms are evaluated by
-/// [`kl_from_offsets`], with no cancelling terms; NCKD's offsets are `(z_s − z_t)/T`, since
+/// [`kl_divergence_pair`], with no cancelling terms; NCKD's offsets are `(z_s − z_t)/T`, since
 /// the mask cancels.
 ///
 /// The paper ramps the weight of the whole loss up linearly over the first epochs
@@ -192,11 +192,13 @@ impl DecoupledKdLoss {
         let index = targets.reshape([batch_size, 1]);
         let binary_s = binary_log_probs(student_logits.clone(), t, &target_mask, &index);
         let binary_t = binary_log_probs(teacher_logits.clone(), t, &target_mask, &index);
-        let tckd = kl_from_offsets(binary_t.clone(), binary_s - binary_t).mul_scalar(t * t);
-        let masked_teacher = teacher_logits.clone() - target_mask.mul_scalar(TARGET_MASK * t);
-        let non_target_t = log_softmax_stable(masked_teacher, t);
+        let offsets = binary_s.clone() - binary_t.clone();
+        let tckd = kl_divergence_pair(binary_t, binary_s, offsets).mul_scalar(t * t);
+        let mask = target_mask.mul_scalar(TARGET_MASK * t);
+        let non_target_t = log_softmax_stable(teacher_logits.clone() - mask.clone(), t);
+        let non_target_s = log_softmax_stable(student_logits.clone() - mask, t);
         let offsets = (student_logits - teacher_logits).div_scalar(t);
-        let nckd = kl_from_offsets(non_target_t, offsets).mul_scalar(t * t);
+        let nckd = kl_divergence_pair(non_target_t, non_target_s, offsets).mul_scalar(t * t);
         (tckd, nckd)
     }
 }

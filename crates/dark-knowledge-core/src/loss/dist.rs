@@ -1,18 +1,10 @@
 //! Distillation from a stronger teacher by correlation (Huang et al. 2022, DIST).
 
-use burn::tensor::{Bool, Tensor};
+use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 
-use super::stable::{SoftmaxParts, complement, expm1};
+use super::correlation::{CentredPair, one_minus_correlation};
 use crate::error::{Result, check_positive, check_weights};
-
-/// Lower bound of each vector's norm in the Pearson correlation.
-const NORM_EPS: f64 = 1e-8;
-/// Lower bound of a squared norm before its square root (finite gradient at a constant row).
-const MIN_SQUARED_NORM: f64 = 1e-30;
-/// A row whose centred scaled logits `(z − mean z)/tau` all lie within ±this is "flat": its
-/// probabilities are centred from those logits, where they keep their digits.
-const FLAT_ROW: f64 = 1.0;
 
 /// Settings of [`DistLoss`].
 ///
@@ -120,7 +112,9 @@ pub struct DistTerms {
 /// row, `expm1(w)/C` with `w` the centred logits minus `log1p(mean expm1)`; a column is
 /// centred as `y = h + r` with `h` the top's one-hot (or `1/C` for a flat row) and `r` the
 /// small remainder, so a class every sample is sure of (`y ≈ 1` everywhere) keeps the
-/// differences `1 − y` carries.
+/// differences `1 − y` carries. `1 − ρ` is `‖â − b̂‖² / 2`, with `â − b̂` built from the
+/// student-minus-teacher differences `y_s − y_t = y_t · expm1(log y_s − log y_t)`, taken from
+/// the logits: a student close to its teacher gets an exact small loss, not `1 − (1 − ε)`.
 ///
 /// The correlation ignores shifts and positive rescalings of the predictions, so the student
 /// need not reproduce a much stronger teacher's exact confidence. Hard labels are not used.
@@ -165,19 +159,18 @@ impl DistLoss {
     /// and not multiplied by `beta` or `gamma`.
     pub fn forward_terms(&self, student_logits: Tensor<2>, teacher_logits: Tensor<2>) -> DistTerms {
         let tau = self.tau;
-        let ys = CentredProbs::new(student_logits, tau);
-        let yt = CentredProbs::new(teacher_logits, tau);
+        let pair = CentredPair::new(student_logits, teacher_logits, tau);
         let scale = tau * tau;
-        let inter = pearson_rows(ys.rows, yt.rows)
+        let inter = one_minus_correlation(pair.student.rows, pair.teacher.rows, pair.rows)
             .mean()
-            .neg()
-            .add_scalar(1.0)
             .mul_scalar(scale);
-        let intra = pearson_rows(ys.columns.transpose(), yt.columns.transpose())
-            .mean()
-            .neg()
-            .add_scalar(1.0)
-            .mul_scalar(scale);
+        let intra = one_minus_correlation(
+            pair.student.columns.transpose(),
+            pair.teacher.columns.transpose(),
+            pair.columns.transpose(),
+        )
+        .mean()
+        .mul_scalar(scale);
         let total = inter.clone().mul_scalar(self.beta) + intra.clone().mul_scalar(self.gamma);
         DistTerms {
             total,
@@ -185,75 +178,6 @@ impl DistLoss {
             intra,
         }
     }
-}
-
-/// `softmax(z / tau)` centred per row and per column (over the batch), without cancellation
-/// (see [`DistLoss`]).
-struct CentredProbs {
-    /// `y − 1/C`, shape `[batch_size, num_classes]`.
-    rows: Tensor<2>,
-    /// `y − mean_batch(y)`, shape `[batch_size, num_classes]`.
-    columns: Tensor<2>,
-}
-
-impl CentredProbs {
-    fn new(logits: Tensor<2>, tau: f64) -> Self {
-        let [batch_size, num_classes] = logits.dims();
-        let (c, device) = (num_classes as f64, logits.device());
-        // Rows with a clear top class: y = exp(d) / (1 + S).
-        let parts = SoftmaxParts::new(logits.clone(), tau);
-        let p_top = parts.rest.clone().add_scalar(1.0).recip();
-        let em = expm1(parts.shifted.clone());
-        let rows_peaked = (em.clone() - em.mean_dim(1)) * p_top.clone();
-        let y = parts.shifted.clone().exp() * p_top.clone();
-        // y − onehot(top): −S / (1 + S) at the top, y elsewhere.
-        let rest_peaked =
-            y * complement(parts.top_mask.clone()) - parts.top_mask.clone() * (parts.rest * p_top);
-        // Nearly uniform rows: y = exp(w) / C, w = v − log(mean exp v), v the centred logits.
-        let v = (logits.clone() - logits.mean_dim(1)).div_scalar(tau);
-        let flat: Tensor<2, Bool> = v
-            .clone()
-            .detach()
-            .abs()
-            .max_dim(1)
-            .lower_equal_elem(FLAT_ROW)
-            .expand([batch_size, num_classes]);
-        let v = v.clamp(-FLAT_ROW, FLAT_ROW);
-        let w = v.clone() - expm1(v).mean_dim(1).log1p();
-        let rest_flat = expm1(w).div_scalar(c);
-        let uniform = Tensor::full([batch_size, num_classes], 1.0 / c, &device);
-        let base = parts.top_mask.mask_where(flat.clone(), uniform);
-        let rest = rest_peaked.mask_where(flat.clone(), rest_flat.clone());
-        let columns = (base.clone() - base.mean_dim(0)) + (rest.clone() - rest.mean_dim(0));
-        Self {
-            rows: rows_peaked.mask_where(flat, rest_flat),
-            columns,
-        }
-    }
-}
-
-/// Pearson correlation of each row of `a` with the same row of `b`, both already centred.
-///
-/// Each row's norm is clamped below at `1e-8` in value only: the gradient flows
-/// through the unclamped norm, as in PyTorch's `F.cosine_similarity` (which the reference
-/// vectors use). Below `1e-15` (squared norm `1e-30`) the norm's own gradient is cut, so an
-/// exactly constant row gives a zero rather than a NaN gradient; the term it drops is
-/// ~1e-7 of the one that remains.
-///
-/// # Shapes
-/// - `a`, `b`: `[rows, len]`
-/// - output: `[rows]`
-fn pearson_rows(a: Tensor<2>, b: Tensor<2>) -> Tensor<1> {
-    let norm = |x: Tensor<2>| {
-        let norm = (x.clone() * x)
-            .sum_dim(1)
-            .clamp_min(MIN_SQUARED_NORM)
-            .sqrt();
-        let lift = (norm.clone().clamp_min(NORM_EPS) - norm.clone()).detach();
-        norm + lift
-    };
-    let dot = (a.clone() * b.clone()).sum_dim(1);
-    (dot / (norm(a) * norm(b))).squeeze_dim(1)
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 //! Each logit loss matches the PyTorch float64 reference vectors of `data/parity/losses.json`
 //! (see `tests/parity.rs` of this crate) in value and in gradient.
 
+mod correlation;
 mod cross_entropy;
 mod decoupled;
 mod dist;
@@ -31,7 +32,9 @@ pub use kl::kl_divergence_log_space;
 pub use logit_standardized::{LogitStandardizedKdConfig, LogitStandardizedKdLoss};
 pub use mse::{MseLogitsLoss, mse_logits_no_reduction};
 pub use soft_target::{LossTerms, SoftTargetLoss, SoftTargetLossConfig};
-pub use stable::{SoftmaxParts, kl_divergence_logits, kl_from_offsets, log_softmax_stable};
+pub use stable::{
+    SoftmaxParts, kl_divergence_logits, kl_divergence_pair, kl_from_offsets, log_softmax_stable,
+};
 pub use top_k::top_k_kd_no_reduction;
 
 /// How per-sample losses are reduced to one value.

@@ -18,7 +18,7 @@
 //! Gradients are those of these forms (burn's autodiff), which keep the same precision:
 //! the KD gradient comes out as `p_s − p_t` computed from the same exact pieces.
 
-use burn::tensor::{Bool, Int, Tensor};
+use burn::tensor::{Int, Tensor};
 
 /// Above this, `max_c(log p_c + u_c)` (a lower bound of the KL) is large enough that the
 /// KL is taken as a log-sum-exp, and `e^(log p + u)` could overflow in the series form.
@@ -130,12 +130,39 @@ pub fn log_softmax_stable(logits: Tensor<2>, temperature: f64) -> Tensor<2> {
 ///
 /// Evaluated as `log1p(Σ_c p_c φ(u_c))` with `u = delta − Σ_c p_c delta_c` and
 /// `φ(u) = e^u − 1 − u`, whose terms are all ≥ 0, or as `logsumexp_c(log p_c + u_c)` when
-/// that is above 60 (where the series form would overflow and nothing is small).
+/// that is above 60 (where the series form would overflow and nothing is small). When
+/// `log q` itself is at hand, [`kl_divergence_pair`] is more exact for a large KL.
 ///
 /// # Shapes
 /// - `log_p`, `delta`: `[batch_size, num_classes]`
 /// - output: `[batch_size]`
 pub fn kl_from_offsets(log_p: Tensor<2>, delta: Tensor<2>) -> Tensor<1> {
+    let (series, x, max) = kl_series(log_p, delta);
+    let log_sum_exp = (x - max.clone()).exp().sum_dim(1).log() + max.clone();
+    series
+        .mask_where(max.greater_elem(LARGE_KL), log_sum_exp)
+        .squeeze_dim(1)
+}
+
+/// Per-row `KL(p ‖ q)` from both log-probabilities and the offsets `delta` (`log q − log p`
+/// up to a per-row constant, taken where it is exact, e.g. from the logits). A KL above 60
+/// is the textbook `Σ p (log p − log q)`, exact there and with the gradient of `log q`
+/// itself; below, the series of [`kl_from_offsets`].
+///
+/// # Shapes
+/// - `log_p`, `log_q`, `delta`: `[batch_size, num_classes]`
+/// - output: `[batch_size]`
+pub fn kl_divergence_pair(log_p: Tensor<2>, log_q: Tensor<2>, delta: Tensor<2>) -> Tensor<1> {
+    let (series, _, max) = kl_series(log_p.clone(), delta);
+    let textbook = (log_p.clone().exp() * (log_p - log_q)).sum_dim(1);
+    series
+        .mask_where(max.greater_elem(LARGE_KL), textbook)
+        .squeeze_dim(1)
+}
+
+/// The series form `log1p(Σ p φ(u))`, `[batch_size, 1]`, with `log p + u` and its row
+/// maximum (detached), which bounds the KL from below.
+fn kl_series(log_p: Tensor<2>, delta: Tensor<2>) -> (Tensor<2>, Tensor<2>, Tensor<2>) {
     let p = log_p.clone().exp();
     let u = delta.clone() - (p.clone() * delta).sum_dim(1);
     let x = log_p + u.clone();
@@ -145,9 +172,7 @@ pub fn kl_from_offsets(log_p: Tensor<2>, delta: Tensor<2>) -> Tensor<1> {
     let far = x.clone().clamp_max(LARGE_KL).exp() - p * u.add_scalar(1.0);
     let series = far.mask_where(small, near).sum_dim(1).log1p();
     let max = x.clone().detach().max_dim(1);
-    let log_sum_exp = (x - max.clone()).exp().sum_dim(1).log() + max.clone();
-    let large: Tensor<2, Bool> = max.greater_elem(LARGE_KL);
-    series.mask_where(large, log_sum_exp).squeeze_dim(1)
+    (series, x, max)
 }
 
 /// Per-row `KL(softmax(teacher / T) ‖ softmax(student / T))`, from the logits: the offsets
@@ -162,10 +187,9 @@ pub fn kl_divergence_logits(
     temperature: f64,
 ) -> Tensor<1> {
     let log_p = log_softmax_stable(teacher_logits.clone(), temperature);
-    kl_from_offsets(
-        log_p,
-        (student_logits - teacher_logits).div_scalar(temperature),
-    )
+    let log_q = log_softmax_stable(student_logits.clone(), temperature);
+    let delta = (student_logits - teacher_logits).div_scalar(temperature);
+    kl_divergence_pair(log_p, log_q, delta)
 }
 
 /// `1 − x`.

@@ -31,6 +31,15 @@ impl D {
         }
     }
 
+    /// `sqrt`, with the derivative cut below `1e-30` (where the loss clamps the squared norm
+    /// and cuts its gradient; `sqrt(0)` would give an infinite slope).
+    pub fn sqrt_norm(self) -> Self {
+        if self.v < 1e-30 {
+            return Self { v: 1e-15, d: 0.0 };
+        }
+        self.sqrt()
+    }
+
     pub fn sqrt(self) -> Self {
         let s = self.v.sqrt();
         Self {

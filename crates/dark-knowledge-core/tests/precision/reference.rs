@@ -83,7 +83,7 @@ fn pearson(a: &[D], b: &[D]) -> D {
         x.iter().map(|&v| v - mean).collect::<Vec<_>>()
     };
     let (a, b) = (centre(a), centre(b));
-    let norm = |x: &[D]| sum(x.iter().map(|&v| v * v)).sqrt().lift(1e-8);
+    let norm = |x: &[D]| sum(x.iter().map(|&v| v * v)).sqrt_norm().lift(1e-8);
     sum(a.iter().zip(&b).map(|(&p, &q)| p * q)) / (norm(&a) * norm(&b))
 }
 
