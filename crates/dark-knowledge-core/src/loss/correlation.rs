@@ -3,7 +3,7 @@
 
 use burn::tensor::{Bool, Tensor};
 
-use super::stable::{SoftmaxParts, complement, expm1, kl_from_offsets};
+use super::stable::{SoftmaxParts, centred_offsets, complement, expm1, kl_from_offsets};
 
 /// Lower bound of each vector's norm in the Pearson correlation.
 const NORM_EPS: f64 = 1e-8;
@@ -73,7 +73,7 @@ impl CentredPair {
         let teacher = SoftmaxParts::new(teacher_logits.clone(), tau);
         let (log_yt, yt) = (teacher.log_probs(), teacher.probs());
         let delta = (student_logits.clone() - teacher_logits.clone()).div_scalar(tau);
-        let u = delta.clone() - (yt.clone() * delta.clone()).sum_dim(1);
+        let u = centred_offsets(&yt, &log_yt, delta.clone());
         let kl = kl_from_offsets(log_yt.clone(), delta).unsqueeze_dim(1);
         let gap = u - kl;
         let small = gap.clone().abs().lower_elem(0.5);

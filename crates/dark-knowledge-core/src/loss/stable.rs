@@ -23,10 +23,13 @@ use burn::tensor::{Int, Tensor};
 /// Above this, `max_c(log p_c + u_c)` (a lower bound of the KL) is large enough that the
 /// KL is taken as a log-sum-exp, and `e^(log p + u)` could overflow in the series form.
 const LARGE_KL: f64 = 60.0;
-/// `1 / (k + 2)!` for k = 0..13: `φ(u) = u² Σ_k u^k / (k + 2)!`, used for `|u| < 1`
-/// (the first omitted term is below 1e-11 relative).
-const PHI_SERIES: [f64; 13] = [
-    0.5,
+/// `1 / k!` for k = 0..15. `φ(u) = e^u − 1 − u = u² Σ_k u^k / (k + 2)!` takes the terms from
+/// `1/2!` on, used for `|u| < 1` (the first omitted term is below 1e-11 relative);
+/// `expm1(x) = x Σ_k x^k / (k + 1)!` the terms `1/1!` to `1/11!`, used for `|x| < 0.5`.
+const INV_FACTORIAL: [f64; 15] = [
+    1.0,
+    1.0,
+    1.0 / 2.0,
     1.0 / 6.0,
     1.0 / 24.0,
     1.0 / 120.0,
@@ -39,20 +42,6 @@ const PHI_SERIES: [f64; 13] = [
     1.0 / 479001600.0,
     1.0 / 6227020800.0,
     1.0 / 87178291200.0,
-];
-/// `1 / (k + 1)!` for k = 0..11: `expm1(x) = x Σ_k x^k / (k + 1)!`, used for `|x| < 0.5`.
-const EXPM1_SERIES: [f64; 11] = [
-    1.0,
-    0.5,
-    1.0 / 6.0,
-    1.0 / 24.0,
-    1.0 / 120.0,
-    1.0 / 720.0,
-    1.0 / 5040.0,
-    1.0 / 40320.0,
-    1.0 / 362880.0,
-    1.0 / 3628800.0,
-    1.0 / 39916800.0,
 ];
 
 /// The softmax of `z / T` per row, in the pieces that keep its precision.
@@ -164,7 +153,7 @@ pub fn kl_divergence_pair(log_p: Tensor<2>, log_q: Tensor<2>, delta: Tensor<2>) 
 /// maximum (detached), which bounds the KL from below.
 fn kl_series(log_p: Tensor<2>, delta: Tensor<2>) -> (Tensor<2>, Tensor<2>, Tensor<2>) {
     let p = log_p.clone().exp();
-    let u = delta.clone() - (p.clone() * delta).sum_dim(1);
+    let u = centred_offsets(&p, &log_p, delta);
     let x = log_p + u.clone();
     let small = u.clone().abs().lower_elem(1.0);
     let near = p.clone() * phi_series(u.clone().clamp(-1.0, 1.0));
@@ -192,6 +181,17 @@ pub fn kl_divergence_logits(
     kl_divergence_pair(log_p, log_q, delta)
 }
 
+/// `u = delta − Σ_c p_c delta_c`, with `delta` first shifted to 0 at the most likely class of
+/// `p`: that class's `u` is then `−Σ_{c≠top} p_c (delta_c − delta_top)`, a sum of small
+/// terms, not the difference of two nearly equal large ones.
+pub(crate) fn centred_offsets(p: &Tensor<2>, log_p: &Tensor<2>, delta: Tensor<2>) -> Tensor<2> {
+    // The result does not depend on the shift, so neither does its gradient: detached, it
+    // sends no rounding noise back through one entry.
+    let top = log_p.clone().detach().argmax(1);
+    let delta = delta.clone() - delta.gather(1, top).detach();
+    delta.clone() - (p.clone() * delta).sum_dim(1)
+}
+
 /// `1 − x`.
 pub(crate) fn complement<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     x.neg().add_scalar(1.0)
@@ -206,13 +206,13 @@ pub(crate) fn softplus<const D: usize>(x: Tensor<D>) -> Tensor<D> {
 pub(crate) fn expm1<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     let small = x.clone().abs().lower_elem(0.5);
     let xc = x.clone().clamp(-0.5, 0.5);
-    let series = horner(xc.clone(), &EXPM1_SERIES) * xc;
+    let series = horner(xc.clone(), &INV_FACTORIAL[1..12]) * xc;
     x.exp().sub_scalar(1.0).mask_where(small, series)
 }
 
 /// `φ(u) = e^u − 1 − u` from its series; meant for `|u| ≤ 1`.
 fn phi_series<const D: usize>(u: Tensor<D>) -> Tensor<D> {
-    horner(u.clone(), &PHI_SERIES) * u.clone() * u
+    horner(u.clone(), &INV_FACTORIAL[2..]) * u.clone() * u
 }
 
 /// `Σ_k c_k x^k` by Horner's rule.

@@ -11,6 +11,7 @@
 //! KD (`log_softmax`, then `Σ p (log p − log q)`) fails it.
 
 mod dual;
+mod fixed;
 mod reference;
 
 use burn::tensor::activation::log_softmax;
@@ -293,96 +294,94 @@ fn assert_property(name: &str, min_batch: usize, cases: u64, loss: Loss, referen
     );
 }
 
+// The losses under test and their references, by name.
+
+fn ce_f32(zs: Tensor<2>, _: Tensor<2>, y: Tensor<1, Int>, _: &Case) -> Tensor<1> {
+    CrossEntropyLoss::new().forward(zs, y, Reduction::Mean)
+}
+fn ce_f64(zs: &Rows, _: &Rows, y: &[usize], _: &Case) -> D {
+    reference::cross_entropy(zs, y)
+}
+fn kd_f32(zs: Tensor<2>, zt: Tensor<2>, y: Tensor<1, Int>, c: &Case) -> Tensor<1> {
+    let loss = SoftTargetLossConfig::new(c.t, 0.1, 0.9).init().unwrap();
+    loss.forward(zs, zt, y)
+}
+fn kd_f64(zs: &Rows, zt: &Rows, y: &[usize], c: &Case) -> D {
+    reference::kd(zs, zt, y, c.t, 0.1, 0.9)
+}
+fn kd_term_f32(zs: Tensor<2>, zt: Tensor<2>, y: Tensor<1, Int>, c: &Case) -> Tensor<1> {
+    let loss = SoftTargetLossConfig::new(c.t, 0.0, 1.0).init().unwrap();
+    loss.forward(zs, zt, y)
+}
+fn kd_term_f64(zs: &Rows, zt: &Rows, _: &[usize], c: &Case) -> D {
+    reference::kd_term(zs, zt, c.t)
+}
+/// The top-k size of a case: 1 to C − 1, from its id.
+fn k_of(c: &Case) -> usize {
+    1 + (c.id as usize * 7919) % (c.c - 1).max(1)
+}
+fn top_k_f32(zs: Tensor<2>, zt: Tensor<2>, y: Tensor<1, Int>, c: &Case) -> Tensor<1> {
+    let loss = SoftTargetLossConfig::new(c.t, 0.0, 1.0).with_top_k(k_of(c));
+    loss.init().unwrap().forward(zs, zt, y)
+}
+fn top_k_f64(zs: &Rows, zt: &Rows, _: &[usize], c: &Case) -> D {
+    reference::top_k(zs, zt, k_of(c).min(c.c), c.t)
+}
+fn dkd_f32(zs: Tensor<2>, zt: Tensor<2>, y: Tensor<1, Int>, c: &Case) -> Tensor<1> {
+    let loss = DecoupledKdConfig::new(c.t, 1.0, 8.0).init().unwrap();
+    loss.forward(zs, zt, y)
+}
+fn dkd_f64(zs: &Rows, zt: &Rows, y: &[usize], c: &Case) -> D {
+    reference::dkd(zs, zt, y, c.t, 1.0, 8.0)
+}
+fn lskd_f32(zs: Tensor<2>, zt: Tensor<2>, _: Tensor<1, Int>, c: &Case) -> Tensor<1> {
+    LogitStandardizedKdConfig::new(c.t)
+        .init()
+        .unwrap()
+        .forward(zs, zt)
+}
+fn lskd_f64(zs: &Rows, zt: &Rows, _: &[usize], c: &Case) -> D {
+    reference::lskd(zs, zt, c.t)
+}
+fn dist_f32(zs: Tensor<2>, zt: Tensor<2>, _: Tensor<1, Int>, c: &Case) -> Tensor<1> {
+    DistConfig::new(c.t, 1.0, 1.0)
+        .init()
+        .unwrap()
+        .forward(zs, zt)
+}
+fn dist_f64(zs: &Rows, zt: &Rows, _: &[usize], c: &Case) -> D {
+    reference::dist(zs, zt, c.t, 1.0, 1.0)
+}
+
 #[test]
 fn cross_entropy_is_exact() {
-    assert_property(
-        "cross_entropy",
-        1,
-        150,
-        |zs, _, y, _| CrossEntropyLoss::new().forward(zs, y, Reduction::Mean),
-        |zs, _, y, _| reference::cross_entropy(zs, y),
-    );
+    assert_property("cross_entropy", 1, 150, ce_f32, ce_f64);
 }
 
 #[test]
 fn soft_target_kd_is_exact() {
-    assert_property(
-        "kd",
-        1,
-        150,
-        |zs, zt, y, c| {
-            SoftTargetLossConfig::new(c.t, 0.1, 0.9)
-                .init()
-                .unwrap()
-                .forward(zs, zt, y)
-        },
-        |zs, zt, y, c| reference::kd(zs, zt, y, c.t, 0.1, 0.9),
-    );
+    assert_property("kd", 1, 150, kd_f32, kd_f64);
 }
 
 #[test]
 fn top_k_kd_is_exact() {
-    fn k_of(c: &Case) -> usize {
-        1 + (c.id as usize * 7919) % (c.c - 1).max(1)
-    }
-    assert_property(
-        "top_k kd",
-        1,
-        120,
-        |zs, zt, y, c| {
-            let loss = SoftTargetLossConfig::new(c.t, 0.0, 1.0).with_top_k(k_of(c));
-            loss.init().unwrap().forward(zs, zt, y)
-        },
-        |zs, zt, _, c| reference::top_k(zs, zt, k_of(c).min(c.c), c.t),
-    );
+    assert_property("top_k kd", 1, 120, top_k_f32, top_k_f64);
 }
 
 #[test]
 fn decoupled_kd_is_exact() {
-    assert_property(
-        "dkd",
-        1,
-        150,
-        |zs, zt, y, c| {
-            DecoupledKdConfig::new(c.t, 1.0, 8.0)
-                .init()
-                .unwrap()
-                .forward(zs, zt, y)
-        },
-        |zs, zt, y, c| reference::dkd(zs, zt, y, c.t, 1.0, 8.0),
-    );
+    assert_property("dkd", 1, 150, dkd_f32, dkd_f64);
 }
 
 #[test]
 fn logit_standardized_kd_is_exact() {
-    assert_property(
-        "lskd",
-        1,
-        150,
-        |zs, zt, _, c| {
-            LogitStandardizedKdConfig::new(c.t)
-                .init()
-                .unwrap()
-                .forward(zs, zt)
-        },
-        |zs, zt, _, c| reference::lskd(zs, zt, c.t),
-    );
+    assert_property("lskd", 1, 150, lskd_f32, lskd_f64);
 }
 
+/// DIST on batches of at least 4 (see docs/losses.md#precision for smaller ones).
 #[test]
 fn dist_is_exact() {
-    assert_property(
-        "dist",
-        4,
-        120,
-        |zs, zt, _, c| {
-            DistConfig::new(c.t, 1.0, 1.0)
-                .init()
-                .unwrap()
-                .forward(zs, zt)
-        },
-        |zs, zt, _, c| reference::dist(zs, zt, c.t, 1.0, 1.0),
-    );
+    assert_property("dist", 4, 120, dist_f32, dist_f64);
 }
 
 /// The textbook float32 KD term: `log_softmax` of each side, then `Σ p (log p − log q)`.
@@ -395,9 +394,7 @@ fn naive_kd(zs: Tensor<2>, zt: Tensor<2>, _: Tensor<1, Int>, c: &Case) -> Tensor
 
 #[test]
 fn the_check_fails_the_textbook_float32_kd() {
-    let failed = failures("naive kd", 1, 150, naive_kd, |zs, zt, _, c| {
-        reference::kd_term(zs, zt, c.t)
-    });
+    let failed = failures("naive kd", 1, 150, naive_kd, kd_term_f64);
     println!(
         "textbook float32 KD: {} of 150 cases fail; the first:\n{}",
         failed.len(),
@@ -405,16 +402,5 @@ fn the_check_fails_the_textbook_float32_kd() {
     );
     assert!(failed.len() >= 10, "only {} cases caught", failed.len());
     // The same term, as the library computes it, passes the same cases.
-    assert_property(
-        "kd term",
-        1,
-        150,
-        |zs, zt, y, c| {
-            SoftTargetLossConfig::new(c.t, 0.0, 1.0)
-                .init()
-                .unwrap()
-                .forward(zs, zt, y)
-        },
-        |zs, zt, _, c| reference::kd_term(zs, zt, c.t),
-    );
+    assert_property("kd term", 1, 150, kd_term_f32, kd_term_f64);
 }
