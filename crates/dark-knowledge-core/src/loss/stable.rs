@@ -18,6 +18,7 @@
 //! Gradients are those of these forms (burn's autodiff), which keep the same precision:
 //! the KD gradient comes out as `p_s − p_t` computed from the same exact pieces.
 
+use burn::tensor::activation::log_softmax;
 use burn::tensor::{Int, Tensor};
 
 /// Above this, `max_c(log p_c + u_c)` (a lower bound of the KL) is large enough that the
@@ -152,8 +153,18 @@ pub fn kl_divergence_pair(log_p: Tensor<2>, log_q: Tensor<2>, delta: Tensor<2>) 
 /// The series form `log1p(Σ p φ(u))`, `[batch_size, 1]`, with `log p + u` and its row
 /// maximum (detached), which bounds the KL from below.
 fn kl_series(log_p: Tensor<2>, delta: Tensor<2>) -> (Tensor<2>, Tensor<2>, Tensor<2>) {
+    let top = log_p.clone().detach().argmax(1);
+    kl_series_at(log_p, delta, top)
+}
+
+/// [`kl_series`] with the most likely class of `p` already known.
+fn kl_series_at(
+    log_p: Tensor<2>,
+    delta: Tensor<2>,
+    top: Tensor<2, Int>,
+) -> (Tensor<2>, Tensor<2>, Tensor<2>) {
     let p = log_p.clone().exp();
-    let u = centred_offsets(&p, &log_p, delta);
+    let u = centred_offsets_at(&p, delta, top);
     let x = log_p + u.clone();
     let small = u.clone().abs().lower_elem(1.0);
     let near = p.clone() * phi_series(u.clone().clamp(-1.0, 1.0));
@@ -175,19 +186,30 @@ pub fn kl_divergence_logits(
     student_logits: Tensor<2>,
     temperature: f64,
 ) -> Tensor<1> {
-    let log_p = log_softmax_stable(teacher_logits.clone(), temperature);
-    let log_q = log_softmax_stable(student_logits.clone(), temperature);
-    let delta = (student_logits - teacher_logits).div_scalar(temperature);
-    kl_divergence_pair(log_p, log_q, delta)
+    let teacher = SoftmaxParts::new(teacher_logits.clone(), temperature);
+    let log_p = teacher.log_probs();
+    let delta = (student_logits.clone() - teacher_logits).div_scalar(temperature);
+    let (series, _, max) = kl_series_at(log_p.clone(), delta, teacher.top);
+    // Only rows with a KL above 60 take the textbook form, where the plain log-softmax's
+    // rounding (~1e-7 · |z/T|) is far below the value.
+    let log_q = log_softmax(student_logits.div_scalar(temperature), 1);
+    let textbook = (log_p.clone().exp() * (log_p - log_q)).sum_dim(1);
+    series
+        .mask_where(max.greater_elem(LARGE_KL), textbook)
+        .squeeze_dim(1)
 }
 
 /// `u = delta − Σ_c p_c delta_c`, with `delta` first shifted to 0 at the most likely class of
 /// `p`: that class's `u` is then `−Σ_{c≠top} p_c (delta_c − delta_top)`, a sum of small
 /// terms, not the difference of two nearly equal large ones.
 pub(crate) fn centred_offsets(p: &Tensor<2>, log_p: &Tensor<2>, delta: Tensor<2>) -> Tensor<2> {
+    centred_offsets_at(p, delta, log_p.clone().detach().argmax(1))
+}
+
+/// [`centred_offsets`] with the most likely class (`[batch_size, 1]`) already known.
+fn centred_offsets_at(p: &Tensor<2>, delta: Tensor<2>, top: Tensor<2, Int>) -> Tensor<2> {
     // The result does not depend on the shift, so neither does its gradient: detached, it
     // sends no rounding noise back through one entry.
-    let top = log_p.clone().detach().argmax(1);
     let delta = delta.clone() - delta.gather(1, top).detach();
     delta.clone() - (p.clone() * delta).sum_dim(1)
 }
