@@ -3,7 +3,7 @@
 
 use burn::tensor::{Bool, Tensor};
 
-use super::stable::{SoftmaxParts, centred_offsets, complement, expm1, kl_from_offsets};
+use super::stable::{SoftmaxParts, centred_offsets, complement, expm1, kl_from_centred};
 
 /// Lower bound of each vector's norm in the Pearson correlation.
 const NORM_EPS: f64 = 1e-8;
@@ -22,11 +22,11 @@ pub(crate) struct CentredProbs {
 }
 
 impl CentredProbs {
-    fn new(logits: Tensor<2>, tau: f64) -> Self {
+    /// From the logits and the pieces of their softmax at `tau`.
+    fn new(logits: Tensor<2>, parts: SoftmaxParts, tau: f64) -> Self {
         let [batch_size, num_classes] = logits.dims();
         let (c, device) = (num_classes as f64, logits.device());
         // Rows with a clear top class: y = exp(d) / (1 + S).
-        let parts = SoftmaxParts::new(logits.clone(), tau);
         let p_top = parts.rest.clone().add_scalar(1.0).recip();
         let em = expm1(parts.shifted.clone());
         let rows_peaked = (em.clone() - em.mean_dim(1)) * p_top.clone();
@@ -73,8 +73,8 @@ impl CentredPair {
         let teacher = SoftmaxParts::new(teacher_logits.clone(), tau);
         let (log_yt, yt) = (teacher.log_probs(), teacher.probs());
         let delta = (student_logits.clone() - teacher_logits.clone()).div_scalar(tau);
-        let u = centred_offsets(&yt, &log_yt, delta.clone());
-        let kl = kl_from_offsets(log_yt.clone(), delta).unsqueeze_dim(1);
+        let u = centred_offsets(&yt, delta, teacher.top.clone());
+        let kl = kl_from_centred(log_yt.clone(), yt.clone(), u.clone()).unsqueeze_dim(1);
         let gap = u - kl;
         let small = gap.clone().abs().lower_elem(0.5);
         // y_t (e^gap − 1): from expm1 near 0, as y_s − y_t elsewhere (no overflow).
@@ -82,8 +82,12 @@ impl CentredPair {
         let rows = ((log_yt + gap).exp() - yt).mask_where(small, near);
         let columns = rows.clone() - rows.clone().mean_dim(0);
         Self {
-            student: CentredProbs::new(student_logits, tau),
-            teacher: CentredProbs::new(teacher_logits, tau),
+            student: CentredProbs::new(
+                student_logits.clone(),
+                SoftmaxParts::new(student_logits, tau),
+                tau,
+            ),
+            teacher: CentredProbs::new(teacher_logits, teacher, tau),
             rows,
             columns,
         }
@@ -113,21 +117,26 @@ pub(crate) fn one_minus_correlation(a: Tensor<2>, b: Tensor<2>, d: Tensor<2>) ->
     let (na, nb) = (norm(&a), norm(&b));
     let lift = |n: Tensor<2>| n.clone() + (n.clone().clamp_min(NORM_EPS) - n).detach();
     let dot = (a.clone() * b.clone()).sum_dim(1);
-    let dot_sign = dot.clone().detach().sign();
     let standard = complement(dot.clone() / (lift(na.clone()) * lift(nb.clone())));
-    // The difference form, for rows that point the same way with norms within a factor 2
-    // (elsewhere its two terms would cancel). The other rows are replaced by a harmless one
-    // (a = b, d = 0), so that nothing on them overflows, not even in the gradient.
     let clamped: Tensor<2, Bool> = na
         .clone()
         .lower_elem(NORM_EPS)
         .bool_or(nb.clone().lower_elem(NORM_EPS));
+    let [rows, len] = a.dims();
+    if len == 2 {
+        // Two-element centred vectors are ±(1, −1) multiples: ρ is exactly ±1 and its
+        // gradient exactly 0 unless a norm is clamped (float32's rounded unit vectors would
+        // leave noise).
+        let exact = complement(dot.detach().sign());
+        return exact.mask_where(clamped, standard).squeeze_dim(1);
+    }
+    // The difference form, for rows that point the same way with norms within a factor 2
+    // (elsewhere its two terms would cancel). The other rows are replaced by a harmless one
+    // (a = b, d = 0), so that nothing on them overflows, not even in the gradient.
     let use_standard = clamped
-        .clone()
         .bool_or(na.clone().greater(nb.clone().mul_scalar(2.0)))
         .bool_or(nb.greater(na.mul_scalar(2.0)))
         .bool_or(dot.lower_equal_elem(0.0));
-    let [rows, len] = a.dims();
     let skip = use_standard.clone().expand([rows, len]);
     let ones = a.ones_like();
     let a = a.mask_where(skip.clone(), ones.clone());
@@ -139,14 +148,5 @@ pub(crate) fn one_minus_correlation(a: Tensor<2>, b: Tensor<2>, d: Tensor<2>) ->
     // squared would underflow.
     let e = d / na.clone() - b * (along / na.clone() / nb.clone() / (na + nb));
     let parallel = (e.clone() * e).sum_dim(1).mul_scalar(0.5);
-    let value = parallel.mask_where(use_standard, standard.clone());
-    // Two-element centred vectors are ±(1, −1) multiples: ρ is exactly ±1 and its gradient
-    // exactly 0 unless a norm is clamped (float32's rounded unit vectors would leave noise).
-    let value = if len == 2 {
-        let exact = complement(dot_sign);
-        exact.mask_where(clamped, standard)
-    } else {
-        value
-    };
-    value.squeeze_dim(1)
+    parallel.mask_where(use_standard, standard).squeeze_dim(1)
 }

@@ -22,7 +22,8 @@ use burn::tensor::activation::log_softmax;
 use burn::tensor::{Int, Tensor};
 
 /// Above this, `max_c(log p_c + u_c)` (a lower bound of the KL) is large enough that the
-/// KL is taken as a log-sum-exp, and `e^(log p + u)` could overflow in the series form.
+/// KL is taken in a direct form (log-sum-exp or textbook sum), where nothing is small, and
+/// `e^(log p + u)` could overflow in the series form.
 const LARGE_KL: f64 = 60.0;
 /// `1 / k!` for k = 0..15. `φ(u) = e^u − 1 − u = u² Σ_k u^k / (k + 2)!` takes the terms from
 /// `1/2!` on, used for `|u| < 1` (the first omitted term is below 1e-11 relative);
@@ -127,7 +128,16 @@ pub fn log_softmax_stable(logits: Tensor<2>, temperature: f64) -> Tensor<2> {
 /// - `log_p`, `delta`: `[batch_size, num_classes]`
 /// - output: `[batch_size]`
 pub fn kl_from_offsets(log_p: Tensor<2>, delta: Tensor<2>) -> Tensor<1> {
-    let (series, x, max) = kl_series(log_p, delta);
+    let top = log_p.clone().detach().argmax(1);
+    let p = log_p.clone().exp();
+    let u = centred_offsets(&p, delta, top);
+    kl_from_centred(log_p, p, u)
+}
+
+/// [`kl_from_offsets`] from `p`, `log p` and the offsets already centred
+/// ([`centred_offsets`]), for callers that need `u` themselves.
+pub(crate) fn kl_from_centred(log_p: Tensor<2>, p: Tensor<2>, u: Tensor<2>) -> Tensor<1> {
+    let (series, x, max) = kl_series(log_p, p, u);
     let log_sum_exp = (x - max.clone()).exp().sum_dim(1).log() + max.clone();
     series
         .mask_where(max.greater_elem(LARGE_KL), log_sum_exp)
@@ -143,28 +153,29 @@ pub fn kl_from_offsets(log_p: Tensor<2>, delta: Tensor<2>) -> Tensor<1> {
 /// - `log_p`, `log_q`, `delta`: `[batch_size, num_classes]`
 /// - output: `[batch_size]`
 pub fn kl_divergence_pair(log_p: Tensor<2>, log_q: Tensor<2>, delta: Tensor<2>) -> Tensor<1> {
-    let (series, _, max) = kl_series(log_p.clone(), delta);
-    let textbook = (log_p.clone().exp() * (log_p - log_q)).sum_dim(1);
+    let top = log_p.clone().detach().argmax(1);
+    kl_divergence_pair_at(log_p, log_q, delta, top)
+}
+
+/// [`kl_divergence_pair`] with the most likely class of `p` (`[batch_size, 1]`) known.
+fn kl_divergence_pair_at(
+    log_p: Tensor<2>,
+    log_q: Tensor<2>,
+    delta: Tensor<2>,
+    top: Tensor<2, Int>,
+) -> Tensor<1> {
+    let p = log_p.clone().exp();
+    let u = centred_offsets(&p, delta, top);
+    let (series, _, max) = kl_series(log_p.clone(), p.clone(), u);
+    let textbook = (p * (log_p - log_q)).sum_dim(1);
     series
         .mask_where(max.greater_elem(LARGE_KL), textbook)
         .squeeze_dim(1)
 }
 
-/// The series form `log1p(Σ p φ(u))`, `[batch_size, 1]`, with `log p + u` and its row
-/// maximum (detached), which bounds the KL from below.
-fn kl_series(log_p: Tensor<2>, delta: Tensor<2>) -> (Tensor<2>, Tensor<2>, Tensor<2>) {
-    let top = log_p.clone().detach().argmax(1);
-    kl_series_at(log_p, delta, top)
-}
-
-/// [`kl_series`] with the most likely class of `p` already known.
-fn kl_series_at(
-    log_p: Tensor<2>,
-    delta: Tensor<2>,
-    top: Tensor<2, Int>,
-) -> (Tensor<2>, Tensor<2>, Tensor<2>) {
-    let p = log_p.clone().exp();
-    let u = centred_offsets_at(&p, delta, top);
+/// The series form `log1p(Σ p φ(u))`, `[batch_size, 1]`, from centred offsets `u`, with
+/// `log p + u` and its row maximum (detached), which bounds the KL from below.
+fn kl_series(log_p: Tensor<2>, p: Tensor<2>, u: Tensor<2>) -> (Tensor<2>, Tensor<2>, Tensor<2>) {
     let x = log_p + u.clone();
     let small = u.clone().abs().lower_elem(1.0);
     let near = p.clone() * phi_series(u.clone().clamp(-1.0, 1.0));
@@ -187,27 +198,18 @@ pub fn kl_divergence_logits(
     temperature: f64,
 ) -> Tensor<1> {
     let teacher = SoftmaxParts::new(teacher_logits.clone(), temperature);
-    let log_p = teacher.log_probs();
     let delta = (student_logits.clone() - teacher_logits).div_scalar(temperature);
-    let (series, _, max) = kl_series_at(log_p.clone(), delta, teacher.top);
     // Only rows with a KL above 60 take the textbook form, where the plain log-softmax's
     // rounding (~1e-7 · |z/T|) is far below the value.
     let log_q = log_softmax(student_logits.div_scalar(temperature), 1);
-    let textbook = (log_p.clone().exp() * (log_p - log_q)).sum_dim(1);
-    series
-        .mask_where(max.greater_elem(LARGE_KL), textbook)
-        .squeeze_dim(1)
+    kl_divergence_pair_at(teacher.log_probs(), log_q, delta, teacher.top)
 }
 
 /// `u = delta − Σ_c p_c delta_c`, with `delta` first shifted to 0 at the most likely class of
 /// `p`: that class's `u` is then `−Σ_{c≠top} p_c (delta_c − delta_top)`, a sum of small
 /// terms, not the difference of two nearly equal large ones.
-pub(crate) fn centred_offsets(p: &Tensor<2>, log_p: &Tensor<2>, delta: Tensor<2>) -> Tensor<2> {
-    centred_offsets_at(p, delta, log_p.clone().detach().argmax(1))
-}
-
-/// [`centred_offsets`] with the most likely class (`[batch_size, 1]`) already known.
-fn centred_offsets_at(p: &Tensor<2>, delta: Tensor<2>, top: Tensor<2, Int>) -> Tensor<2> {
+/// `top` is that class, `[batch_size, 1]`.
+pub(crate) fn centred_offsets(p: &Tensor<2>, delta: Tensor<2>, top: Tensor<2, Int>) -> Tensor<2> {
     // The result does not depend on the shift, so neither does its gradient: detached, it
     // sends no rounding noise back through one entry.
     let delta = delta.clone() - delta.gather(1, top).detach();

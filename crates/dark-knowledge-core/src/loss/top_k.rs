@@ -19,7 +19,7 @@
 
 use burn::tensor::{Bool, IndexingUpdateOp, Int, Tensor};
 
-use super::stable::{kl_divergence_logits, kl_divergence_pair, log_softmax_stable};
+use super::stable::kl_divergence_logits;
 
 /// Per-sample top-k distillation term `T² · KL` over `k + 1` bins (see the module docs).
 /// `k ≥ num_classes` gives the full soft-target term.
@@ -52,9 +52,8 @@ pub fn top_k_kd_no_reduction(
         .greater_elem(0.5);
     let bins_t = bins(teacher_logits, &top, &in_top, t);
     let bins_s = bins(student_logits, &top, &in_top, t);
-    let log_pt = log_softmax_stable(bins_t.clone(), t);
-    let log_ps = log_softmax_stable(bins_s.clone(), t);
-    kl_divergence_pair(log_pt, log_ps, (bins_s - bins_t).div_scalar(t)).mul_scalar(t * t)
+    // The bins are logits of the (k + 1)-class distributions: the KD term on them.
+    kl_divergence_logits(bins_t, bins_s, t).mul_scalar(t * t)
 }
 
 /// The bins in logit units, `[z_K, T · logsumexp(z_rest / T)]`, shape `[batch, k + 1]`: the
