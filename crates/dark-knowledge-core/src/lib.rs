@@ -8,6 +8,7 @@
 pub mod classifier;
 pub mod device;
 pub mod error;
+pub mod input;
 pub mod io;
 pub mod loss;
 pub mod teacher;
@@ -16,4 +17,5 @@ pub mod tensor_util;
 pub use classifier::{Classifier, FeatureNames, Features};
 pub use device::{device_from_name, device_names, wgpu_unavailable_reason};
 pub use error::{Error, Result};
+pub use input::ModelInput;
 pub use teacher::{FrozenTeacher, PrecomputedTeacher, Teacher, TeacherBatch, check_class_counts};

@@ -5,22 +5,35 @@ use burn::tensor::{Int, Tensor, TensorData};
 
 use crate::classifier::{Classifier, Features};
 use crate::error::{Error, Result};
+use crate::input::ModelInput;
 
-/// One batch as a teacher sees it.
-#[derive(Debug, Clone, Copy)]
-pub struct TeacherBatch<'a> {
-    /// The batch's inputs, `[batch_size, num_features]`, on a device without autodiff.
-    pub inputs: &'a Tensor<2>,
+/// One batch as a teacher sees it: the inputs the student reads (`Tensor<2>` rows by default,
+/// or the models' own [`Classifier::Input`]) and the id of each row.
+#[derive(Debug)]
+pub struct TeacherBatch<'a, I = Tensor<2>> {
+    /// The batch's inputs, `[batch_size, ...]` (may be on the autodiff device: a network
+    /// teacher takes them off it).
+    pub inputs: &'a I,
     /// The position of each row of the batch in its dataset (row order of the data file),
     /// which is what a logits cache or a file of precomputed logits is keyed by.
     pub rows: &'a [usize],
 }
 
-/// Anything that yields a teacher's logits for a batch.
+impl<I> Clone for TeacherBatch<'_, I> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<I> Copy for TeacherBatch<'_, I> {}
+
+/// Anything that yields a teacher's logits for a batch of inputs `I` (float rows by
+/// default).
 ///
 /// Implementations must return logits that record no autodiff graph (detached, on a device
-/// without autodiff): a teacher is never trained by distillation.
-pub trait Teacher {
+/// without autodiff): a teacher is never trained by distillation. Sources that look logits up
+/// by row id (precomputed logits, caches) implement it for every `I`.
+pub trait Teacher<I = Tensor<2>> {
     /// The number of classes of the logits.
     fn num_classes(&self) -> usize;
 
@@ -29,7 +42,7 @@ pub trait Teacher {
     /// # Errors
     /// [`Error::Teacher`] when the teacher cannot serve these rows (e.g. a row index beyond a
     /// file of precomputed logits).
-    fn logits(&self, batch: TeacherBatch<'_>) -> Result<Tensor<2>>;
+    fn logits(&self, batch: TeacherBatch<'_, I>) -> Result<Tensor<2>>;
 
     /// A short description for logs and reports.
     fn describe(&self) -> String;
@@ -40,6 +53,13 @@ pub trait Teacher {
         None
     }
 
+    /// Whether the logits are computed from the batch's inputs (a network) rather than looked
+    /// up by row id (precomputed logits, caches). Training on augmented inputs needs a teacher
+    /// that reads them: looked-up logits belong to the un-augmented rows.
+    fn reads_inputs(&self) -> bool {
+        false
+    }
+
     /// The teacher's logits together with its intermediate representations (see
     /// [`Classifier::forward_features`]), detached and without autodiff like
     /// [`logits`](Self::logits).
@@ -47,7 +67,7 @@ pub trait Teacher {
     /// # Errors
     /// [`Error::Teacher`] for a teacher that has no network to run (the default: precomputed
     /// logits, caches), saying that feature terms need a teacher network.
-    fn features(&self, batch: TeacherBatch<'_>) -> Result<Features> {
+    fn features(&self, batch: TeacherBatch<'_, I>) -> Result<Features> {
         let _ = batch;
         Err(Error::Teacher(format!(
             "{} provides logits only; feature terms (hint, attention, rkd) need a teacher network",
@@ -93,23 +113,27 @@ impl<M: Classifier> FrozenTeacher<M> {
     }
 }
 
-impl<M: Classifier> Teacher for FrozenTeacher<M> {
+impl<M: Classifier> Teacher<M::Input> for FrozenTeacher<M> {
     fn num_classes(&self) -> usize {
         self.model.num_classes()
     }
 
-    fn logits(&self, batch: TeacherBatch<'_>) -> Result<Tensor<2>> {
+    fn logits(&self, batch: TeacherBatch<'_, M::Input>) -> Result<Tensor<2>> {
         let inputs = batch.inputs.clone().without_autodiff();
         Ok(self.model.logits(inputs).detach())
     }
 
-    fn features(&self, batch: TeacherBatch<'_>) -> Result<Features> {
+    fn features(&self, batch: TeacherBatch<'_, M::Input>) -> Result<Features> {
         let inputs = batch.inputs.clone().without_autodiff();
         Ok(self.model.forward_features(inputs).detach())
     }
 
     fn num_features(&self) -> Option<usize> {
-        Some(self.model.num_features())
+        self.model.num_features()
+    }
+
+    fn reads_inputs(&self) -> bool {
+        true
     }
 
     fn describe(&self) -> String {
@@ -164,14 +188,27 @@ impl PrecomputedTeacher {
     pub fn num_rows(&self) -> usize {
         self.num_rows
     }
+
+    /// The number of classes.
+    pub fn num_classes(&self) -> usize {
+        self.num_classes
+    }
+
+    /// A short description for logs and reports.
+    pub fn describe(&self) -> String {
+        format!(
+            "precomputed logits ({} rows x {} classes)",
+            self.num_rows, self.num_classes
+        )
+    }
 }
 
-impl Teacher for PrecomputedTeacher {
+impl<I> Teacher<I> for PrecomputedTeacher {
     fn num_classes(&self) -> usize {
         self.num_classes
     }
 
-    fn logits(&self, batch: TeacherBatch<'_>) -> Result<Tensor<2>> {
+    fn logits(&self, batch: TeacherBatch<'_, I>) -> Result<Tensor<2>> {
         if let Some(&bad) = batch.rows.iter().find(|&&r| r >= self.num_rows) {
             return Err(Error::Teacher(format!(
                 "row {bad} requested but the precomputed logits hold rows 0..{}",
@@ -186,10 +223,7 @@ impl Teacher for PrecomputedTeacher {
     }
 
     fn describe(&self) -> String {
-        format!(
-            "precomputed logits ({} rows x {} classes)",
-            self.num_rows, self.num_classes
-        )
+        PrecomputedTeacher::describe(self)
     }
 }
 
@@ -208,7 +242,7 @@ mod tests {
             inputs: &inputs,
             rows: &[0, 1],
         };
-        assert!(teacher.logits(batch).is_ok());
+        assert!(Teacher::<Tensor<2>>::logits(&teacher, batch).is_ok());
         let msg = teacher.features(batch).unwrap_err().to_string();
         assert!(msg.contains("feature terms"), "{msg}");
         assert!(

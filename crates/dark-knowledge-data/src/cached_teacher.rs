@@ -6,7 +6,9 @@ use std::path::Path;
 
 use burn::tensor::{Tensor, TensorData};
 use dark_knowledge_core::tensor_util::to_vec_f32;
-use dark_knowledge_core::{Error as CoreError, Result as CoreResult, Teacher, TeacherBatch};
+use dark_knowledge_core::{
+    Error as CoreError, ModelInput, Result as CoreResult, Teacher, TeacherBatch,
+};
 
 use crate::Dataset;
 use crate::cache::{CacheError, TeacherCache, fingerprint};
@@ -61,12 +63,32 @@ impl CachedTeacher {
     }
 }
 
-impl Teacher for CachedTeacher {
+impl CachedTeacher {
+    /// The number of classes of the cached logits.
+    pub fn num_classes(&self) -> usize {
+        self.cache.num_classes()
+    }
+
+    /// A short description for logs and reports.
+    pub fn describe(&self) -> String {
+        let h = self.cache.header();
+        let k = h.top_k.map_or_else(String::new, |k| format!(", top-{k}"));
+        format!(
+            "cached logits of {} ({} rows, {:?}{k}) from {}",
+            h.teacher,
+            h.num_rows,
+            h.dtype,
+            self.cache.path().display()
+        )
+    }
+}
+
+impl<I: ModelInput> Teacher<I> for CachedTeacher {
     fn num_classes(&self) -> usize {
         self.cache.num_classes()
     }
 
-    fn logits(&self, batch: TeacherBatch<'_>) -> CoreResult<Tensor<2>> {
+    fn logits(&self, batch: TeacherBatch<'_, I>) -> CoreResult<Tensor<2>> {
         let rows: Vec<usize> = match &self.positions {
             None => batch.rows.to_vec(),
             Some(map) => batch
@@ -82,24 +104,17 @@ impl Teacher for CachedTeacher {
                 })
                 .collect::<CoreResult<_>>()?,
         };
-        let mut values = Vec::with_capacity(rows.len() * self.num_classes());
+        let classes = self.cache.num_classes();
+        let mut values = Vec::with_capacity(rows.len() * classes);
         self.cache
             .rows(&rows, &mut values)
             .map_err(|e| CoreError::Teacher(e.to_string()))?;
-        let data = TensorData::new(values, [rows.len(), self.num_classes()]);
+        let data = TensorData::new(values, [rows.len(), classes]);
         Ok(Tensor::from_data(data, &batch.inputs.device()))
     }
 
     fn describe(&self) -> String {
-        let h = self.cache.header();
-        let k = h.top_k.map_or_else(String::new, |k| format!(", top-{k}"));
-        format!(
-            "cached logits of {} ({} rows, {:?}{k}) from {}",
-            h.teacher,
-            h.num_rows,
-            h.dtype,
-            self.cache.path().display()
-        )
+        CachedTeacher::describe(self)
     }
 }
 

@@ -25,15 +25,18 @@ pub struct Dataset {
 /// The device label of a row whose label is unknown (a transfer-set row).
 pub const UNLABELED: i64 = -1;
 
-/// One batch: inputs, targets and the dataset row ids of its rows.
+/// One batch: inputs (float rows `[batch_size, num_features]` by default, or a model's own
+/// input type), targets and the dataset row ids of its rows.
 #[derive(Debug, Clone)]
-pub struct Batch {
-    /// `[batch_size, num_features]`
-    pub inputs: Tensor<2>,
-    /// `[batch_size]` class indices
+pub struct Batch<I = Tensor<2>> {
+    /// The model's inputs for these rows.
+    pub inputs: I,
+    /// `[batch_size]` class indices, [`UNLABELED`] for a row without label.
     pub targets: Tensor<1, Int>,
-    /// The original row id of each row.
+    /// The original row id of each row (what teacher caches are keyed by).
     pub rows: Vec<usize>,
+    /// How many of the rows have a label.
+    pub labeled: usize,
 }
 
 impl Dataset {
@@ -227,6 +230,7 @@ impl Dataset {
             inputs: self.features.clone().select(0, index.clone()),
             targets: self.labels.clone().select(0, index),
             rows: positions.iter().map(|&p| self.row_ids[p]).collect(),
+            labeled: self.count_labeled(positions.iter().copied()),
         }
     }
 
@@ -236,6 +240,14 @@ impl Dataset {
             inputs: self.features.clone().narrow(0, start, end - start),
             targets: self.labels.clone().narrow(0, start, end - start),
             rows: self.row_ids[start..end].to_vec(),
+            labeled: self.count_labeled(start..end),
+        }
+    }
+
+    fn count_labeled(&self, positions: impl ExactSizeIterator<Item = usize>) -> usize {
+        match &self.labeled {
+            None => positions.len(),
+            Some(known) => positions.filter(|&p| known[p]).count(),
         }
     }
 

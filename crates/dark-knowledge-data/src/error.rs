@@ -40,6 +40,41 @@ pub enum Error {
         /// The number of classes.
         num_classes: usize,
     },
+    /// A batch asked for a row beyond the data.
+    #[error("row {row} requested but the data holds rows 0..{len}")]
+    RowOutOfRange {
+        /// The row asked for.
+        row: usize,
+        /// The number of rows.
+        len: usize,
+    },
+    /// A burn dataset could not give an item.
+    #[error("item {row} of the dataset could not be read: {source}")]
+    Item {
+        /// The item's position.
+        row: usize,
+        /// burn's error.
+        #[source]
+        source: burn::data::dataset::DatasetError,
+    },
+    /// A batcher gave a target that is not a class of the data.
+    #[error(
+        "target {target} of row {row} is not a class: targets must be in 0..{num_classes}{}",
+        if *unlabeled_allowed { ", or -1 for a row without label" } else { "" }
+    )]
+    TargetOutOfRange {
+        /// The row.
+        row: usize,
+        /// The target found.
+        target: i64,
+        /// The number of classes.
+        num_classes: usize,
+        /// Whether -1 (no label) is allowed.
+        unlabeled_allowed: bool,
+    },
+    /// A thread building batches stopped without delivering them (it panicked).
+    #[error("a data loader worker stopped before delivering its batches (it panicked)")]
+    WorkerStopped,
 }
 
 /// The result type of dark-knowledge's data crate.

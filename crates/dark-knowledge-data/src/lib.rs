@@ -5,19 +5,25 @@
 #![warn(missing_docs)]
 
 mod assets;
+mod augment;
 pub mod cache;
 mod cached_teacher;
 mod dataset;
 pub mod error;
 pub mod idx;
+mod loader;
 pub mod logits;
+mod source;
 mod split;
 pub mod synthetic;
 pub mod tabular;
 
 pub use assets::CHURN_CSV;
+pub use augment::{Augment, Augmented, FeatureNoise, HorizontalFlip, RandomShift};
 pub use cached_teacher::{CacheSettings, CachedTeacher, cache_teacher, dataset_fingerprint};
 pub use dataset::{Batch, Dataset, UNLABELED};
 pub use error::{Error, Result};
+pub use loader::{LabeledBatch, LoaderData};
+pub use source::{BatchSource, Batches, EpochPlan};
 pub use split::{LabelBudget, Split, stratified_labeled, stratified_split};
 pub use synthetic::GaussianMixtureConfig;

@@ -80,7 +80,7 @@ impl GaussianMixtureConfig {
 }
 
 /// A standard normal draw (Box–Muller).
-fn standard_normal(rng: &mut StdRng) -> f32 {
+pub(crate) fn standard_normal(rng: &mut StdRng) -> f32 {
     let u1: f32 = rng.random_range(f32::EPSILON..1.0);
     let u2: f32 = rng.random_range(0.0f32..1.0);
     (-2.0 * u1.ln()).sqrt() * (std::f32::consts::TAU * u2).cos()

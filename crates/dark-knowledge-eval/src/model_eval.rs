@@ -15,7 +15,7 @@ use crate::model::{Efficiency, ModelMetrics, model_metrics};
 
 /// Class probabilities of `model` on every row of `data`, row-major `[len, num_classes]`.
 /// Pass the model's `valid()` snapshot (the trainer's outputs already are).
-pub fn predict_proba<M: Classifier>(model: &M, data: &Dataset, batch_size: usize) -> Vec<f32> {
+pub fn predict_proba<M: Classifier<Input = Tensor<2>>>(model: &M, data: &Dataset, batch_size: usize) -> Vec<f32> {
     let batch_size = batch_size.max(1);
     let mut out = Vec::with_capacity(data.len() * model.num_classes());
     let mut start = 0;
@@ -63,7 +63,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 /// Size and speed of `model` on the device of `data`: parameter count, size of the saved
 /// weights, median latency per sample at batch 1 (`latency_runs` runs after warm-up, each
 /// reading the result back), and throughput at batch 1024 (median of 5 runs).
-pub fn measure_efficiency<M: Classifier>(
+pub fn measure_efficiency<M: Classifier<Input = Tensor<2>>>(
     model: &M,
     data: &Dataset,
     latency_runs: usize,
@@ -106,7 +106,7 @@ pub fn measure_efficiency<M: Classifier>(
 ///
 /// # Errors
 /// When the probabilities or labels are inconsistent (a class-count mismatch).
-pub fn evaluate_model<M: Classifier>(
+pub fn evaluate_model<M: Classifier<Input = Tensor<2>>>(
     model: &M,
     data: &Dataset,
     teacher_probs: &[f32],

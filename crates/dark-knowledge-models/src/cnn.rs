@@ -133,6 +133,11 @@ pub struct Cnn {
 }
 
 impl Cnn {
+    /// The number of input features per row the model reads.
+    pub fn num_features(&self) -> usize {
+        self.image_side * self.image_side
+    }
+
     /// Class logits.
     ///
     /// # Shapes
@@ -168,6 +173,8 @@ impl Cnn {
 }
 
 impl Classifier for Cnn {
+    type Input = Tensor<2>;
+
     fn logits(&self, inputs: Tensor<2>) -> Tensor<2> {
         self.forward(inputs)
     }
@@ -176,8 +183,8 @@ impl Classifier for Cnn {
         self.num_classes
     }
 
-    fn num_features(&self) -> usize {
-        self.image_side * self.image_side
+    fn num_features(&self) -> Option<usize> {
+        Some(self.image_side * self.image_side)
     }
 
     /// Maps: the output of each convolutional block after ReLU and pooling,
@@ -191,9 +198,11 @@ impl Classifier for Cnn {
             logits: self.output.forward(dense.clone()),
             hidden: vec![dense],
             maps,
+            sequences: vec![],
             names: FeatureNames {
                 hidden: vec!["dense".into()],
                 maps: vec!["block1".into(), "block2".into()],
+                sequences: vec![],
             },
         }
     }

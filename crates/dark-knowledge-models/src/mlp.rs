@@ -113,6 +113,11 @@ pub struct Mlp {
 }
 
 impl Mlp {
+    /// The number of input features per row the model reads.
+    pub fn num_features(&self) -> usize {
+        self.num_features
+    }
+
     /// Class logits.
     ///
     /// # Shapes
@@ -152,6 +157,8 @@ impl Mlp {
 }
 
 impl Classifier for Mlp {
+    type Input = Tensor<2>;
+
     fn logits(&self, inputs: Tensor<2>) -> Tensor<2> {
         self.forward(inputs)
     }
@@ -160,8 +167,8 @@ impl Classifier for Mlp {
         self.num_classes
     }
 
-    fn num_features(&self) -> usize {
-        self.num_features
+    fn num_features(&self) -> Option<usize> {
+        Some(self.num_features)
     }
 
     /// Hidden vectors: each hidden layer's output after ReLU and dropout, in order, named
@@ -172,11 +179,13 @@ impl Classifier for Mlp {
         let names = FeatureNames {
             hidden: (1..=hidden.len()).map(|i| format!("hidden{i}")).collect(),
             maps: Vec::new(),
+            sequences: Vec::new(),
         };
         Features {
             logits: self.output.forward(last),
             hidden,
             maps: vec![],
+            sequences: vec![],
             names,
         }
     }

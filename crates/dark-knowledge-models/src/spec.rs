@@ -143,7 +143,19 @@ pub enum AnyModel {
     Cnn(Cnn),
 }
 
+impl AnyModel {
+    /// The number of input features per row the model reads.
+    pub fn num_features(&self) -> usize {
+        match self {
+            Self::Mlp(m) => m.num_features(),
+            Self::Cnn(m) => m.num_features(),
+        }
+    }
+}
+
 impl Classifier for AnyModel {
+    type Input = Tensor<2>;
+
     fn logits(&self, inputs: Tensor<2>) -> Tensor<2> {
         match self {
             Self::Mlp(m) => m.forward(inputs),
@@ -158,11 +170,8 @@ impl Classifier for AnyModel {
         }
     }
 
-    fn num_features(&self) -> usize {
-        match self {
-            Self::Mlp(m) => m.num_features(),
-            Self::Cnn(m) => m.num_features(),
-        }
+    fn num_features(&self) -> Option<usize> {
+        Some(AnyModel::num_features(self))
     }
 
     fn forward_features(&self, inputs: Tensor<2>) -> Features {

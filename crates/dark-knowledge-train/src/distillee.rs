@@ -4,8 +4,8 @@
 use burn::module::Module;
 use burn::nn::Linear;
 use dark_knowledge_core::loss::feature::hint_projection;
-use dark_knowledge_core::{Classifier, Error as CoreError, TeacherBatch};
-use dark_knowledge_data::Dataset;
+use dark_knowledge_core::{Classifier, Error as CoreError, ModelInput, TeacherBatch};
+use dark_knowledge_data::BatchSource;
 
 use crate::error::Result;
 use crate::objective::{Objective, TermValues, hidden_pair, map_pair};
@@ -31,13 +31,13 @@ pub(crate) fn detached(values: TermValues) -> TermValues {
 pub(crate) fn hint_projections<M: Classifier>(
     objective: &Objective,
     model: &M,
-    train: &Dataset,
-    teachers: &TeacherSet<'_>,
+    train: &dyn BatchSource<M::Input>,
+    teachers: &TeacherSet<'_, M::Input>,
 ) -> Result<Vec<Linear>> {
     if !objective.needs_features() {
         return Ok(Vec::new());
     }
-    let probe = train.range(0, train.len().min(2));
+    let probe = train.range(0, train.len().min(2))?;
     let inputs = probe.inputs.clone().without_autodiff();
     let student = model.valid().forward_features(inputs);
     let outputs = teachers.outputs(

@@ -19,6 +19,16 @@ pub enum Error {
         /// The loss value.
         value: f64,
     },
+    /// Augmented training data with a teacher whose logits are looked up by row.
+    #[error(
+        "the training data is augmented ({augmentation}) but the teacher {teacher} looks its logits up by row id: those logits belong to the un-augmented rows. Distill from the teacher network itself (it then runs on each augmented batch) or turn augmentation off"
+    )]
+    AugmentedLookupTeacher {
+        /// The teacher's description.
+        teacher: String,
+        /// The augmentation's description.
+        augmentation: String,
+    },
 }
 
 /// The result type of the trainer.

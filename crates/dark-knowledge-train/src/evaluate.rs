@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use burn::nn::Linear;
 use burn::tensor::{Int, Tensor};
 use dark_knowledge_core::loss::SoftTargetLoss;
-use dark_knowledge_core::{Classifier, Features, Teacher, TeacherBatch};
-use dark_knowledge_data::Dataset;
+use dark_knowledge_core::{Classifier, Features, ModelInput, Teacher, TeacherBatch};
+use dark_knowledge_data::BatchSource;
 
 use crate::error::Result;
 use crate::history::SplitMetrics;
@@ -46,8 +46,8 @@ pub fn predicted_classes(logits: Tensor<2>) -> Tensor<1, Int> {
 /// When the teacher cannot serve a batch.
 pub fn evaluate<M: Classifier>(
     model: &M,
-    data: &Dataset,
-    teacher: Option<(&dyn Teacher, &SoftTargetLoss)>,
+    data: &dyn BatchSource<M::Input>,
+    teacher: Option<(&dyn Teacher<M::Input>, &SoftTargetLoss)>,
     batch_size: usize,
 ) -> Result<SplitMetrics> {
     let (teachers, terms) = match teacher {
@@ -62,8 +62,8 @@ pub fn evaluate<M: Classifier>(
 pub(crate) fn evaluate_objective<M: Classifier>(
     model: &M,
     projections: &[Linear],
-    data: &Dataset,
-    teachers: &TeacherSet<'_>,
+    data: &dyn BatchSource<M::Input>,
+    teachers: &TeacherSet<'_, M::Input>,
     objective: &Objective,
     epoch: usize,
     batch_size: usize,
@@ -71,10 +71,11 @@ pub(crate) fn evaluate_objective<M: Classifier>(
     let batch_size = batch_size.max(1);
     let features_of = objective.features_of(teachers.len());
     let mut sums = Sums::new(objective.terms.len());
+    let partial = data.is_partially_labeled();
     let mut start = 0;
     while start < data.len() {
         let end = (start + batch_size).min(data.len());
-        let batch = data.range(start, end);
+        let batch = data.range(start, end)?;
         let inputs = batch.inputs.clone().without_autodiff();
         let student = student_outputs(model, inputs, objective.needs_features());
         let logits = student.logits.clone().detach();
@@ -90,7 +91,6 @@ pub(crate) fn evaluate_objective<M: Classifier>(
         if !teachers.is_empty() {
             sums.agree += count_correct(logits, teachers.predicted(&outputs.logits));
         }
-        let partial = data.is_partially_labeled();
         let values = objective.compute(
             epoch,
             &student,
@@ -100,7 +100,7 @@ pub(crate) fn evaluate_objective<M: Classifier>(
             partial,
         )?;
         sums.add(end - start, &values);
-        sums.labeled += (start..end).filter(|&p| data.is_labeled(p)).count();
+        sums.labeled += batch.labeled;
         start = end;
     }
     Ok(sums.finish(data.len(), !teachers.is_empty(), &objective.names))
@@ -109,7 +109,7 @@ pub(crate) fn evaluate_objective<M: Classifier>(
 /// The student's logits, and its features when a term reads them.
 pub(crate) fn student_outputs<M: Classifier>(
     model: &M,
-    inputs: Tensor<2>,
+    inputs: M::Input,
     with_features: bool,
 ) -> Features {
     if with_features {
@@ -140,13 +140,17 @@ impl Sums {
         }
     }
 
-    pub(crate) fn add(&mut self, rows: usize, values: &TermValues) {
+    /// Adds one batch's means, weighted by its `rows`; returns them (total, each term).
+    pub(crate) fn add(&mut self, rows: usize, values: &TermValues) -> (f64, Vec<f64>) {
         let w = rows as f64;
-        let value = |t: &Tensor<1>| f64::from(t.clone().into_scalar::<f32>()) * w;
-        self.loss += value(&values.total);
-        for (sum, v) in self.terms.iter_mut().zip(&values.values) {
-            *sum += value(v);
+        let value = |t: &Tensor<1>| f64::from(t.clone().into_scalar::<f32>());
+        let total = value(&values.total);
+        self.loss += total * w;
+        let terms: Vec<f64> = values.values.iter().map(value).collect();
+        for (sum, v) in self.terms.iter_mut().zip(&terms) {
+            *sum += v * w;
         }
+        (total, terms)
     }
 
     pub(crate) fn finish(self, rows: usize, with_teacher: bool, names: &[String]) -> SplitMetrics {

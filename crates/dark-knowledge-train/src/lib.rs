@@ -4,6 +4,7 @@
 //! models, and the per-epoch history of every loss term.
 #![warn(missing_docs)]
 
+mod builtin;
 mod config;
 mod distillee;
 pub mod error;
@@ -11,9 +12,11 @@ mod evaluate;
 mod history;
 mod mutual;
 mod objective;
+mod observer;
 mod progress;
 mod schedule;
 mod teachers;
+mod term;
 pub mod terms;
 mod trainer;
 
@@ -23,7 +26,9 @@ pub use evaluate::{count_correct, evaluate, predicted_classes};
 pub use history::{EpochRecord, SplitMetrics};
 pub use mutual::{MutualConfig, mutual_terms};
 pub use objective::Combine;
+pub use observer::{StepEvent, TrainObserver};
 pub use progress::Progress;
 pub use teachers::TeacherSet;
+pub use term::{CustomTerm, DistillationTerm, TermInputs};
 pub use terms::{Layer, LayerChoice, LossTerm, Schedule, TermKind};
 pub use trainer::{TrainOutput, Trainer};

@@ -4,16 +4,14 @@ use burn::nn::Linear;
 use burn::tensor::{Int, Tensor};
 use dark_knowledge_core::Features;
 use dark_knowledge_core::error::{Error as CoreError, Result as CoreResult};
-use dark_knowledge_core::loss::feature::{AttentionTransferConfig, RkdConfig, hint_loss};
-use dark_knowledge_core::loss::{
-    DecoupledKdConfig, DistConfig, LogitStandardizedKdConfig, MseLogitsLoss, Reduction,
-    SoftTargetLossConfig, cross_entropy_no_reduction, log_softmax_stable,
-};
+use dark_knowledge_core::error::check_non_negative;
+use dark_knowledge_core::loss::log_softmax_stable;
 use serde::{Deserialize, Serialize};
 
 #[allow(unused_imports)] // named in the docs
 use dark_knowledge_data::UNLABELED;
 
+use crate::term::{CustomTerm, DistillationTerm, TermInputs};
 use crate::terms::{Layer, LossTerm, TermKind, term_names};
 
 /// How the teachers of an ensemble are combined for the logit terms.
@@ -41,6 +39,9 @@ pub(crate) struct TeacherOutputs {
 #[derive(Debug, Clone)]
 pub(crate) struct Objective {
     pub terms: Vec<LossTerm>,
+    /// A user's terms, after `terms`.
+    pub custom: Vec<CustomTerm>,
+    /// The names of `terms`, then of `custom`.
     pub names: Vec<String>,
     pub epochs: usize,
     pub weights: Vec<f64>,
@@ -60,12 +61,36 @@ impl Objective {
         weights: Vec<f64>,
         combine: Combine,
     ) -> CoreResult<Self> {
+        Self::with_custom(terms, Vec::new(), epochs, weights, combine)
+    }
+
+    /// The built-in `terms` and a user's `custom` ones.
+    pub fn with_custom(
+        terms: Vec<LossTerm>,
+        custom: Vec<CustomTerm>,
+        epochs: usize,
+        weights: Vec<f64>,
+        combine: Combine,
+    ) -> CoreResult<Self> {
         for t in &terms {
             t.validate()?;
         }
-        let names = term_names(&terms)?;
+        let mut names = term_names(&terms)?;
+        for c in &custom {
+            check_non_negative("custom term weight", c.weight)?;
+            let name = c.term.name();
+            if name.is_empty() || names.contains(&name) {
+                return Err(CoreError::InvalidValue {
+                    name: "custom term name",
+                    value: format!("{name:?}"),
+                    allowed: "a non-empty name no other term of the loss has",
+                });
+            }
+            names.push(name);
+        }
         Ok(Self {
             terms,
+            custom,
             names,
             epochs,
             weights,
@@ -76,20 +101,43 @@ impl Objective {
     /// Whether any term reads intermediate features.
     pub fn needs_features(&self) -> bool {
         self.terms.iter().any(LossTerm::needs_features)
+            || self.custom.iter().any(|c| c.term.needs_features())
     }
 
     /// Per teacher, whether a term reads its features.
     pub fn features_of(&self, num_teachers: usize) -> Vec<bool> {
         (0..num_teachers)
-            .map(|i| self.terms.iter().any(|t| t.feature_teacher() == Some(i)))
+            .map(|i| {
+                self.terms.iter().any(|t| t.feature_teacher() == Some(i))
+                    || self.custom.iter().any(|c| c.term.teacher_features() == Some(i))
+            })
             .collect()
     }
 
     /// The weight of each term at `epoch` (1-based).
     pub fn weights_at(&self, epoch: usize) -> Vec<f64> {
+        let custom = self.custom.iter().map(|c| c.weight_at(epoch, self.epochs));
         self.terms
             .iter()
             .map(|t| t.weight_at(epoch, self.epochs))
+            .chain(custom)
+            .collect()
+    }
+
+    /// Each term's temperature at `epoch`, for the terms that have one.
+    pub fn temperatures_at(&self, epoch: usize) -> Vec<(String, f64)> {
+        let builtin = self
+            .terms
+            .iter()
+            .map(|t| t.temperature_at(epoch, self.epochs));
+        let custom = self
+            .custom
+            .iter()
+            .map(|c| c.term.temperature(epoch, self.epochs));
+        self.names
+            .iter()
+            .zip(builtin.chain(custom))
+            .filter_map(|(n, t)| Some((n.clone(), t?)))
             .collect()
     }
 
@@ -106,143 +154,52 @@ impl Objective {
         teachers: &TeacherOutputs,
         partial: bool,
     ) -> CoreResult<TermValues> {
-        let weights = self.weights_at(epoch);
-        let mut values = Vec::with_capacity(self.terms.len());
-        let mut total: Option<Tensor<1>> = None;
+        let base = TermInputs {
+            student,
+            teacher_logits: &teachers.logits,
+            teacher_features: &teachers.features,
+            teacher_weights: &self.weights,
+            combine: self.combine,
+            targets,
+            partially_labeled: partial,
+            epoch,
+            epochs: self.epochs,
+            projection: None,
+        };
+        let mut values = Vec::with_capacity(self.names.len());
         let mut hint = 0;
-        for (term, &w) in self.terms.iter().zip(&weights) {
-            let value = match &term.kind {
-                TermKind::Ce {} if partial => labeled_cross_entropy(&student.logits, targets),
-                TermKind::Ce {} => {
-                    cross_entropy_no_reduction(student.logits.clone(), targets.clone()).mean()
-                }
-                TermKind::Hint {
-                    student_layer,
-                    teacher_layer,
-                    teacher,
-                } => {
-                    let t = teacher_features(teachers, *teacher)?;
-                    let (s, t) =
-                        hidden_pair(student, t, student_layer.as_ref(), teacher_layer.as_ref())?;
-                    let projected = projections[hint].forward(s);
-                    hint += 1;
-                    hint_loss(projected, t)?
-                }
-                TermKind::Attention {
-                    p,
-                    student_layer,
-                    teacher_layer,
-                    teacher,
-                } => {
-                    let t = teacher_features(teachers, *teacher)?;
-                    let (s, t) =
-                        map_pair(student, t, student_layer.as_ref(), teacher_layer.as_ref())?;
-                    AttentionTransferConfig { p: *p }.init()?.forward(s, t)?
-                }
-                TermKind::Rkd {
-                    distance_weight,
-                    angle_weight,
-                    student_layer,
-                    teacher_layer,
-                    teacher,
-                } => {
-                    let t = teacher_features(teachers, *teacher)?;
-                    let (s, t) =
-                        hidden_pair(student, t, student_layer.as_ref(), teacher_layer.as_ref())?;
-                    RkdConfig {
-                        distance_weight: *distance_weight,
-                        angle_weight: *angle_weight,
-                    }
-                    .init()?
-                    .forward(s, t)?
-                }
-                _ => self.logit_term(
-                    term,
-                    epoch,
-                    &student.logits,
-                    targets,
-                    &teachers.logits,
-                    partial,
-                )?,
-            };
+        for term in &self.terms {
+            let mut inputs = base;
+            if matches!(term.kind, TermKind::Hint { .. }) {
+                inputs.projection = projections.get(hint);
+                hint += 1;
+            }
+            values.push(term.compute(&inputs)?);
+        }
+        for (custom, name) in self.custom.iter().zip(&self.names[self.terms.len()..]) {
+            let value = custom.term.compute(&base)?;
+            if value.dims() != [1] {
+                return Err(CoreError::ShapeMismatch {
+                    what: "a loss term's value",
+                    expected: format!("[1] (a scalar) from the term `{name}`"),
+                    got: format!("{:?}", value.dims()),
+                });
+            }
+            values.push(value);
+        }
+        let mut total: Option<Tensor<1>> = None;
+        for (value, w) in values.iter().zip(self.weights_at(epoch)) {
             let weighted = value.clone().mul_scalar(w);
             total = Some(match total {
                 None => weighted,
                 Some(acc) => acc + weighted,
             });
-            values.push(value);
         }
         let total = total.ok_or(CoreError::AllWeightsZero {
             details: "the loss has no terms".into(),
         })?;
         Ok(TermValues { total, values })
     }
-
-    /// A term that compares logits, over the ensemble as [`Combine`] says.
-    fn logit_term(
-        &self,
-        term: &LossTerm,
-        epoch: usize,
-        zs: &Tensor<2>,
-        targets: &Tensor<1, Int>,
-        teachers: &[Tensor<2>],
-        partial: bool,
-    ) -> CoreResult<Tensor<1>> {
-        if teachers.is_empty() {
-            return Err(CoreError::Teacher(format!(
-                "the `{}` term needs a teacher",
-                term.kind_name()
-            )));
-        }
-        let t = term.temperature_at(epoch, self.epochs).unwrap_or(1.0);
-        let by_probabilities = matches!(
-            term.kind,
-            TermKind::Kd { .. } | TermKind::Dkd { .. } | TermKind::Dist { .. }
-        );
-        // DKD needs a class per row: an unlabelled row is split at the teacher's prediction.
-        let filled;
-        let targets = if partial && matches!(term.kind, TermKind::Dkd { .. }) {
-            let predicted = if teachers.len() == 1 {
-                teachers[0].clone()
-            } else {
-                averaged_log_probs(teachers, &self.weights, 1.0)
-            };
-            let [n, _] = predicted.dims();
-            let predicted = predicted.argmax(1).reshape([n]);
-            filled = targets
-                .clone()
-                .mask_where(targets.clone().lower_elem(0), predicted);
-            &filled
-        } else {
-            targets
-        };
-        if teachers.len() == 1 {
-            return single_logit_term(term, t, zs.clone(), teachers[0].clone(), targets);
-        }
-        if by_probabilities && self.combine == Combine::AverageProbabilities {
-            // T · log p̄(T): softmax of it over T is exactly the averaged distribution.
-            let target = averaged_log_probs(teachers, &self.weights, t).mul_scalar(t);
-            return single_logit_term(term, t, zs.clone(), target, targets);
-        }
-        let mut acc: Option<Tensor<1>> = None;
-        for (zt, &w) in teachers.iter().zip(&self.weights) {
-            let v = single_logit_term(term, t, zs.clone(), zt.clone(), targets)?.mul_scalar(w);
-            acc = Some(match acc {
-                None => v,
-                Some(a) => a + v,
-            });
-        }
-        Ok(acc.expect("at least two teachers"))
-    }
-}
-
-/// Cross-entropy averaged over the labelled rows of the batch (targets >= 0); 0, with a
-/// zero gradient, when the batch has none.
-fn labeled_cross_entropy(logits: &Tensor<2>, targets: &Tensor<1, Int>) -> Tensor<1> {
-    let mask = targets.clone().greater_equal_elem(0).float();
-    let safe = targets.clone().clamp_min(0);
-    let per_row = cross_entropy_no_reduction(logits.clone(), safe) * mask.clone();
-    per_row.sum() / mask.sum().clamp_min(1.0)
 }
 
 /// The teachers' weighted mean distribution at temperature `t`, as log-probabilities:
@@ -274,49 +231,6 @@ pub(crate) fn averaged_log_probs(teachers: &[Tensor<2>], weights: &[f64], t: f64
     // Only the top entry of a confident row changes: log_mean + (top_log − log_mean) there.
     let correction = (top_log - log_mean.clone()) * top * confident;
     log_mean + correction
-}
-
-fn single_logit_term(
-    term: &LossTerm,
-    t: f64,
-    zs: Tensor<2>,
-    zt: Tensor<2>,
-    targets: &Tensor<1, Int>,
-) -> CoreResult<Tensor<1>> {
-    Ok(match &term.kind {
-        TermKind::Kd { top_k, .. } => {
-            let mut c = SoftTargetLossConfig::new(t, 0.0, 1.0);
-            c.top_k = *top_k;
-            c.init()?.kd_no_reduction(zs, zt).mean()
-        }
-        TermKind::Dkd { alpha, beta, .. } => DecoupledKdConfig::new(t, *alpha, *beta)
-            .init()?
-            .forward(zs, zt, targets.clone()),
-        TermKind::Dist { beta, gamma, .. } => {
-            DistConfig::new(t, *beta, *gamma).init()?.forward(zs, zt)
-        }
-        TermKind::Lskd { .. } => LogitStandardizedKdConfig::new(t).init()?.forward(zs, zt),
-        TermKind::MseLogits {} => MseLogitsLoss::new().forward(zs, zt, Reduction::Mean),
-        TermKind::Ce {}
-        | TermKind::Hint { .. }
-        | TermKind::Attention { .. }
-        | TermKind::Rkd { .. } => {
-            unreachable!("not a logit term")
-        }
-    })
-}
-
-fn teacher_features(teachers: &TeacherOutputs, index: usize) -> CoreResult<&Features> {
-    teachers
-        .features
-        .get(index)
-        .and_then(Option::as_ref)
-        .ok_or_else(|| {
-            CoreError::Teacher(format!(
-                "teacher {index} gave no features (there are {} teachers)",
-                teachers.features.len()
-            ))
-        })
 }
 
 /// The student's and the teacher's hidden vectors a term reads.

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::history::EpochRecord;
+use crate::observer::{StepEvent, TrainObserver};
 
 /// How the trainer reports progress (always on standard error).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -59,13 +60,31 @@ impl Reporter {
         }
     }
 
-    pub(crate) fn step(&self) {
-        if let Some(bar) = &self.bar {
+}
+
+/// The progress report is an observer of the first student.
+impl TrainObserver for Reporter {
+    fn step(&self, event: &StepEvent<'_>) {
+        if let (0, Some(bar)) = (event.student, &self.bar) {
             bar.inc(1);
         }
     }
 
-    pub(crate) fn epoch_done(&self, record: &EpochRecord) {
+    fn epoch(&self, student: usize, record: &EpochRecord) {
+        if student == 0 {
+            self.epoch_done(record);
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish();
+        }
+    }
+}
+
+impl Reporter {
+    fn epoch_done(&self, record: &EpochRecord) {
         let summary = record.summary();
         match self.mode {
             Progress::Bar => {
@@ -91,11 +110,6 @@ impl Reporter {
         }
     }
 
-    pub(crate) fn finish(&self) {
-        if let Some(bar) = &self.bar {
-            bar.finish();
-        }
-    }
 }
 
 fn fmt_duration(d: Duration) -> String {

@@ -9,14 +9,35 @@ use crate::objective::{Combine, TeacherOutputs, averaged_log_probs};
 
 /// The teachers a student learns from: none (training from labels), one, or a weighted
 /// ensemble, possibly of different architectures or sources (a network, a cache).
-#[derive(Clone, Default)]
-pub struct TeacherSet<'a> {
-    members: Vec<&'a dyn Teacher>,
+///
+/// `I` is what the models read (float rows by default): every teacher serves batches of it.
+pub struct TeacherSet<'a, I = Tensor<2>> {
+    members: Vec<&'a dyn Teacher<I>>,
     weights: Vec<f64>,
     combine: Combine,
 }
 
-impl std::fmt::Debug for TeacherSet<'_> {
+impl<I> Clone for TeacherSet<'_, I> {
+    fn clone(&self) -> Self {
+        Self {
+            members: self.members.clone(),
+            weights: self.weights.clone(),
+            combine: self.combine,
+        }
+    }
+}
+
+impl<I> Default for TeacherSet<'_, I> {
+    fn default() -> Self {
+        Self {
+            members: Vec::new(),
+            weights: Vec::new(),
+            combine: Combine::default(),
+        }
+    }
+}
+
+impl<I> std::fmt::Debug for TeacherSet<'_, I> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TeacherSet")
             .field(
@@ -33,14 +54,14 @@ impl std::fmt::Debug for TeacherSet<'_> {
     }
 }
 
-impl<'a> TeacherSet<'a> {
+impl<'a, I> TeacherSet<'a, I> {
     /// No teacher: the loss is cross-entropy with the labels.
     pub fn none() -> Self {
         Self::default()
     }
 
     /// One teacher.
-    pub fn single(teacher: &'a dyn Teacher) -> Self {
+    pub fn single(teacher: &'a dyn Teacher<I>) -> Self {
         Self {
             members: vec![teacher],
             weights: vec![1.0],
@@ -53,7 +74,10 @@ impl<'a> TeacherSet<'a> {
     /// # Errors
     /// No teacher, a weight that is negative or not finite, all weights 0, or teachers
     /// predicting different numbers of classes.
-    pub fn weighted(members: Vec<(&'a dyn Teacher, f64)>, combine: Combine) -> CoreResult<Self> {
+    pub fn weighted(
+        members: Vec<(&'a dyn Teacher<I>, f64)>,
+        combine: Combine,
+    ) -> CoreResult<Self> {
         if members.is_empty() {
             return Err(CoreError::InvalidValue {
                 name: "teachers",
@@ -92,7 +116,7 @@ impl<'a> TeacherSet<'a> {
     }
 
     /// The teachers in order.
-    pub fn members(&self) -> &[&'a dyn Teacher] {
+    pub fn members(&self) -> &[&'a dyn Teacher<I>] {
         &self.members
     }
 
@@ -124,7 +148,7 @@ impl<'a> TeacherSet<'a> {
     /// Every teacher's logits on `batch`, and the features of the teachers in `features_of`.
     pub(crate) fn outputs(
         &self,
-        batch: TeacherBatch<'_>,
+        batch: TeacherBatch<'_, I>,
         features_of: &[bool],
         autodiff: bool,
     ) -> CoreResult<TeacherOutputs> {
@@ -139,20 +163,13 @@ impl<'a> TeacherSet<'a> {
         let mut features = Vec::with_capacity(self.members.len());
         for (i, teacher) in self.members.iter().enumerate() {
             if features_of.get(i).copied().unwrap_or(false) {
-                let mut f = teacher.features(batch)?;
-                f.logits = to_device(f.logits);
-                f.hidden = f.hidden.into_iter().map(to_device).collect();
-                f.maps = f
-                    .maps
-                    .into_iter()
-                    .map(|m| {
-                        if autodiff {
-                            m.detach().autodiff()
-                        } else {
-                            m.detach()
-                        }
-                    })
-                    .collect();
+                let mut f = teacher.features(batch)?.detach();
+                if autodiff {
+                    f.logits = f.logits.autodiff();
+                    f.hidden = f.hidden.into_iter().map(Tensor::autodiff).collect();
+                    f.maps = f.maps.into_iter().map(Tensor::autodiff).collect();
+                    f.sequences = f.sequences.into_iter().map(Tensor::autodiff).collect();
+                }
                 logits.push(f.logits.clone());
                 features.push(Some(f));
             } else {

@@ -1,5 +1,6 @@
 //! The training loop: one trainer for teachers (hard labels) and students (distillation).
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use burn::optim::decay::WeightDecayConfig;
@@ -11,9 +12,9 @@ use burn::optim::{AdamConfig, AdamWConfig, GradientsParams, ModuleOptimizer, Sgd
 use burn::tensor::Tensor;
 use dark_knowledge_core::loss::SoftTargetLoss;
 use dark_knowledge_core::{
-    Classifier, Error as CoreError, Teacher, TeacherBatch, check_class_counts,
+    Classifier, Error as CoreError, ModelInput, Teacher, TeacherBatch, check_class_counts,
 };
-use dark_knowledge_data::Dataset;
+use dark_knowledge_data::{BatchSource, EpochPlan};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -27,6 +28,8 @@ use crate::mutual::{MUTUAL_TERM, MutualConfig, mutual_terms};
 use crate::objective::Objective;
 use crate::progress::{Progress, Reporter};
 use crate::teachers::TeacherSet;
+use crate::observer::{StepEvent, TrainObserver};
+use crate::term::CustomTerm;
 use crate::terms::LossTerm;
 
 /// The outcome of training.
@@ -51,12 +54,26 @@ pub struct TrainOutput<M> {
 /// batches are cut by index selection (no loader threads, no per-batch host copies), the
 /// shuffling and dropout are reproducible from one seed, each loss term is kept per epoch,
 /// and nothing global (logger, panic hook) is installed in the host program.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Trainer {
     config: TrainerConfig,
     loss: SoftTargetLoss,
     progress: Progress,
     label: String,
+    custom: Vec<CustomTerm>,
+    observers: Vec<Arc<dyn TrainObserver>>,
+}
+
+impl std::fmt::Debug for Trainer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Trainer")
+            .field("config", &self.config)
+            .field("progress", &self.progress)
+            .field("label", &self.label)
+            .field("custom", &self.custom)
+            .field("observers", &self.observers.len())
+            .finish()
+    }
 }
 
 impl Trainer {
@@ -72,7 +89,26 @@ impl Trainer {
             loss,
             progress: Progress::Auto,
             label: "train".to_string(),
+            custom: Vec::new(),
+            observers: Vec::new(),
         })
+    }
+
+    /// The same trainer with a user-defined loss term added after the configured ones.
+    ///
+    /// The term is trained beside the configured terms, with its weight and schedule, and
+    /// recorded in the history under its name. Terms that need a teacher are left out when a
+    /// model is trained from labels alone (a baseline); terms that do not are kept.
+    pub fn with_term(mut self, term: CustomTerm) -> Self {
+        self.custom.push(term);
+        self
+    }
+
+    /// The same trainer sending step and epoch events to `observer` too (beside the progress
+    /// report, itself an observer).
+    pub fn with_observer(mut self, observer: Arc<dyn TrainObserver>) -> Self {
+        self.observers.push(observer);
+        self
     }
 
     /// The same trainer reporting progress as `progress`.
@@ -110,9 +146,9 @@ impl Trainer {
     pub fn fit<M: Classifier>(
         &self,
         model: M,
-        train: &Dataset,
-        valid: &Dataset,
-        teacher: Option<&dyn Teacher>,
+        train: &dyn BatchSource<M::Input>,
+        valid: &dyn BatchSource<M::Input>,
+        teacher: Option<&dyn Teacher<M::Input>>,
     ) -> Result<TrainOutput<M>> {
         let teachers = match teacher {
             Some(t) => TeacherSet::single(t),
@@ -132,9 +168,9 @@ impl Trainer {
     pub fn fit_with<M: Classifier>(
         &self,
         model: M,
-        train: &Dataset,
-        valid: &Dataset,
-        teachers: &TeacherSet<'_>,
+        train: &dyn BatchSource<M::Input>,
+        valid: &dyn BatchSource<M::Input>,
+        teachers: &TeacherSet<'_, M::Input>,
     ) -> Result<TrainOutput<M>> {
         let mut outs = self.fit_group(vec![model], train, valid, teachers, None)?;
         Ok(outs.pop().expect("one model in, one out"))
@@ -150,9 +186,9 @@ impl Trainer {
     pub fn fit_mutual<M: Classifier>(
         &self,
         models: Vec<M>,
-        train: &Dataset,
-        valid: &Dataset,
-        teachers: &TeacherSet<'_>,
+        train: &dyn BatchSource<M::Input>,
+        valid: &dyn BatchSource<M::Input>,
+        teachers: &TeacherSet<'_, M::Input>,
         mutual: &MutualConfig,
     ) -> Result<Vec<TrainOutput<M>>> {
         mutual.validate()?;
@@ -178,9 +214,9 @@ impl Trainer {
     fn fit_group<M: Classifier>(
         &self,
         models: Vec<M>,
-        train: &Dataset,
-        valid: &Dataset,
-        teachers: &TeacherSet<'_>,
+        train: &dyn BatchSource<M::Input>,
+        valid: &dyn BatchSource<M::Input>,
+        teachers: &TeacherSet<'_, M::Input>,
         mutual: Option<&MutualConfig>,
     ) -> Result<Vec<TrainOutput<M>>> {
         for model in &models {
@@ -188,6 +224,14 @@ impl Trainer {
                 self.check_compatible(model, train, valid, Some(*teacher))?;
             }
             self.check_compatible(model, train, valid, None)?;
+        }
+        if let Some(augmentation) = train.augmentation()
+            && let Some(t) = teachers.members().iter().find(|t| !t.reads_inputs())
+        {
+            return Err(Error::AugmentedLookupTeacher {
+                teacher: t.describe(),
+                augmentation,
+            });
         }
         let c = &self.config;
         let terms = match (teachers.is_empty(), mutual.is_some()) {
@@ -208,8 +252,15 @@ impl Trainer {
                 }
             }
         };
-        let objective = Objective::new(
+        let custom: Vec<CustomTerm> = self
+            .custom
+            .iter()
+            .filter(|t| !teachers.is_empty() || !t.term.needs_teacher())
+            .cloned()
+            .collect();
+        let objective = Objective::with_custom(
             terms,
+            custom,
             c.epochs,
             teachers.weights().to_vec(),
             teachers.combine(),
@@ -237,6 +288,8 @@ impl Trainer {
         let steps_per_epoch = train.len().div_ceil(c.batch_size);
         let total_steps = steps_per_epoch * c.epochs;
         let reporter = Reporter::new(self.progress, &self.label, c.epochs, steps_per_epoch);
+        let watchers = Watchers::new(&reporter, &self.observers);
+        watchers.each(|o| o.start(c.epochs, steps_per_epoch));
 
         let mut histories: Vec<Vec<EpochRecord>> = vec![Vec::with_capacity(c.epochs); k];
         let mut bests: Vec<Option<(M, usize, f64, f64)>> = (0..k).map(|_| None).collect();
@@ -247,11 +300,17 @@ impl Trainer {
             order.shuffle(&mut rng);
             let mut sums: Vec<Sums> = (0..k).map(|_| Sums::new(names.len())).collect();
             let mut lr = c.learning_rate;
-            for chunk in order.chunks(c.batch_size) {
+            let plan = EpochPlan {
+                epoch: epoch + 1,
+                seed: c.seed,
+                chunks: order.chunks(c.batch_size).map(<[usize]>::to_vec).collect(),
+            };
+            for batch in train.batches(&plan) {
+                let batch = batch?;
+                let rows = batch.rows.len();
                 lr = c
                     .schedule
                     .learning_rate(c.learning_rate, epoch, step, total_steps);
-                let batch = train.batch(chunk);
                 let t_out = teachers.outputs(
                     TeacherBatch {
                         inputs: &batch.inputs,
@@ -262,11 +321,7 @@ impl Trainer {
                 )?;
                 let t_pred = (!teachers.is_empty()).then(|| teachers.predicted(&t_out.logits));
                 let targets = batch.targets.clone().autodiff();
-                let labeled = if partial {
-                    chunk.iter().filter(|&&p| train.is_labeled(p)).count()
-                } else {
-                    chunk.len()
-                };
+                let labeled = batch.labeled;
                 let mut outputs = Vec::with_capacity(k);
                 for (student, sums) in students.iter().zip(sums.iter_mut()) {
                     let out = student_outputs(
@@ -304,7 +359,19 @@ impl Trainer {
                         None => values.total.clone(),
                         Some(acc) => acc + values.total.clone(),
                     });
-                    sums[i].add(chunk.len(), &detached(values));
+                    let (loss, values) = sums[i].add(rows, &detached(values));
+                    let event = StepEvent {
+                        student: i,
+                        epoch: epoch + 1,
+                        step: step + 1,
+                        total_steps,
+                        learning_rate: lr,
+                        rows,
+                        loss,
+                        names: &names,
+                        values: &values,
+                    };
+                    watchers.each(|o| o.step(&event));
                 }
                 let mut grads = total.expect("at least one student").backward();
                 students = students
@@ -316,13 +383,11 @@ impl Trainer {
                     })
                     .collect();
                 step += 1;
-                reporter.step();
             }
             let seconds = started.elapsed().as_secs_f64();
             for (i, sums) in sums.into_iter().enumerate() {
                 let train_metrics = sums.finish(train.len(), !teachers.is_empty(), &names);
                 if !train_metrics.loss.is_finite() {
-                    reporter.finish();
                     return Err(Error::Diverged {
                         epoch: epoch + 1,
                         value: train_metrics.loss,
@@ -369,22 +434,13 @@ impl Trainer {
                     valid: valid_metrics,
                     seconds,
                     term_weights,
-                    temperatures: objective
-                        .names
-                        .iter()
-                        .zip(&objective.terms)
-                        .filter_map(|(n, t)| {
-                            Some((n.clone(), t.temperature_at(epoch + 1, c.epochs)?))
-                        })
-                        .collect(),
+                    temperatures: objective.temperatures_at(epoch + 1).into_iter().collect(),
                 };
-                if i == 0 {
-                    reporter.epoch_done(&record);
-                }
+                watchers.each(|o| o.epoch(i, &record));
                 histories[i].push(record);
             }
         }
-        reporter.finish();
+        drop(watchers);
         Ok(students
             .into_iter()
             .zip(bests)
@@ -404,9 +460,9 @@ impl Trainer {
     fn check_compatible<M: Classifier>(
         &self,
         model: &M,
-        train: &Dataset,
-        valid: &Dataset,
-        teacher: Option<&dyn Teacher>,
+        train: &dyn BatchSource<M::Input>,
+        valid: &dyn BatchSource<M::Input>,
+        teacher: Option<&dyn Teacher<M::Input>>,
     ) -> Result<()> {
         for (what, data) in [("training data", train), ("validation data", valid)] {
             if data.num_classes() != model.num_classes() {
@@ -417,32 +473,55 @@ impl Trainer {
                 }
                 .into());
             }
-            if data.num_features() != model.num_features() {
+            if let (Some(d), Some(m)) = (data.num_features(), model.num_features())
+                && d != m
+            {
                 return Err(CoreError::ShapeMismatch {
                     what,
-                    expected: format!(
-                        "{} features per row, as the model reads",
-                        model.num_features()
-                    ),
-                    got: format!("{} features", data.num_features()),
+                    expected: format!("{m} features per row, as the model reads"),
+                    got: format!("{d} features"),
                 }
                 .into());
             }
         }
         if let Some(teacher) = teacher {
             check_class_counts(teacher.num_classes(), model.num_classes())?;
-            if let Some(f) = teacher.num_features()
-                && f != train.num_features()
+            if let (Some(f), Some(d)) = (teacher.num_features(), train.num_features())
+                && f != d
             {
                 return Err(CoreError::ShapeMismatch {
                     what: "teacher inputs",
-                    expected: format!("{} features per row, as the data has", train.num_features()),
+                    expected: format!("{d} features per row, as the data has"),
                     got: format!("a teacher reading {f} features"),
                 }
                 .into());
             }
         }
         Ok(())
+    }
+}
+
+/// The progress report and the user's observers; `finish` is sent to each when training
+/// ends, also on an error.
+struct Watchers<'a>(Vec<&'a dyn TrainObserver>);
+
+impl<'a> Watchers<'a> {
+    fn new(reporter: &'a Reporter, observers: &'a [Arc<dyn TrainObserver>]) -> Self {
+        let mut all: Vec<&'a dyn TrainObserver> = vec![reporter];
+        all.extend(observers.iter().map(|o| o.as_ref()));
+        Self(all)
+    }
+
+    fn each(&self, f: impl Fn(&dyn TrainObserver)) {
+        for o in &self.0 {
+            f(*o);
+        }
+    }
+}
+
+impl Drop for Watchers<'_> {
+    fn drop(&mut self) {
+        self.each(|o| o.finish());
     }
 }
 

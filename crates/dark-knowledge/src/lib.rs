@@ -55,13 +55,17 @@ pub use dark_knowledge_core::loss::{
     SoftTargetLoss, SoftTargetLossConfig,
 };
 pub use dark_knowledge_core::{
-    Classifier, FrozenTeacher, PrecomputedTeacher, Teacher, TeacherBatch, device_from_name,
-    device_names, wgpu_unavailable_reason,
+    Classifier, FeatureNames, Features, FrozenTeacher, ModelInput, PrecomputedTeacher, Teacher,
+    TeacherBatch, device_from_name, device_names, wgpu_unavailable_reason,
 };
-pub use dark_knowledge_data::{Dataset, GaussianMixtureConfig, Split, stratified_split};
+pub use dark_knowledge_data::{
+    Augment, Augmented, BatchSource, Dataset, FeatureNoise, GaussianMixtureConfig,
+    HorizontalFlip, LabeledBatch, LoaderData, RandomShift, Split, stratified_split,
+};
 pub use dark_knowledge_models::{Cnn, CnnConfig, Mlp, MlpConfig};
 pub use dark_knowledge_train::{
-    EpochRecord, LrSchedule, OptimizerConfig, Progress, SplitMetrics, TrainOutput, Trainer,
+    CustomTerm, DistillationTerm, EpochRecord, LrSchedule, OptimizerConfig, Progress,
+    SplitMetrics, StepEvent, TeacherSet, TermInputs, TrainObserver, TrainOutput, Trainer,
     TrainerConfig, evaluate,
 };
 
@@ -71,9 +75,15 @@ pub mod prelude {
     pub use burn::tensor::{Device, Int, Tensor, TensorData};
 
     pub use crate::{
-        Classifier, Cnn, CnnConfig, Dataset, FrozenTeacher, GaussianMixtureConfig, LrSchedule, Mlp,
-        MlpConfig, OptimizerConfig, PrecomputedTeacher, Progress, SoftTargetLoss,
-        SoftTargetLossConfig, Teacher, TrainOutput, Trainer, TrainerConfig, device_from_name,
-        stratified_split,
+        Augmented, BatchSource, Classifier, Cnn, CnnConfig, CustomTerm, Dataset,
+        DistillationTerm, FrozenTeacher, GaussianMixtureConfig, LabeledBatch, LoaderData,
+        LrSchedule, Mlp, MlpConfig, ModelInput, OptimizerConfig, PrecomputedTeacher, Progress,
+        SoftTargetLoss, SoftTargetLossConfig, Teacher, TrainObserver, TrainOutput, Trainer,
+        TrainerConfig, device_from_name, stratified_split,
     };
 }
+
+/// The guide's "your own model and data" page (`docs/own-model.md`); its code blocks are
+/// compiled and run as this crate's doc-tests.
+#[doc = include_str!("../../../docs/own-model.md")]
+pub mod guide_own_model {}

@@ -96,7 +96,7 @@ pub fn evaluate(
             cached = CachedTeacher::open(&path, &data.all)?;
             eprintln!(
                 "evaluate: no teacher model, fidelity measured against {}",
-                dark_knowledge_core::Teacher::describe(&cached)
+                cached.describe()
             );
             &cached
         }

@@ -133,7 +133,7 @@ pub(super) fn open_teacher(
         })?;
         eprintln!(
             "teacher: {}",
-            dark_knowledge_core::Teacher::describe(&cached)
+            cached.describe()
         );
         Ok(Box::new(cached))
     };

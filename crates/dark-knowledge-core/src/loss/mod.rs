@@ -19,6 +19,7 @@ mod logit_standardized;
 mod mse;
 mod soft_target;
 mod stable;
+mod tokens;
 mod top_k;
 
 pub use cross_entropy::{CrossEntropyLoss, cross_entropy_no_reduction};
@@ -35,6 +36,7 @@ pub use soft_target::{LossTerms, SoftTargetLoss, SoftTargetLossConfig};
 pub use stable::{
     SoftmaxParts, kl_divergence_logits, kl_divergence_pair, kl_from_offsets, log_softmax_stable,
 };
+pub use tokens::{flatten_token_targets, flatten_tokens};
 pub use top_k::top_k_kd_no_reduction;
 
 /// How per-sample losses are reduced to one value.
