@@ -12,6 +12,7 @@ pub mod error;
 pub mod idx;
 pub mod logits;
 mod split;
+pub mod store;
 pub mod synthetic;
 pub mod tabular;
 
@@ -20,4 +21,5 @@ pub use cached_teacher::{CacheSettings, CachedTeacher, cache_teacher, dataset_fi
 pub use dataset::{Batch, Dataset, UNLABELED};
 pub use error::{Error, Result};
 pub use split::{LabelBudget, Split, stratified_labeled, stratified_split};
+pub use store::{RowStore, RowStoreWriter, StoredRow, write_csv_store};
 pub use synthetic::GaussianMixtureConfig;
