@@ -166,7 +166,10 @@ pub(crate) fn run_pass(
     }
     if records.rows() != rows {
         let found = records.rows();
-        return Err(changed(path, format!("it has {found} data rows, not {rows}")));
+        return Err(changed(
+            path,
+            format!("it has {found} data rows, not {rows}"),
+        ));
     }
     tick(progress, pass, rows, Some(rows), true);
     Ok(())
@@ -202,14 +205,20 @@ fn encode_pass(
                 None
             }
             Some(label) => Some(target.index_of(label).ok_or_else(|| {
-                let line = records.line().map_or(String::new(), |l| format!(" on line {l}"));
-                changed(csv, format!("label {label:?}{line} was not in the first pass"))
+                let line = records
+                    .line()
+                    .map_or(String::new(), |l| format!(" on line {l}"));
+                changed(
+                    csv,
+                    format!("label {label:?}{line} was not in the first pass"),
+                )
             })?),
         };
         writer.push(&row, label)
     })?;
     if seen_unlabeled != unlabeled {
-        let reason = format!("{seen_unlabeled} rows have no label, the first pass found {unlabeled}");
+        let reason =
+            format!("{seen_unlabeled} rows have no label, the first pass found {unlabeled}");
         return Err(changed(csv, reason));
     }
     writer.finish()

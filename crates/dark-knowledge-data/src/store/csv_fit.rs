@@ -118,6 +118,34 @@ impl Plan {
             _ => true,
         }
     }
+
+    /// The column's transform, or why it is dropped; `None` for the target. Requires the
+    /// statistics passes to be done.
+    fn fitted(
+        self,
+        rows: usize,
+        config: &TabularConfig,
+    ) -> Option<std::result::Result<ColumnTransform, String>> {
+        Some(match self {
+            Plan::Target => return None,
+            Plan::Drop(reason) => Err(reason),
+            Plan::Numeric {
+                moments,
+                missing_indicator,
+                ..
+            } => {
+                let Moments::Done { mean, std } = moments else {
+                    unreachable!("the statistics passes run until every mean and std is known")
+                };
+                Ok(ColumnTransform::Numeric {
+                    mean,
+                    std,
+                    missing_indicator,
+                })
+            }
+            Plan::Categorical(levels) => categorical(levels, rows, config),
+        })
+    }
 }
 
 /// Fits the encoder from the scan of the CSV at `path`, reading it again as needed; returns
@@ -153,58 +181,16 @@ pub(crate) fn fit_encoder(
     for (scan, name) in columns.into_iter().zip(&headers) {
         plans.push(plan(scan, rows, config, path, name)?);
     }
-    let mut passes = 0;
-    while plans.iter().any(Plan::needs_pass) {
-        passes += 1;
-        let mut seen = vec![0usize; plans.len()];
-        let mut unexpected = None;
-        run_pass(path, &headers, rows, CsvPass::Statistics, progress, |records| {
-            for (col, plan) in plans.iter_mut().enumerate() {
-                if !plan.add(records.cell(col), &mut seen[col]) && unexpected.is_none() {
-                    unexpected = Some(col);
-                }
-            }
-            Ok(())
-        })?;
-        let finished: Vec<bool> = plans
-            .iter_mut()
-            .zip(&seen)
-            .map(|(plan, &seen)| plan.finish_pass(seen))
-            .collect();
-        if let Some(col) = unexpected.or_else(|| finished.iter().position(|ok| !ok)) {
-            return Err(StoreError::CsvChanged {
-                path: path.to_path_buf(),
-                reason: format!("column {:?} holds other values than before", headers[col]),
-            });
-        }
-    }
+    let passes = statistics_passes(&mut plans, path, &headers, rows, progress)?;
     let (mut columns, mut dropped) = (Vec::new(), Vec::new());
     for (plan, name) in plans.into_iter().zip(&headers) {
-        let fitted = match plan {
-            Plan::Target => continue,
-            Plan::Drop(reason) => Err(reason),
-            Plan::Numeric {
-                moments,
-                missing_indicator,
-                ..
-            } => {
-                let Moments::Done { mean, std } = moments else {
-                    unreachable!("the statistics passes run until every mean and std is known")
-                };
-                Ok(ColumnTransform::Numeric {
-                    mean,
-                    std,
-                    missing_indicator,
-                })
-            }
-            Plan::Categorical(levels) => categorical(levels, rows, config),
-        };
-        match fitted {
-            Ok(transform) => columns.push(EncodedColumn {
+        match plan.fitted(rows, config) {
+            None => {}
+            Some(Ok(transform)) => columns.push(EncodedColumn {
                 name: name.clone(),
                 transform,
             }),
-            Err(reason) => dropped.push((name.clone(), reason)),
+            Some(Err(reason)) => dropped.push((name.clone(), reason)),
         }
     }
     if columns.is_empty() {
@@ -217,6 +203,49 @@ pub(crate) fn fit_encoder(
         dropped,
     };
     Ok((encoder, passes))
+}
+
+/// Reads the CSV again until every plan is complete; returns the number of passes.
+fn statistics_passes(
+    plans: &mut [Plan],
+    path: &Path,
+    headers: &[String],
+    rows: usize,
+    progress: &mut dyn FnMut(CsvProgress),
+) -> Result<usize> {
+    let mut passes = 0;
+    while plans.iter().any(Plan::needs_pass) {
+        passes += 1;
+        let mut seen = vec![0usize; plans.len()];
+        let mut unexpected = None;
+        run_pass(
+            path,
+            headers,
+            rows,
+            CsvPass::Statistics,
+            progress,
+            |records| {
+                for (col, plan) in plans.iter_mut().enumerate() {
+                    if !plan.add(records.cell(col), &mut seen[col]) && unexpected.is_none() {
+                        unexpected = Some(col);
+                    }
+                }
+                Ok(())
+            },
+        )?;
+        let finished: Vec<bool> = plans
+            .iter_mut()
+            .zip(&seen)
+            .map(|(plan, &seen)| plan.finish_pass(seen))
+            .collect();
+        if let Some(col) = unexpected.or_else(|| finished.iter().position(|ok| !ok)) {
+            return Err(StoreError::CsvChanged {
+                path: path.to_path_buf(),
+                reason: format!("column {:?} holds other values than before", headers[col]),
+            });
+        }
+    }
+    Ok(passes)
 }
 
 /// The classes depend only on the distinct labels: fitted on a table holding each once.

@@ -136,14 +136,13 @@ impl ColumnScan {
         }
     }
 
-    /// Whether the column is fitted as numeric (given the whole file has been scanned).
+    /// Whether the column is numeric (so far, until the whole file has been scanned).
     pub(crate) fn is_numeric(&self) -> bool {
         self.role == Role::Numeric || (self.role == Role::Auto && self.looks_numeric)
     }
 
     fn add(&mut self, cell: Option<&str>, offset: u64) {
-        let numbers = self.role == Role::Numeric || (self.role == Role::Auto && self.looks_numeric);
-        if numbers {
+        if self.is_numeric() {
             match number(cell) {
                 Ok(Some(x)) => self.num.add(x),
                 Ok(None) => {}
@@ -155,7 +154,8 @@ impl ColumnScan {
         }
         if let (Some(v), Role::Categorical | Role::Auto) = (cell, self.role) {
             // While the column may still be numeric its levels are kept up to the cap only.
-            self.cat.add(v, self.looks_numeric);
+            let capped = self.role == Role::Auto && self.looks_numeric;
+            self.cat.add(v, capped);
         }
     }
 }
@@ -164,7 +164,10 @@ impl Scan {
     /// Reads the header of `records` and finds the configured columns in it: errors that
     /// depend on the header only (a missing target, unknown or conflicting names in the
     /// configuration) come before any data row is read.
-    pub(crate) fn start(records: &CsvRecords, config: &TabularConfig) -> Result<Self, TabularError> {
+    pub(crate) fn start(
+        records: &CsvRecords,
+        config: &TabularConfig,
+    ) -> Result<Self, TabularError> {
         let header_only = CsvTable {
             headers: records.headers().to_vec(),
             rows: Vec::new(),

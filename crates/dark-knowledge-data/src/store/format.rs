@@ -50,16 +50,20 @@ impl StoreHeader {
     /// Checks the fields (shape rules, `num_unlabeled <= num_rows`) and computes the layout;
     /// the error says which field is invalid or that the sizes overflow.
     pub(crate) fn layout(&self) -> std::result::Result<Layout, String> {
-        check_shape(self.num_features, self.num_classes).map_err(|(what, v, allowed)| {
-            format!("{what} is {v}, expected {allowed}")
-        })?;
+        check_shape(self.num_features, self.num_classes)
+            .map_err(|(what, v, allowed)| format!("{what} is {v}, expected {allowed}"))?;
         if self.num_unlabeled > self.num_rows {
             return Err(format!(
                 "num_unlabeled {} exceeds num_rows {}",
                 self.num_unlabeled, self.num_rows
             ));
         }
-        let too_big = || format!("{} rows x {} features overflow the address space", self.num_rows, self.num_features);
+        let too_big = || {
+            format!(
+                "{} rows x {} features overflow the address space",
+                self.num_rows, self.num_features
+            )
+        };
         let feature_bytes = self
             .num_rows
             .checked_mul(self.num_features)
@@ -252,7 +256,10 @@ mod tests {
         ];
         for h in bad {
             let err = StoreHeader::from_bytes(Path::new("x"), &h.to_bytes(), 0).unwrap_err();
-            assert!(matches!(err, StoreError::CorruptHeader { .. }), "{h:?}: {err}");
+            assert!(
+                matches!(err, StoreError::CorruptHeader { .. }),
+                "{h:?}: {err}"
+            );
         }
     }
 

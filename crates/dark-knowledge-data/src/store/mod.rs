@@ -65,6 +65,7 @@ mod csv_scan;
 mod error;
 mod format;
 mod reader;
+mod verify;
 mod writer;
 
 pub use csv::{

@@ -1,7 +1,6 @@
 //! Memory-mapped, verified reader of row stores.
 
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use burn::data::dataset::DatasetError;
@@ -9,12 +8,8 @@ use burn::tensor::Device;
 use memmap2::Mmap;
 
 use super::error::{Result, StoreError};
-use super::format::{
-    HEADER_LEN, Layout, StoreHeader, VALUE_LEN, decode_label, decode_le,
-};
-
-/// Bytes read at a time while the payload is verified (a multiple of [`VALUE_LEN`]).
-const VERIFY_CHUNK: usize = 1 << 20;
+use super::format::{HEADER_LEN, Layout, StoreHeader, VALUE_LEN, decode_label, decode_le};
+use super::verify::{check_len, read_full, verify_payload};
 
 /// One row of a [`RowStore`], as its burn [`Dataset`](burn::data::dataset::Dataset) item.
 #[derive(Debug, Clone, PartialEq)]
@@ -62,7 +57,10 @@ impl RowStore {
             }
         };
         let mut file = File::open(path).map_err(io("opening"))?;
-        let file_len = file.metadata().map_err(io("reading the metadata of"))?.len();
+        let file_len = file
+            .metadata()
+            .map_err(io("reading the metadata of"))?
+            .len();
         let mut head = [0u8; HEADER_LEN];
         let n = read_full(&mut file, &mut head).map_err(io("reading the header of"))?;
         let (header, layout) = StoreHeader::from_bytes(path, &head[..n], file_len)?;
@@ -245,125 +243,5 @@ impl burn::data::dataset::Dataset<StoredRow> for RowStore {
 
     fn len(&self) -> usize {
         self.header.num_rows
-    }
-}
-
-fn check_len(path: &Path, expected: u64, found: u64) -> Result<()> {
-    let path = path.to_path_buf();
-    match found.cmp(&expected) {
-        std::cmp::Ordering::Less => Err(StoreError::Truncated {
-            path,
-            expected,
-            found,
-        }),
-        std::cmp::Ordering::Greater => Err(StoreError::TrailingBytes {
-            path,
-            expected,
-            found,
-        }),
-        std::cmp::Ordering::Equal => Ok(()),
-    }
-}
-
-/// Reads until `buf` is full or the end of the file; returns the bytes read.
-fn read_full(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match file.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(n)
-}
-
-/// The first invalid stored value found while verifying: (row, reason).
-type Problem = Option<(usize, String)>;
-
-/// Hashes the payload and checks its values in one sequential read; a checksum mismatch is
-/// reported before any value problem (a flipped bit is damage, not a bad row).
-fn verify_payload(file: &mut File, path: &Path, h: &StoreHeader, l: &Layout) -> Result<()> {
-    let io = |action: &'static str| {
-        move |source| StoreError::Io {
-            path: path.to_path_buf(),
-            action,
-            source,
-        }
-    };
-    file.seek(SeekFrom::Start(HEADER_LEN as u64))
-        .map_err(io("seeking in"))?;
-    let mut hasher = crc32fast::Hasher::new();
-    let mut buf = vec![0u8; VERIFY_CHUNK.min(l.file_len)];
-    let (mut problem, mut unlabeled): (Problem, usize) = (None, 0);
-    let f = h.num_features;
-    let mut at = HEADER_LEN;
-    while at < l.crc_at {
-        // Chunks never straddle the features/labels boundary.
-        let end = if at < l.labels_at { l.labels_at } else { l.crc_at };
-        let chunk = &mut buf[..VERIFY_CHUNK.min(end - at)];
-        if read_full(file, chunk).map_err(io("reading"))? < chunk.len() {
-            return Err(StoreError::Truncated {
-                path: path.to_path_buf(),
-                expected: l.file_len as u64,
-                found: at as u64,
-            });
-        }
-        hasher.update(chunk);
-        let first = (at - if at < l.labels_at { HEADER_LEN } else { l.labels_at }) / VALUE_LEN;
-        if at < l.labels_at {
-            let bad = decode_le(chunk, f32::from_le_bytes).position(|v| !v.is_finite());
-            if let (None, Some(k)) = (&problem, bad) {
-                let (row, j) = ((first + k) / f, (first + k) % f);
-                problem = Some((row, format!("feature {j} is not a finite number")));
-            }
-        } else {
-            for (k, raw) in decode_le(chunk, i32::from_le_bytes).enumerate() {
-                match decode_label(raw, h.num_classes) {
-                    Some(label) => unlabeled += usize::from(label.is_none()),
-                    None if problem.is_none() => {
-                        let reason = format!("label {raw}, expected -1 or 0..{}", h.num_classes);
-                        problem = Some((first + k, reason));
-                    }
-                    None => {}
-                }
-            }
-        }
-        at += chunk.len();
-    }
-    let mut stored = [0u8; 4];
-    if read_full(file, &mut stored).map_err(io("reading"))? < stored.len() {
-        return Err(StoreError::Truncated {
-            path: path.to_path_buf(),
-            expected: l.file_len as u64,
-            found: at as u64,
-        });
-    }
-    let (stored, computed) = (u32::from_le_bytes(stored), hasher.finalize());
-    if stored != computed {
-        return Err(StoreError::Checksum {
-            path: path.to_path_buf(),
-            stored,
-            computed,
-        });
-    }
-    if problem.is_none() && unlabeled != h.num_unlabeled {
-        let reason = format!(
-            "{unlabeled} rows without label, but the header says {}",
-            h.num_unlabeled
-        );
-        return Err(StoreError::CorruptHeader {
-            path: path.to_path_buf(),
-            reason,
-        });
-    }
-    match problem {
-        None => Ok(()),
-        Some((row, reason)) => Err(StoreError::CorruptRow {
-            path: path.to_path_buf(),
-            row,
-            reason,
-        }),
     }
 }

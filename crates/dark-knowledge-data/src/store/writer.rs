@@ -132,8 +132,7 @@ impl RowStoreWriter {
                 found: features.len(),
             });
         }
-        if let Some((column, &value)) = features.iter().enumerate().find(|(_, v)| !v.is_finite())
-        {
+        if let Some((column, &value)) = features.iter().enumerate().find(|(_, v)| !v.is_finite()) {
             return Err(StoreError::NonFinite {
                 path: self.path.clone(),
                 row,
@@ -269,7 +268,8 @@ impl RowStoreWriter {
             .map_err(io(&tmp, "writing the header"))?;
         file.sync_all().map_err(io(&tmp, "fsyncing"))?;
         drop(file);
-        std::fs::rename(&tmp, &self.path).map_err(io(&self.path, "renaming the temporary file to"))?;
+        std::fs::rename(&tmp, &self.path)
+            .map_err(io(&self.path, "renaming the temporary file to"))?;
         self.done = true;
         if let Ok(dir) = File::open(folder_of(&self.path)) {
             let _ = dir.sync_all();
