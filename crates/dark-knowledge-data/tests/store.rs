@@ -826,6 +826,12 @@ fn csv_errors_name_the_line_and_leave_an_existing_store_alone() {
         );
         assert_eq!(std::fs::read(&out).unwrap(), before, "case {i}");
     }
+    // The CSV itself is refused as the output path.
+    let csv = dir.join("0.csv");
+    let text = std::fs::read(&csv).unwrap();
+    let err = write_csv_store(&csv, &config, &dir.join(".").join("0.csv"), |_| {}).unwrap_err();
+    assert!(matches!(err, StoreError::InvalidPath { .. }), "{err}");
+    assert_eq!(std::fs::read(&csv).unwrap(), text);
     // The missing label is allowed when asked for, and the row is stored without label.
     let partial = CsvStoreOptions {
         missing_target_is_unlabeled: true,
@@ -907,19 +913,35 @@ fn status_kb(field: &str) -> u64 {
         .unwrap()
 }
 
-/// Child half of `memory_does_not_grow_with_the_rows`: writes then reads every row of a
-/// store of `DK_STORE_MEMORY_ROWS` rows of 64 features, printing its peak memory.
+/// Child half of the memory tests, run in its own process so that its peak memory is its
+/// own: with `DK_STORE_MEMORY_MODE=rows`, writes then reads every row of a store of
+/// `DK_STORE_MEMORY_ROWS` rows of 64 features; with `csv`, writes a CSV of that many rows,
+/// then builds its store with `write_csv_store`. Prints its memory (kB) after `DKMEM`.
 #[test]
 fn memory_child() {
-    let (Some(path), Some(rows)) = (
+    let (Some(path), Ok(rows), Ok(mode)) = (
         std::env::var_os("DK_STORE_MEMORY_CHILD"),
-        std::env::var("DK_STORE_MEMORY_ROWS").ok(),
+        std::env::var("DK_STORE_MEMORY_ROWS"),
+        std::env::var("DK_STORE_MEMORY_MODE"),
     ) else {
         return;
     };
     let (path, rows): (PathBuf, usize) = (path.into(), rows.parse().unwrap());
+    let report = match mode.as_str() {
+        "rows" => rows_memory(&path, rows),
+        _ => csv_memory(&path, rows),
+    };
+    std::fs::remove_file(&path).unwrap();
+    let report: Vec<String> = report.iter().map(u64::to_string).collect();
+    println!("DKMEM {}", report.join(" "));
+}
+
+/// Peak resident memory at the start, after writing and after opening; anonymous (heap)
+/// memory at the start and its peak while reading every row; peak resident memory after
+/// reading (which counts the pages of the mapped file that the reads brought in).
+fn rows_memory(path: &Path, rows: usize) -> Vec<u64> {
     let (start, anon_start) = (status_kb("VmHWM"), status_kb("RssAnon"));
-    let mut w = RowStoreWriter::create(&path, 64, 10).unwrap();
+    let mut w = RowStoreWriter::create(path, 64, 10).unwrap();
     let mut row = vec![0.5f32; 64];
     for i in 0..rows {
         row[i % 64] = i as f32;
@@ -927,9 +949,9 @@ fn memory_child() {
     }
     w.finish().unwrap();
     let written = status_kb("VmHWM");
-    let store = RowStore::open(&path).unwrap();
+    let store = RowStore::open(path).unwrap();
     let opened = status_kb("VmHWM");
-    let (mut anon, mut sum, mut buf) = (status_kb("RssAnon"), 0.0f64, Vec::new());
+    let (mut anon, mut sum, mut buf) = (anon_start, 0.0f64, Vec::new());
     for i in 0..store.len() {
         store.row_into(i, &mut buf).unwrap();
         sum += f64::from(buf[i % 64]);
@@ -937,21 +959,49 @@ fn memory_child() {
             anon = anon.max(status_kb("RssAnon"));
         }
     }
+    assert!(sum > 0.0);
     let read = status_kb("VmHWM");
-    drop(store);
-    std::fs::remove_file(&path).unwrap();
-    println!("DKMEM {start} {written} {opened} {anon_start} {anon} {read} {sum}");
+    vec![start, written, opened, anon_start, anon, read]
 }
 
-/// Memory of a child process writing and reading `rows` rows, in kB: peak resident memory
-/// at the start, after writing and after opening; anonymous (heap) memory at the start and
-/// its peak while reading every row; peak resident memory after reading (which counts the
-/// mapped file's pages that the reads brought in).
-fn child_memory(path: &Path, rows: usize) -> [u64; 6] {
+/// Peak resident memory before and after building the store of a generated CSV.
+fn csv_memory(path: &Path, rows: usize) -> Vec<u64> {
+    use std::io::Write as _;
+    let csv = path.with_extension("csv");
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&csv).unwrap());
+    writeln!(out, "x,n,c,t,y").unwrap();
+    for i in 0..rows {
+        let (x, c) = (
+            (i as f64 * 0.618).fract() * 100.0,
+            ["a", "b", "c", "d"][i % 4],
+        );
+        let t = if i % 11 == 0 {
+            "NA".to_string()
+        } else {
+            (i % 97).to_string()
+        };
+        writeln!(out, "{x},{},{c},{t},{}", i % 13, ["no", "yes"][i % 3 / 2]).unwrap();
+    }
+    drop(out);
+    let start = status_kb("VmHWM");
+    let config = TabularConfig::new("y");
+    let (encoder, summary) = write_csv_store(&csv, &config, path, |_| {}).unwrap();
+    assert_eq!(
+        (summary.header.num_rows, encoder.num_features()),
+        (rows, 10)
+    );
+    let after = status_kb("VmHWM");
+    std::fs::remove_file(&csv).unwrap();
+    vec![start, after]
+}
+
+/// Runs `memory_child` in a child process; returns what it printed.
+fn child_memory(path: &Path, mode: &str, rows: usize) -> Vec<u64> {
     let output = Command::new(std::env::current_exe().unwrap())
         .args(["--exact", "memory_child", "--nocapture", "--test-threads=1"])
         .env("DK_STORE_MEMORY_CHILD", path)
         .env("DK_STORE_MEMORY_ROWS", rows.to_string())
+        .env("DK_STORE_MEMORY_MODE", mode)
         .output()
         .unwrap();
     assert!(
@@ -965,27 +1015,22 @@ fn child_memory(path: &Path, rows: usize) -> [u64; 6] {
         .lines()
         .find_map(|l| Some(&l[l.find("DKMEM ")? + 6..]))
         .unwrap();
-    let v: Vec<u64> = line
-        .split(' ')
-        .take(6)
-        .map(|x| x.parse().unwrap())
-        .collect();
-    std::array::from_fn(|i| v[i])
+    line.split(' ').map(|x| x.parse().unwrap()).collect()
 }
 
 #[test]
 fn memory_does_not_grow_with_the_rows() {
     let dir = test_dir("memory");
     // 260 bytes a row: ~8 MB and ~100 MB stores.
-    let small = child_memory(&dir.join("small.dkrs"), 32_000);
-    let large = child_memory(&dir.join("large.dkrs"), 400_000);
-    let growth = |m: [u64; 6], what: &str| match what {
+    let small = child_memory(&dir.join("small.dkrs"), "rows", 32_000);
+    let large = child_memory(&dir.join("large.dkrs"), "rows", 400_000);
+    let growth = |m: &[u64], what: &str| match what {
         "writing" => m[1] - m[0],
         "opening" => m[2] - m[0],
         _ => m[4].saturating_sub(m[3]),
     };
     for what in ["writing", "opening", "reading"] {
-        let (s, l) = (growth(small, what), growth(large, what));
+        let (s, l) = (growth(&small, what), growth(&large, what));
         // Holding the rows would add ~90 MB to the large run.
         assert!(
             l < s + 8_000,
@@ -993,4 +1038,18 @@ fn memory_does_not_grow_with_the_rows() {
         );
     }
     eprintln!("memory (kB) for 8 MB: {small:?}; for 100 MB: {large:?}");
+}
+
+#[test]
+fn csv_path_memory_does_not_grow_with_the_rows() {
+    let dir = test_dir("csv_memory");
+    // ~1 MB and ~12 MB of CSV; the in-memory table of the larger would take ~60 MB.
+    let small = child_memory(&dir.join("small.dkrs"), "csv", 25_000);
+    let large = child_memory(&dir.join("large.dkrs"), "csv", 300_000);
+    let (s, l) = (small[1] - small[0], large[1] - large[0]);
+    assert!(
+        l < s + 8_000,
+        "+{s} kB for 25 000 rows, +{l} kB for 300 000"
+    );
+    eprintln!("csv memory (kB) for 25 000 rows: {small:?}; for 300 000: {large:?}");
 }

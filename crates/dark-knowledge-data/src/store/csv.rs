@@ -100,6 +100,14 @@ pub fn write_csv_store_with(
     mut progress: impl FnMut(CsvProgress),
 ) -> Result<(TabularEncoder, StoreSummary)> {
     let progress: &mut dyn FnMut(CsvProgress) = &mut progress;
+    if let (Ok(a), Ok(b)) = (std::fs::canonicalize(csv), std::fs::canonicalize(out))
+        && a == b
+    {
+        return Err(StoreError::InvalidPath {
+            path: out.to_path_buf(),
+            reason: "it is the CSV being read; choose another path for the store",
+        });
+    }
     let mut records = CsvRecords::open(csv)?;
     let mut scan = Scan::start(&records, config)?;
     while records.advance()? {

@@ -35,7 +35,23 @@
 //! The writer buffers 1 MiB of features and 64 KiB of labels (which go to a second temporary
 //! file, appended after the features at `finish`), so its memory does not grow with the rows.
 //! The reader's verification reads 1 MiB at a time with plain reads; rows are then read
-//! through the map, whose pages the operating system loads and evicts as needed.
+//! through the map, whose pages are the operating system's page cache: clean, shared, and
+//! evicted when memory is needed, so a store larger than memory reads row by row. They do
+//! count in the process's resident size while mapped. [`write_csv_store`] holds one record,
+//! one encoded row and the fitted state (see its documentation).
+//!
+//! Measured on Linux (the `memory_child` helper of `tests/store.rs`, a fresh process each,
+//! test profile), peak resident memory (`VmHWM`) over its value at the start:
+//!
+//! | work                                        | 8 MB store | 208 MB | 1.04 GB |
+//! |---------------------------------------------|-----------:|-------:|--------:|
+//! | writing every row                           |    +1.3 MB | +1.3 MB | +1.3 MB |
+//! | opening (full verification)                 |    +1.4 MB | +1.4 MB | +1.4 MB |
+//! | heap (`RssAnon`) while reading every row    |    +1.1 MB | +1.1 MB | +1.1 MB |
+//! | resident after reading every row (mapped file pages included) | 12.5 MB | 208 MB | 1.02 GB |
+//!
+//! `write_csv_store` on a generated CSV (5 columns) peaks at +1.2 MB for 25 000 rows and for
+//! 3 000 000 rows (~90 MB of CSV) alike.
 //!
 //! ```no_run
 //! use std::path::Path;
