@@ -81,9 +81,14 @@ pub fn write_csv_store(
 /// `encoder.encode_rows(&table, &[i])` bit for bit, with the label `labels_partial` gives.
 /// The passes ([`CsvPass`]): a scan (the column kinds need every value of a column, the
 /// standard deviations the mean of the scan), a statistics pass for the exact variances, and
-/// the encoding pass. Memory stays bounded by one record plus the distinct labels and the
-/// distinct levels of categorical columns (which the encoder holds anyway): list a
-/// high-cardinality text column in `drop_columns` to not gather its values.
+/// the encoding pass. Memory stays bounded by one record plus the distinct labels, the
+/// distinct levels of categorical columns (which the encoder holds anyway: list a
+/// high-cardinality text column in `drop_columns` to not gather its values) and at most 1024
+/// distinct values per numeric-looking column (kept in case a later text makes it
+/// categorical; past that its levels are read again in a statistics pass).
+///
+/// The encoder is fitted on every row; fitting on a subset (as the CLI fits on its training
+/// split) is not offered here.
 ///
 /// # Errors
 /// Every error the in-memory path gives, naming the line (see [`crate::tabular`]); errors
