@@ -15,6 +15,7 @@ mod loader;
 pub mod logits;
 mod source;
 mod split;
+pub mod store;
 pub mod synthetic;
 pub mod tabular;
 
@@ -26,4 +27,5 @@ pub use error::{Error, Result};
 pub use loader::{LabeledBatch, LoaderData};
 pub use source::{BatchSource, Batches, EpochPlan};
 pub use split::{LabelBudget, Split, stratified_labeled, stratified_split};
+pub use store::{RowStore, RowStoreWriter, StoredRow, write_csv_store};
 pub use synthetic::GaussianMixtureConfig;

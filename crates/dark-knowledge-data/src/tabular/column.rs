@@ -173,7 +173,7 @@ impl Bad {
 }
 
 /// The numeric reading of a (normalized) cell: `None` = missing (incl. any NaN spelling).
-fn number(cell: Option<&str>) -> std::result::Result<Option<f64>, Bad> {
+pub(crate) fn number(cell: Option<&str>) -> std::result::Result<Option<f64>, Bad> {
     let Some(text) = cell else { return Ok(None) };
     match text.parse::<f64>() {
         Ok(x) if x.is_nan() => Ok(None),

@@ -45,3 +45,7 @@ pub use encoder::{FORMAT_VERSION, TabularEncoder};
 pub use error::{Result, TabularError};
 pub use table::{CsvTable, MISSING_TOKENS, normalize_cell};
 pub use target::TargetEncoding;
+
+// For the row store's streaming CSV path, which must read cells exactly as this module does.
+pub(crate) use column::{Bad, number};
+pub(crate) use table::header_names;

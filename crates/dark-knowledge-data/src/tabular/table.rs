@@ -171,7 +171,7 @@ impl std::str::FromStr for CsvTable {
 }
 
 /// Trimmed, validated header names (empty -> `column_N`, duplicates rejected).
-fn header_names(record: &csv::ByteRecord, line: usize) -> Result<Vec<String>> {
+pub(crate) fn header_names(record: &csv::ByteRecord, line: usize) -> Result<Vec<String>> {
     let mut names = Vec::with_capacity(record.len());
     let mut seen: HashMap<String, usize> = HashMap::new();
     for (i, field) in record.iter().enumerate() {
