@@ -94,11 +94,7 @@ impl<A: ModelInput, B: ModelInput> ModelInput for (A, B) {
 
 impl<A: ModelInput, B: ModelInput, C: ModelInput> ModelInput for (A, B, C) {
     fn autodiff(self) -> Self {
-        (
-            self.0.autodiff(),
-            self.1.autodiff(),
-            self.2.autodiff(),
-        )
+        (self.0.autodiff(), self.1.autodiff(), self.2.autodiff())
     }
 
     fn without_autodiff(self) -> Self {
@@ -135,6 +131,10 @@ mod tests {
         let off = both.without_autodiff();
         assert!(!off.0.is_autodiff() && !off.1.is_autodiff());
         let values: Vec<i64> = off.0.into_data().iter::<i64>().collect();
-        assert_eq!(values, vec![1, 2, 3, 4, 5, 6], "ids travel exactly, as integers");
+        assert_eq!(
+            values,
+            vec![1, 2, 3, 4, 5, 6],
+            "ids travel exactly, as integers"
+        );
     }
 }

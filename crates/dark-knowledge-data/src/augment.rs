@@ -107,10 +107,8 @@ impl Augment<Tensor<4>> for RandomShift {
             return inputs;
         }
         let device = inputs.device();
-        let padded = Tensor::<4>::zeros([n, c, h + 2 * s, w + 2 * s], &device).slice_assign(
-            [0..n, 0..c, s..s + h, s..s + w],
-            inputs,
-        );
+        let padded = Tensor::<4>::zeros([n, c, h + 2 * s, w + 2 * s], &device)
+            .slice_assign([0..n, 0..c, s..s + h, s..s + w], inputs);
         let mut rng = StdRng::seed_from_u64(seed);
         let images: Vec<Tensor<4>> = (0..n)
             .map(|i| {
@@ -207,8 +205,9 @@ mod tests {
         for img in 0..8 {
             let (src, dst) = (&orig[img * 36..][..36], &a[img * 36..][..36]);
             // Each kept pixel value appears at a position shifted by the same (dy, dx).
-            let found = (-2i64..=2).flat_map(|dy| (-2i64..=2).map(move |dx| (dy, dx))).any(
-                |(dy, dx)| {
+            let found = (-2i64..=2)
+                .flat_map(|dy| (-2i64..=2).map(move |dx| (dy, dx)))
+                .any(|(dy, dx)| {
                     (0..6i64).all(|y| {
                         (0..6i64).all(|x| {
                             let (sy, sx) = (y + dy, x + dx);
@@ -220,8 +219,7 @@ mod tests {
                             dst[(y * 6 + x) as usize] == want
                         })
                     })
-                },
-            );
+                });
             assert!(found, "image {img} is not a shift of at most 2 px");
         }
     }
@@ -241,7 +239,10 @@ mod tests {
                 assert_eq!(dst, src, "image {img} neither kept nor mirrored");
             }
         }
-        assert!((2..=14).contains(&flipped), "{flipped} of 16 flipped at p = 0.5");
+        assert!(
+            (2..=14).contains(&flipped),
+            "{flipped} of 16 flipped at p = 0.5"
+        );
     }
 
     #[test]

@@ -72,9 +72,18 @@ pub enum Error {
         /// Whether -1 (no label) is allowed.
         unlabeled_allowed: bool,
     },
+    /// A row store could not be read.
+    #[error(transparent)]
+    Store(Box<crate::store::StoreError>),
     /// A thread building batches stopped without delivering them (it panicked).
     #[error("a data loader worker stopped before delivering its batches (it panicked)")]
     WorkerStopped,
+}
+
+impl From<crate::store::StoreError> for Error {
+    fn from(e: crate::store::StoreError) -> Self {
+        Self::Store(Box::new(e))
+    }
 }
 
 /// The result type of dark-knowledge's data crate.

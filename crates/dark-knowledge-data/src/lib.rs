@@ -27,5 +27,5 @@ pub use error::{Error, Result};
 pub use loader::{LabeledBatch, LoaderData};
 pub use source::{BatchSource, Batches, EpochPlan};
 pub use split::{LabelBudget, Split, stratified_labeled, stratified_split};
-pub use store::{RowStore, RowStoreWriter, StoredRow, write_csv_store};
+pub use store::{RowStore, RowStoreWriter, StoreData, StoredRow, write_csv_store};
 pub use synthetic::GaussianMixtureConfig;

@@ -15,7 +15,11 @@ use crate::model::{Efficiency, ModelMetrics, model_metrics};
 
 /// Class probabilities of `model` on every row of `data`, row-major `[len, num_classes]`.
 /// Pass the model's `valid()` snapshot (the trainer's outputs already are).
-pub fn predict_proba<M: Classifier<Input = Tensor<2>>>(model: &M, data: &Dataset, batch_size: usize) -> Vec<f32> {
+pub fn predict_proba<M: Classifier<Input = Tensor<2>>>(
+    model: &M,
+    data: &Dataset,
+    batch_size: usize,
+) -> Vec<f32> {
     let batch_size = batch_size.max(1);
     let mut out = Vec::with_capacity(data.len() * model.num_classes());
     let mut start = 0;

@@ -14,6 +14,7 @@ mod mutual;
 mod objective;
 mod observer;
 mod progress;
+mod run;
 mod schedule;
 mod teachers;
 mod term;

@@ -3,8 +3,8 @@
 use burn::nn::Linear;
 use burn::tensor::{Int, Tensor};
 use dark_knowledge_core::Features;
-use dark_knowledge_core::error::{Error as CoreError, Result as CoreResult};
 use dark_knowledge_core::error::check_non_negative;
+use dark_knowledge_core::error::{Error as CoreError, Result as CoreResult};
 use dark_knowledge_core::loss::log_softmax_stable;
 use serde::{Deserialize, Serialize};
 
@@ -109,7 +109,10 @@ impl Objective {
         (0..num_teachers)
             .map(|i| {
                 self.terms.iter().any(|t| t.feature_teacher() == Some(i))
-                    || self.custom.iter().any(|c| c.term.teacher_features() == Some(i))
+                    || self
+                        .custom
+                        .iter()
+                        .any(|c| c.term.teacher_features() == Some(i))
             })
             .collect()
     }

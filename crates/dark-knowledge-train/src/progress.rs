@@ -59,7 +59,6 @@ impl Reporter {
             label: label.to_string(),
         }
     }
-
 }
 
 /// The progress report is an observer of the first student.
@@ -109,7 +108,6 @@ impl Reporter {
             Progress::Auto | Progress::Silent => {}
         }
     }
-
 }
 
 fn fmt_duration(d: Duration) -> String {

@@ -74,10 +74,7 @@ impl<'a, I> TeacherSet<'a, I> {
     /// # Errors
     /// No teacher, a weight that is negative or not finite, all weights 0, or teachers
     /// predicting different numbers of classes.
-    pub fn weighted(
-        members: Vec<(&'a dyn Teacher<I>, f64)>,
-        combine: Combine,
-    ) -> CoreResult<Self> {
+    pub fn weighted(members: Vec<(&'a dyn Teacher<I>, f64)>, combine: Combine) -> CoreResult<Self> {
         if members.is_empty() {
             return Err(CoreError::InvalidValue {
                 name: "teachers",

@@ -1,34 +1,27 @@
 //! The training loop: one trainer for teachers (hard labels) and students (distillation).
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::momentum::MomentumConfig;
-use std::collections::BTreeMap;
-
-use burn::module::Module;
-use burn::optim::{AdamConfig, AdamWConfig, GradientsParams, ModuleOptimizer, SgdConfig};
-use burn::tensor::Tensor;
+use burn::optim::{AdamConfig, AdamWConfig, ModuleOptimizer, SgdConfig};
 use dark_knowledge_core::loss::SoftTargetLoss;
-use dark_knowledge_core::{
-    Classifier, Error as CoreError, ModelInput, Teacher, TeacherBatch, check_class_counts,
-};
-use dark_knowledge_data::{BatchSource, EpochPlan};
+use dark_knowledge_core::{Classifier, Error as CoreError, Teacher, check_class_counts};
+use dark_knowledge_data::BatchSource;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 
 use crate::config::{OptimizerConfig, TrainerConfig};
-use crate::distillee::{Distillee, detached, hint_projections};
+use crate::distillee::{Distillee, hint_projections};
 use crate::error::{Error, Result};
-use crate::evaluate::{Sums, count_correct, evaluate_objective, student_outputs};
 use crate::history::EpochRecord;
-use crate::mutual::{MUTUAL_TERM, MutualConfig, mutual_terms};
+use crate::mutual::{MUTUAL_TERM, MutualConfig};
 use crate::objective::Objective;
+use crate::observer::TrainObserver;
 use crate::progress::{Progress, Reporter};
+use crate::run::{Run, Watchers};
 use crate::teachers::TeacherSet;
-use crate::observer::{StepEvent, TrainObserver};
 use crate::term::CustomTerm;
 use crate::terms::LossTerm;
 
@@ -269,9 +262,6 @@ impl Trainer {
         if mutual.is_some() {
             names.push(MUTUAL_TERM.to_string());
         }
-        let features_of = objective.features_of(teachers.len());
-        let with_features = objective.needs_features();
-        let partial = train.is_partially_labeled();
         let device = train.device();
         device.seed(c.seed);
         let mut rng = StdRng::seed_from_u64(c.seed);
@@ -284,177 +274,32 @@ impl Trainer {
             optims.push(build_optimizer(&c.optimizer, c.weight_decay));
         }
         let k = students.len();
-
         let steps_per_epoch = train.len().div_ceil(c.batch_size);
-        let total_steps = steps_per_epoch * c.epochs;
         let reporter = Reporter::new(self.progress, &self.label, c.epochs, steps_per_epoch);
         let watchers = Watchers::new(&reporter, &self.observers);
         watchers.each(|o| o.start(c.epochs, steps_per_epoch));
-
-        let mut histories: Vec<Vec<EpochRecord>> = vec![Vec::with_capacity(c.epochs); k];
-        let mut bests: Vec<Option<(M, usize, f64, f64)>> = (0..k).map(|_| None).collect();
+        let mut run = Run {
+            config: c,
+            objective,
+            names,
+            train,
+            valid,
+            teachers,
+            mutual,
+            watchers,
+            students,
+            optims,
+            total_steps: steps_per_epoch * c.epochs,
+            step: 0,
+            bests: (0..k).map(|_| None).collect(),
+            histories: vec![Vec::with_capacity(c.epochs); k],
+        };
         let mut order: Vec<usize> = (0..train.len()).collect();
-        let mut step = 0;
         for epoch in 0..c.epochs {
-            let started = Instant::now();
             order.shuffle(&mut rng);
-            let mut sums: Vec<Sums> = (0..k).map(|_| Sums::new(names.len())).collect();
-            let mut lr = c.learning_rate;
-            let plan = EpochPlan {
-                epoch: epoch + 1,
-                seed: c.seed,
-                chunks: order.chunks(c.batch_size).map(<[usize]>::to_vec).collect(),
-            };
-            for batch in train.batches(&plan) {
-                let batch = batch?;
-                let rows = batch.rows.len();
-                lr = c
-                    .schedule
-                    .learning_rate(c.learning_rate, epoch, step, total_steps);
-                let t_out = teachers.outputs(
-                    TeacherBatch {
-                        inputs: &batch.inputs,
-                        rows: &batch.rows,
-                    },
-                    &features_of,
-                    true,
-                )?;
-                let t_pred = (!teachers.is_empty()).then(|| teachers.predicted(&t_out.logits));
-                let targets = batch.targets.clone().autodiff();
-                let labeled = batch.labeled;
-                let mut outputs = Vec::with_capacity(k);
-                for (student, sums) in students.iter().zip(sums.iter_mut()) {
-                    let out = student_outputs(
-                        &student.model,
-                        batch.inputs.clone().autodiff(),
-                        with_features,
-                    );
-                    let logits = out.logits.clone().detach();
-                    sums.correct += count_correct(logits.clone(), batch.targets.clone());
-                    sums.labeled += labeled;
-                    if let Some(t_pred) = &t_pred {
-                        sums.agree += count_correct(logits, t_pred.clone());
-                    }
-                    outputs.push(out);
-                }
-                let peers = mutual.map(|m| {
-                    let logits: Vec<Tensor<2>> = outputs.iter().map(|o| o.logits.clone()).collect();
-                    (m.weight, mutual_terms(&logits, m.temperature))
-                });
-                let mut total: Option<Tensor<1>> = None;
-                for (i, (out, student)) in outputs.iter().zip(&students).enumerate() {
-                    let mut values = objective.compute(
-                        epoch + 1,
-                        out,
-                        &student.projections,
-                        &targets,
-                        &t_out,
-                        partial,
-                    )?;
-                    if let Some((w, terms)) = &peers {
-                        values.total = values.total + terms[i].clone().mul_scalar(*w);
-                        values.values.push(terms[i].clone());
-                    }
-                    total = Some(match total {
-                        None => values.total.clone(),
-                        Some(acc) => acc + values.total.clone(),
-                    });
-                    let (loss, values) = sums[i].add(rows, &detached(values));
-                    let event = StepEvent {
-                        student: i,
-                        epoch: epoch + 1,
-                        step: step + 1,
-                        total_steps,
-                        learning_rate: lr,
-                        rows,
-                        loss,
-                        names: &names,
-                        values: &values,
-                    };
-                    watchers.each(|o| o.step(&event));
-                }
-                let mut grads = total.expect("at least one student").backward();
-                students = students
-                    .into_iter()
-                    .zip(optims.iter_mut())
-                    .map(|(student, optim)| {
-                        let g = GradientsParams::from_module(&mut grads, &student);
-                        optim.step(lr, student, g)
-                    })
-                    .collect();
-                step += 1;
-            }
-            let seconds = started.elapsed().as_secs_f64();
-            for (i, sums) in sums.into_iter().enumerate() {
-                let train_metrics = sums.finish(train.len(), !teachers.is_empty(), &names);
-                if !train_metrics.loss.is_finite() {
-                    return Err(Error::Diverged {
-                        epoch: epoch + 1,
-                        value: train_metrics.loss,
-                    });
-                }
-                let snapshot = students[i].valid();
-                let valid_metrics = evaluate_objective(
-                    &snapshot.model,
-                    &snapshot.projections,
-                    valid,
-                    teachers,
-                    &objective,
-                    epoch + 1,
-                    c.eval_batch_size,
-                )?;
-                let better = match &bests[i] {
-                    None => true,
-                    Some((_, _, acc, loss)) => {
-                        valid_metrics.accuracy > *acc
-                            || (valid_metrics.accuracy == *acc && valid_metrics.loss < *loss)
-                    }
-                };
-                if better {
-                    bests[i] = Some((
-                        snapshot.model,
-                        epoch + 1,
-                        valid_metrics.accuracy,
-                        valid_metrics.loss,
-                    ));
-                }
-                let mut term_weights: BTreeMap<String, f64> = objective
-                    .names
-                    .iter()
-                    .cloned()
-                    .zip(objective.weights_at(epoch + 1))
-                    .collect();
-                if let Some(m) = mutual {
-                    term_weights.insert(MUTUAL_TERM.to_string(), m.weight);
-                }
-                let record = EpochRecord {
-                    epoch: epoch + 1,
-                    learning_rate: lr,
-                    train: train_metrics,
-                    valid: valid_metrics,
-                    seconds,
-                    term_weights,
-                    temperatures: objective.temperatures_at(epoch + 1).into_iter().collect(),
-                };
-                watchers.each(|o| o.epoch(i, &record));
-                histories[i].push(record);
-            }
+            run.epoch(epoch, &order)?;
         }
-        drop(watchers);
-        Ok(students
-            .into_iter()
-            .zip(bests)
-            .zip(histories)
-            .map(|((student, best), history)| {
-                let (best, best_epoch, _, _) = best.expect("epochs >= 1 is validated");
-                TrainOutput {
-                    best,
-                    last: student.model.valid(),
-                    best_epoch,
-                    history,
-                }
-            })
-            .collect())
+        Ok(run.outputs())
     }
 
     fn check_compatible<M: Classifier>(
@@ -498,30 +343,6 @@ impl Trainer {
             }
         }
         Ok(())
-    }
-}
-
-/// The progress report and the user's observers; `finish` is sent to each when training
-/// ends, also on an error.
-struct Watchers<'a>(Vec<&'a dyn TrainObserver>);
-
-impl<'a> Watchers<'a> {
-    fn new(reporter: &'a Reporter, observers: &'a [Arc<dyn TrainObserver>]) -> Self {
-        let mut all: Vec<&'a dyn TrainObserver> = vec![reporter];
-        all.extend(observers.iter().map(|o| o.as_ref()));
-        Self(all)
-    }
-
-    fn each(&self, f: impl Fn(&dyn TrainObserver)) {
-        for o in &self.0 {
-            f(*o);
-        }
-    }
-}
-
-impl Drop for Watchers<'_> {
-    fn drop(&mut self) {
-        self.each(|o| o.finish());
     }
 }
 

@@ -124,7 +124,10 @@ fn augmented_data_with_logits_looked_up_by_row_is_refused() {
     let err = distill(&train, &task.valid, &cache, 1).unwrap_err();
     assert!(matches!(err, Error::AugmentedLookupTeacher { .. }), "{err}");
     let msg = err.to_string();
-    assert!(msg.contains("feature noise (std 0.1)") && msg.contains("precomputed logits"), "{msg}");
+    assert!(
+        msg.contains("feature noise (std 0.1)") && msg.contains("precomputed logits"),
+        "{msg}"
+    );
     // Without augmentation the same teacher is accepted.
     assert!(distill(&task.train, &task.valid, &cache, 1).is_ok());
 }
@@ -140,7 +143,12 @@ impl Teacher for Spy {
         CLASSES
     }
     fn logits(&self, batch: TeacherBatch<'_>) -> CoreResult<Tensor<2>> {
-        let sum = batch.inputs.clone().without_autodiff().sum().into_scalar::<f32>();
+        let sum = batch
+            .inputs
+            .clone()
+            .without_autodiff()
+            .sum()
+            .into_scalar::<f32>();
         self.sums.lock().unwrap().push(sum);
         self.net.logits(batch)
     }
@@ -158,21 +166,42 @@ fn the_teacher_network_runs_on_each_augmented_batch() {
     let device = Device::flex();
     let task = task(&device, 300);
     device.seed(0);
-    let spy = |net| Spy { net, sums: Mutex::new(Vec::new()) };
+    let spy = |net| Spy {
+        net,
+        sums: Mutex::new(Vec::new()),
+    };
     let plain = spy(FrozenTeacher::new(teacher_model(&device)));
     let noisy = spy(FrozenTeacher::new(plain.net.model().clone()));
     distill(&task.train, &task.valid, &plain, 5).unwrap();
     let noise = FeatureNoise { std: 0.5 };
-    distill(&Augmented::new(task.train.clone(), noise), &task.valid, &noisy, 5).unwrap();
-    let (a, b) = (plain.sums.into_inner().unwrap(), noisy.sums.into_inner().unwrap());
+    distill(
+        &Augmented::new(task.train.clone(), noise),
+        &task.valid,
+        &noisy,
+        5,
+    )
+    .unwrap();
+    let (a, b) = (
+        plain.sums.into_inner().unwrap(),
+        noisy.sums.into_inner().unwrap(),
+    );
     assert_eq!(a.len(), b.len());
     let steps = 3 * task.train.len().div_ceil(24);
     // Training batches differ (noise), validation batches (after each epoch) do not.
     let differ = a.iter().zip(&b).filter(|(x, y)| x != y).count();
-    assert_eq!(differ, steps, "every training batch, and only those, is augmented");
+    assert_eq!(
+        differ, steps,
+        "every training batch, and only those, is augmented"
+    );
     // And the augmentation repeats from the seed.
     let again = spy(FrozenTeacher::new(plain.net.model().clone()));
-    distill(&Augmented::new(task.train.clone(), noise), &task.valid, &again, 5).unwrap();
+    distill(
+        &Augmented::new(task.train.clone(), noise),
+        &task.valid,
+        &again,
+        5,
+    )
+    .unwrap();
     assert_eq!(b, again.sums.into_inner().unwrap());
     let _ = Augment::<Tensor<2>>::describe(&noise);
 }
@@ -181,12 +210,76 @@ fn the_teacher_network_runs_on_each_augmented_batch() {
 fn a_batcher_with_a_label_outside_the_classes_is_an_error_naming_the_row() {
     let device = Device::flex();
     let rows: Vec<Row> = (0..10)
-        .map(|i| Row { features: vec![0.0; FEATURES], label: if i == 7 { 9 } else { i % CLASSES } })
+        .map(|i| Row {
+            features: vec![0.0; FEATURES],
+            label: if i == 7 { 9 } else { i % CLASSES },
+        })
         .collect();
     let data = LoaderData::new(InMemDataset::new(rows), RowBatcher, CLASSES, &device).unwrap();
     let err = data.batch(&[6, 7]).unwrap_err().to_string();
-    assert!(err.contains("target 9 of row 7") && err.contains("0..4"), "{err}");
-    assert!(data.batch(&[10]).unwrap_err().to_string().contains("row 10"));
+    assert!(
+        err.contains("target 9 of row 7") && err.contains("0..4"),
+        "{err}"
+    );
+    assert!(
+        data.batch(&[10])
+            .unwrap_err()
+            .to_string()
+            .contains("row 10")
+    );
     let model = student_model(&device);
     assert_eq!(model.num_classes(), CLASSES);
+}
+
+#[test]
+fn training_from_a_row_store_gives_the_in_memory_weights_bit_for_bit() {
+    use dark_knowledge_data::{RowStoreWriter, StoreData};
+    let _rng = exclusive_rng();
+    let device = Device::flex();
+    let data = dark_knowledge_data::GaussianMixtureConfig {
+        num_samples: 600,
+        num_features: FEATURES,
+        num_classes: CLASSES,
+        clusters_per_class: 2,
+        cluster_std: 1.0,
+        seed: 9,
+    }
+    .dataset(&device)
+    .unwrap();
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("loader-store");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("rows.dkrs");
+    let values = to_vec_f32(data.features().clone());
+    let mut writer = RowStoreWriter::create(&path, FEATURES, CLASSES).unwrap();
+    for (i, &label) in data.labels_host().iter().enumerate() {
+        writer
+            .push(&values[i * FEATURES..(i + 1) * FEATURES], Some(label))
+            .unwrap();
+    }
+    writer.finish().unwrap();
+    let split = dark_knowledge_data::stratified_split(data.labels_host(), 0.25, 0.0, 1).unwrap();
+    let (train, valid) = (
+        data.subset(&split.train).unwrap(),
+        data.subset(&split.valid).unwrap(),
+    );
+    let store = StoreData::open(&path, &device).unwrap();
+    let (s_train, s_valid) = (
+        store.subset(split.train.clone()).unwrap(),
+        store.subset(split.valid.clone()).unwrap(),
+    );
+    // Same rows, same ids: the batches, and so the weights, are the same.
+    let a = s_train.batch(&[5, 0, 77]).unwrap();
+    let b = BatchSource::batch(&train, &[5, 0, 77]).unwrap();
+    assert_eq!(a.rows, b.rows);
+    assert_eq!(to_vec_f32(a.inputs), to_vec_f32(b.inputs));
+    device.seed(0);
+    let teacher = FrozenTeacher::new(teacher_model(&device));
+    let memory = parameters_to_vec(&distill(&train, &valid, &teacher, 4).unwrap());
+    let stored = parameters_to_vec(&distill(&s_train, &s_valid, &teacher, 4).unwrap());
+    assert!(
+        memory
+            .iter()
+            .zip(&stored)
+            .all(|(x, y)| x.to_bits() == y.to_bits())
+    );
 }

@@ -59,14 +59,14 @@ pub use dark_knowledge_core::{
     TeacherBatch, device_from_name, device_names, wgpu_unavailable_reason,
 };
 pub use dark_knowledge_data::{
-    Augment, Augmented, BatchSource, Dataset, FeatureNoise, GaussianMixtureConfig,
-    HorizontalFlip, LabeledBatch, LoaderData, RandomShift, Split, stratified_split,
+    Augment, Augmented, BatchSource, Dataset, FeatureNoise, GaussianMixtureConfig, HorizontalFlip,
+    LabeledBatch, LoaderData, RandomShift, Split, stratified_split,
 };
 pub use dark_knowledge_models::{Cnn, CnnConfig, Mlp, MlpConfig};
 pub use dark_knowledge_train::{
-    CustomTerm, DistillationTerm, EpochRecord, LrSchedule, OptimizerConfig, Progress,
-    SplitMetrics, StepEvent, TeacherSet, TermInputs, TrainObserver, TrainOutput, Trainer,
-    TrainerConfig, evaluate,
+    CustomTerm, DistillationTerm, EpochRecord, LrSchedule, OptimizerConfig, Progress, SplitMetrics,
+    StepEvent, TeacherSet, TermInputs, TrainObserver, TrainOutput, Trainer, TrainerConfig,
+    evaluate,
 };
 
 /// Everything needed for a typical distillation run, for glob import.
@@ -75,11 +75,11 @@ pub mod prelude {
     pub use burn::tensor::{Device, Int, Tensor, TensorData};
 
     pub use crate::{
-        Augmented, BatchSource, Classifier, Cnn, CnnConfig, CustomTerm, Dataset,
-        DistillationTerm, FrozenTeacher, GaussianMixtureConfig, LabeledBatch, LoaderData,
-        LrSchedule, Mlp, MlpConfig, ModelInput, OptimizerConfig, PrecomputedTeacher, Progress,
-        SoftTargetLoss, SoftTargetLossConfig, Teacher, TrainObserver, TrainOutput, Trainer,
-        TrainerConfig, device_from_name, stratified_split,
+        Augmented, BatchSource, Classifier, Cnn, CnnConfig, CustomTerm, Dataset, DistillationTerm,
+        FrozenTeacher, GaussianMixtureConfig, LabeledBatch, LoaderData, LrSchedule, Mlp, MlpConfig,
+        ModelInput, OptimizerConfig, PrecomputedTeacher, Progress, SoftTargetLoss,
+        SoftTargetLossConfig, Teacher, TrainObserver, TrainOutput, Trainer, TrainerConfig,
+        device_from_name, stratified_split,
     };
 }
 

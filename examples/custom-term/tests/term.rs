@@ -10,11 +10,22 @@ fn student_run(weight: Option<f64>) -> (TrainOutput<Mlp>, f64) {
     let device = Device::flex();
     let data = GaussianMixtureConfig::default().dataset(&device).unwrap();
     let split = stratified_split(data.labels_host(), 0.2, 0.0, 0).unwrap();
-    let (train, valid) = (data.subset(&split.train).unwrap(), data.subset(&split.valid).unwrap());
+    let (train, valid) = (
+        data.subset(&split.train).unwrap(),
+        data.subset(&split.valid).unwrap(),
+    );
     device.seed(3);
     let teacher = MlpConfig::new(10, vec![64], 4).init(&device);
     let quiet = |c| Trainer::new(c).unwrap().with_progress(Progress::Silent);
-    let teacher = FrozenTeacher::new(quiet(TrainerConfig { epochs: 5, ..TrainerConfig::default() }).fit(teacher, &train, &valid, None).unwrap().best);
+    let teacher = FrozenTeacher::new(
+        quiet(TrainerConfig {
+            epochs: 5,
+            ..TrainerConfig::default()
+        })
+        .fit(teacher, &train, &valid, None)
+        .unwrap()
+        .best,
+    );
     let config = TrainerConfig {
         epochs: 5,
         loss: SoftTargetLossConfig::new(4.0, 0.0, 1.0),
@@ -26,7 +37,9 @@ fn student_run(weight: Option<f64>) -> (TrainOutput<Mlp>, f64) {
     }
     device.seed(4);
     let student = MlpConfig::new(10, vec![8], 4).init(&device);
-    let out = trainer.fit(student, &train, &valid, Some(&teacher)).unwrap();
+    let out = trainer
+        .fit(student, &train, &valid, Some(&teacher))
+        .unwrap();
     let acc = out.history.last().unwrap().valid.accuracy;
     (out, acc)
 }
@@ -44,6 +57,12 @@ fn a_user_term_is_recorded_falls_and_moves_the_weights() {
     // Weight 0 is in the history but not in the gradient: the same weights as without it.
     let (zero, _) = student_run(Some(0.0));
     let (without, _) = student_run(None);
-    assert_eq!(parameters_to_vec(&zero.last), parameters_to_vec(&without.last));
-    assert_ne!(parameters_to_vec(&with.last), parameters_to_vec(&without.last));
+    assert_eq!(
+        parameters_to_vec(&zero.last),
+        parameters_to_vec(&without.last)
+    );
+    assert_ne!(
+        parameters_to_vec(&with.last),
+        parameters_to_vec(&without.last)
+    );
 }

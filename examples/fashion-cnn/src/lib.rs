@@ -41,7 +41,13 @@ pub struct ImageCnn {
 impl ImageCnn {
     /// A CNN with `channels` in its two convolutions and a dense layer of `hidden` units, for
     /// images of `side × side` pixels (`side` divisible by 4) and `classes` classes.
-    pub fn new(channels: [usize; 2], hidden: usize, side: usize, classes: usize, device: &Device) -> Self {
+    pub fn new(
+        channels: [usize; 2],
+        hidden: usize,
+        side: usize,
+        classes: usize,
+        device: &Device,
+    ) -> Self {
         let conv = |c_in, c_out| {
             Conv2dConfig::new([c_in, c_out], [3, 3])
                 .with_padding(PaddingConfig2d::Same)
@@ -99,7 +105,10 @@ impl Batcher<ImageItem, LabeledBatch<Tensor<4>>> for ImageBatcher {
             labels.push(item.label as i64);
         }
         LabeledBatch {
-            inputs: Tensor::from_data(TensorData::new(pixels, [n, 1, self.side, self.side]), device),
+            inputs: Tensor::from_data(
+                TensorData::new(pixels, [n, 1, self.side, self.side]),
+                device,
+            ),
             targets: Tensor::from_data(TensorData::new(labels, [n]), device),
         }
     }
@@ -188,7 +197,8 @@ pub struct Outcome {
 /// Missing or invalid data files; more rows asked for than the files hold; a training error.
 pub fn run(dir: &std::path::Path, settings: &Settings, device: &Device) -> Result<Outcome, Error> {
     let s = settings;
-    let data = FashionMnist::load_limited(dir, Some(s.train_rows + s.valid_rows), Some(s.test_rows))?;
+    let data =
+        FashionMnist::load_limited(dir, Some(s.train_rows + s.valid_rows), Some(s.test_rows))?;
     if data.train.len() < s.train_rows + s.valid_rows || data.test.len() < s.test_rows {
         return Err(format!("{} holds fewer images than asked for", dir.display()).into());
     }
@@ -199,7 +209,9 @@ pub fn run(dir: &std::path::Path, settings: &Settings, device: &Device) -> Resul
     };
     let train = Augmented::new(
         loader(&data.train, 0..s.train_rows)?,
-        RandomShift { max_shift: s.max_shift },
+        RandomShift {
+            max_shift: s.max_shift,
+        },
     );
     let valid = loader(&data.train, s.train_rows..s.train_rows + s.valid_rows)?;
     let test = loader(&data.test, 0..s.test_rows)?;
@@ -210,15 +222,22 @@ pub fn run(dir: &std::path::Path, settings: &Settings, device: &Device) -> Resul
         seed: s.seed,
         ..TrainerConfig::default()
     };
-    let fit = |model: ImageCnn, config: TrainerConfig, teacher: Option<&FrozenTeacher<ImageCnn>>| {
-        let trainer = Trainer::new(config)?.with_progress(Progress::Lines);
-        let out = trainer.fit(model, &train, &valid, teacher.map(|t| t as _))?;
-        Ok::<_, Error>(out.best)
+    let fit =
+        |model: ImageCnn, config: TrainerConfig, teacher: Option<&FrozenTeacher<ImageCnn>>| {
+            let trainer = Trainer::new(config)?.with_progress(Progress::Lines);
+            let out = trainer.fit(model, &train, &valid, teacher.map(|t| t as _))?;
+            Ok::<_, Error>(out.best)
+        };
+    let accuracy = |model: &ImageCnn| -> Result<f64, Error> {
+        Ok(evaluate(model, &test, None, 500)?.accuracy)
     };
-    let accuracy = |model: &ImageCnn| -> Result<f64, Error> { Ok(evaluate(model, &test, None, 500)?.accuracy) };
 
     device.seed(s.seed);
-    let teacher = fit(ImageCnn::new([32, 64], 256, side, 10, device), config(s.teacher_epochs), None)?;
+    let teacher = fit(
+        ImageCnn::new([32, 64], 256, side, 10, device),
+        config(s.teacher_epochs),
+        None,
+    )?;
     let teacher_acc = accuracy(&teacher)?;
     let teacher = FrozenTeacher::new(teacher);
 

@@ -15,7 +15,12 @@ fn main() -> Result<(), fashion_cnn::Error> {
             "--reduced" => settings = Settings::reduced(),
             "--data-dir" => dir = args.next().ok_or("--data-dir needs a folder")?.into(),
             "--device" => device = args.next().ok_or("--device needs cpu or wgpu")?,
-            other => return Err(format!("unknown argument {other:?}: use --reduced, --data-dir DIR, --device cpu|wgpu").into()),
+            other => {
+                return Err(format!(
+                    "unknown argument {other:?}: use --reduced, --data-dir DIR, --device cpu|wgpu"
+                )
+                .into());
+            }
         }
     }
     let device = device_from_name(&device)?;
@@ -23,8 +28,17 @@ fn main() -> Result<(), fashion_cnn::Error> {
     println!("{settings:?}");
     println!("| model | parameters | test accuracy |");
     println!("|---|---:|---:|");
-    println!("| teacher CNN 32/64/256 | {} | {:.4} |", out.params.0, out.teacher);
-    println!("| student CNN 4/8/32, labels only | {} | {:.4} |", out.params.1, out.baseline);
-    println!("| student CNN 4/8/32, distilled | {} | {:.4} |", out.params.1, out.distilled);
+    println!(
+        "| teacher CNN 32/64/256 | {} | {:.4} |",
+        out.params.0, out.teacher
+    );
+    println!(
+        "| student CNN 4/8/32, labels only | {} | {:.4} |",
+        out.params.1, out.baseline
+    );
+    println!(
+        "| student CNN 4/8/32, distilled | {} | {:.4} |",
+        out.params.1, out.distilled
+    );
     Ok(())
 }

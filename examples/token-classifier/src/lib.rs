@@ -203,8 +203,19 @@ pub struct Outcome {
 /// # Errors
 /// A training error.
 pub fn run(train_rows: usize, epochs: usize, seed: u64, device: &Device) -> Result<Outcome, Error> {
-    let data = |rows, seed| LoaderData::new(InMemDataset::new(topic_sequences(rows, seed)), TokenBatcher, TOPICS, device);
-    let (train, valid, test) = (data(train_rows, seed)?, data(500, seed + 1)?, data(2_000, seed + 2)?);
+    let data = |rows, seed| {
+        LoaderData::new(
+            InMemDataset::new(topic_sequences(rows, seed)),
+            TokenBatcher,
+            TOPICS,
+            device,
+        )
+    };
+    let (train, valid, test) = (
+        data(train_rows, seed)?,
+        data(500, seed + 1)?,
+        data(2_000, seed + 2)?,
+    );
     let config = TrainerConfig {
         epochs,
         batch_size: 64,
@@ -212,11 +223,18 @@ pub fn run(train_rows: usize, epochs: usize, seed: u64, device: &Device) -> Resu
         seed,
         ..TrainerConfig::default()
     };
-    let fit = |model: TokenClassifier, config: TrainerConfig, teacher: Option<&FrozenTeacher<TokenClassifier>>| {
+    let fit = |model: TokenClassifier,
+               config: TrainerConfig,
+               teacher: Option<&FrozenTeacher<TokenClassifier>>| {
         let trainer = Trainer::new(config)?.with_progress(Progress::Silent);
-        Ok::<_, Error>(trainer.fit(model, &train, &valid, teacher.map(|t| t as _))?.best)
+        Ok::<_, Error>(
+            trainer
+                .fit(model, &train, &valid, teacher.map(|t| t as _))?
+                .best,
+        )
     };
-    let accuracy = |m: &TokenClassifier| -> Result<f64, Error> { Ok(evaluate(m, &test, None, 500)?.accuracy) };
+    let accuracy =
+        |m: &TokenClassifier| -> Result<f64, Error> { Ok(evaluate(m, &test, None, 500)?.accuracy) };
     device.seed(seed);
     let teacher = fit(TokenClassifier::new(64, 64, device), config.clone(), None)?;
     let teacher_acc = accuracy(&teacher)?;

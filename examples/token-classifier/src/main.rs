@@ -8,6 +8,9 @@ fn main() -> Result<(), token_classifier::Error> {
     let epochs = args.next().map_or(Ok(10), |a| a.parse())?;
     let out = token_classifier::run(rows, epochs, 11, &Device::flex())?;
     println!("{rows} training sequences, {epochs} epochs, test accuracy (chance 0.333):");
-    println!("teacher  {:.4}\nbaseline {:.4}\ndistilled {:.4}", out.teacher, out.baseline, out.distilled);
+    println!(
+        "teacher  {:.4}\nbaseline {:.4}\ndistilled {:.4}",
+        out.teacher, out.baseline, out.distilled
+    );
     Ok(())
 }

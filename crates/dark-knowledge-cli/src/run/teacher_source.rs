@@ -131,10 +131,7 @@ pub(super) fn open_teacher(
                 data.all.len()
             )
         })?;
-        eprintln!(
-            "teacher: {}",
-            cached.describe()
-        );
+        eprintln!("teacher: {}", cached.describe());
         Ok(Box::new(cached))
     };
     match source {

@@ -47,7 +47,10 @@ fn kept_positions(mask: &Tensor<2, Bool>, dims: [usize; 2]) -> Result<Tensor<1, 
     if mask.dims() != dims {
         return Err(Error::ShapeMismatch {
             what: "token mask",
-            expected: format!("[{}, {}], the batch and sequence of the logits", dims[0], dims[1]),
+            expected: format!(
+                "[{}, {}], the batch and sequence of the logits",
+                dims[0], dims[1]
+            ),
             got: format!("{:?}", mask.dims()),
         });
     }
@@ -66,7 +69,10 @@ fn kept_positions(mask: &Tensor<2, Bool>, dims: [usize; 2]) -> Result<Tensor<1, 
         });
     }
     let n = kept.len();
-    Ok(Tensor::from_data(TensorData::new(kept, [n]), &mask.device()))
+    Ok(Tensor::from_data(
+        TensorData::new(kept, [n]),
+        &mask.device(),
+    ))
 }
 
 #[cfg(test)]
@@ -80,18 +86,34 @@ mod tests {
     use crate::tensor_util::to_vec_f32;
 
     /// Random per-token logits, targets and a mask with at least one kept token per row.
-    fn sequence_case(seed: u64) -> (Tensor<3>, Tensor<3>, Tensor<2, Int>, Tensor<2, Bool>, Vec<bool>) {
+    fn sequence_case(
+        seed: u64,
+    ) -> (
+        Tensor<3>,
+        Tensor<3>,
+        Tensor<2, Int>,
+        Tensor<2, Bool>,
+        Vec<bool>,
+    ) {
         let device = Device::flex();
         let mut rng = StdRng::seed_from_u64(seed);
-        let (b, s, c) = (1 + rng.random_range(0..4), 1 + rng.random_range(0..7), 2 + rng.random_range(0..6));
+        let (b, s, c) = (
+            1 + rng.random_range(0..4),
+            1 + rng.random_range(0..7),
+            2 + rng.random_range(0..6),
+        );
         let mut logits = |scale: f32| {
-            let v: Vec<f32> = (0..b * s * c).map(|_| rng.random_range(-1.0f32..1.0) * scale).collect();
+            let v: Vec<f32> = (0..b * s * c)
+                .map(|_| rng.random_range(-1.0f32..1.0) * scale)
+                .collect();
             Tensor::<3>::from_data(TensorData::new(v, [b, s, c]), &device)
         };
         let (zs, zt) = (logits(3.0), logits(12.0));
         let mut rng = StdRng::seed_from_u64(seed + 1000);
         let targets: Vec<i64> = (0..b * s).map(|_| rng.random_range(0..c) as i64).collect();
-        let mut keep: Vec<bool> = (0..b * s).map(|_| rng.random_range(0.0..1.0) < 0.6).collect();
+        let mut keep: Vec<bool> = (0..b * s)
+            .map(|_| rng.random_range(0.0..1.0) < 0.6)
+            .collect();
         for row in 0..b {
             keep[row * s] = true;
         }
@@ -120,9 +142,14 @@ mod tests {
             let (zs, zt, targets, mask, keep) = sequence_case(seed);
             let kd = SoftTargetLossConfig::new(2.0, 0.0, 1.0).init().unwrap();
             let flat = kd
-                .kd_no_reduction(flatten_tokens(zs.clone(), &mask).unwrap(), flatten_tokens(zt.clone(), &mask).unwrap())
+                .kd_no_reduction(
+                    flatten_tokens(zs.clone(), &mask).unwrap(),
+                    flatten_tokens(zt.clone(), &mask).unwrap(),
+                )
                 .mean();
-            let hand = kd.kd_no_reduction(by_hand(&zs, &keep), by_hand(&zt, &keep)).mean();
+            let hand = kd
+                .kd_no_reduction(by_hand(&zs, &keep), by_hand(&zt, &keep))
+                .mean();
             assert_eq!(to_vec_f32(flat), to_vec_f32(hand), "KD, seed {seed}");
 
             let flat_targets = flatten_token_targets(targets.clone(), &mask).unwrap();
@@ -136,8 +163,13 @@ mod tests {
             assert_eq!(got, hand_targets, "targets, seed {seed}");
             let dkd = DecoupledKdConfig::new(4.0, 1.0, 8.0).init().unwrap();
             let n = hand_targets.len();
-            let hand_t = Tensor::<1, Int>::from_data(TensorData::new(hand_targets, [n]), &zs.device());
-            let a = dkd.forward(flatten_tokens(zs.clone(), &mask).unwrap(), flatten_tokens(zt.clone(), &mask).unwrap(), flat_targets);
+            let hand_t =
+                Tensor::<1, Int>::from_data(TensorData::new(hand_targets, [n]), &zs.device());
+            let a = dkd.forward(
+                flatten_tokens(zs.clone(), &mask).unwrap(),
+                flatten_tokens(zt.clone(), &mask).unwrap(),
+                flat_targets,
+            );
             let b = dkd.forward(by_hand(&zs, &keep), by_hand(&zt, &keep), hand_t);
             assert_eq!(to_vec_f32(a), to_vec_f32(b), "DKD, seed {seed}");
         }
@@ -148,7 +180,9 @@ mod tests {
         let device = Device::flex();
         let logits = Tensor::<3>::zeros([2, 3, 4], &device);
         let wrong = Tensor::<2, Bool>::from_bool(TensorData::new(vec![true; 4], [2, 2]), &device);
-        let msg = flatten_tokens(logits.clone(), &wrong).unwrap_err().to_string();
+        let msg = flatten_tokens(logits.clone(), &wrong)
+            .unwrap_err()
+            .to_string();
         assert!(msg.contains("[2, 3]"), "{msg}");
         let none = Tensor::<2, Bool>::from_bool(TensorData::new(vec![false; 6], [2, 3]), &device);
         assert!(flatten_tokens(logits, &none).is_err());

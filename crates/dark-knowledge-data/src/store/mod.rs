@@ -81,6 +81,7 @@ mod csv_scan;
 mod error;
 mod format;
 mod reader;
+mod source;
 mod verify;
 mod writer;
 
@@ -90,4 +91,5 @@ pub use csv::{
 pub use error::{Result, StoreError};
 pub use format::{FORMAT_VERSION, HEADER_LEN, MAGIC, StoreHeader};
 pub use reader::{RowStore, StoredRow};
+pub use source::StoreData;
 pub use writer::RowStoreWriter;

@@ -54,7 +54,10 @@ pub fn student_model(device: &Device) -> Mlp {
 }
 
 /// Arg-max predictions of a model over a dataset.
-pub fn predictions<M: Classifier<Input = burn::tensor::Tensor<2>>>(model: &M, data: &Dataset) -> Vec<i64> {
+pub fn predictions<M: Classifier<Input = burn::tensor::Tensor<2>>>(
+    model: &M,
+    data: &Dataset,
+) -> Vec<i64> {
     let logits = model.logits(data.features().clone());
     dark_knowledge_core::tensor_util::to_vec_i64(logits.argmax(1).reshape([data.len()]))
 }
