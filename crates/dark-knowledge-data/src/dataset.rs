@@ -22,6 +22,19 @@ pub struct Dataset {
     labeled: Option<Vec<bool>>,
 }
 
+/// Checks that a classification task has at least two classes.
+pub(crate) fn check_num_classes(num_classes: usize) -> Result<()> {
+    if num_classes < 2 {
+        return Err(CoreError::InvalidValue {
+            name: "num_classes",
+            value: num_classes.to_string(),
+            allowed: "an integer >= 2",
+        }
+        .into());
+    }
+    Ok(())
+}
+
 /// The device label of a row whose label is unknown (a transfer-set row).
 pub const UNLABELED: i64 = -1;
 
@@ -65,14 +78,7 @@ impl Dataset {
             }
             .into());
         }
-        if num_classes < 2 {
-            return Err(CoreError::InvalidValue {
-                name: "num_classes",
-                value: num_classes.to_string(),
-                allowed: "an integer >= 2",
-            }
-            .into());
-        }
+        check_num_classes(num_classes)?;
         let len = labels.len();
         if features.len() != len * num_features {
             return Err(CoreError::ShapeMismatch {

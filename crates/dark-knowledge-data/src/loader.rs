@@ -13,7 +13,7 @@ use burn::tensor::{Device, Int, Tensor};
 use dark_knowledge_core::ModelInput;
 use dark_knowledge_core::error::Error as CoreError;
 
-use crate::dataset::{Batch, UNLABELED};
+use crate::dataset::{Batch, UNLABELED, check_num_classes};
 use crate::error::{Error, Result};
 use crate::source::{BatchSource, Batches, EpochPlan};
 
@@ -85,14 +85,7 @@ impl<T: Send + 'static, I: ModelInput> LoaderData<T, I> {
         if dataset.is_empty() {
             return Err(Error::Empty { what: "dataset" });
         }
-        if num_classes < 2 {
-            return Err(CoreError::InvalidValue {
-                name: "num_classes",
-                value: num_classes.to_string(),
-                allowed: "an integer >= 2",
-            }
-            .into());
-        }
+        check_num_classes(num_classes)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 dataset: Arc::new(dataset),
@@ -214,26 +207,28 @@ impl<T: Send + 'static, I: ModelInput> BatchSource<I> for LoaderData<T, I> {
     }
 
     fn batches<'a>(&'a self, plan: &EpochPlan) -> Batches<'a, I> {
-        if self.workers <= 1 || plan.chunks.len() <= 1 {
-            let chunks = plan.chunks.clone();
-            return Box::new(chunks.into_iter().map(move |c| self.inner.batch(&c)));
+        if self.workers <= 1 || plan.num_batches() <= 1 {
+            let plan = plan.clone();
+            return Box::new(
+                (0..plan.num_batches()).map(move |i| self.inner.batch(&plan.batch(i))),
+            );
         }
         Box::new(prefetch(
             Arc::clone(&self.inner),
-            plan.chunks.clone(),
+            plan.clone(),
             self.workers,
         ))
     }
 }
 
-/// Builds the batches of `chunks` on `workers` threads and yields them in order.
+/// Builds the batches of `plan` on `workers` threads and yields them in order.
 fn prefetch<T: Send + 'static, I: ModelInput>(
     inner: Arc<Inner<T, I>>,
-    chunks: Vec<Vec<usize>>,
+    plan: EpochPlan,
     workers: usize,
 ) -> InOrder<I> {
-    let total = chunks.len();
-    let chunks = Arc::new(chunks);
+    let total = plan.num_batches();
+    let chunks = Arc::new(plan);
     let next = Arc::new(AtomicUsize::new(0));
     let (tx, rx) = sync_channel(2 * workers);
     for _ in 0..workers {
@@ -246,11 +241,11 @@ fn prefetch<T: Send + 'static, I: ModelInput>(
         std::thread::spawn(move || {
             loop {
                 let i = next.fetch_add(1, Ordering::SeqCst);
-                if i >= chunks.len() {
+                if i >= chunks.num_batches() {
                     break;
                 }
                 // The receiver is gone when training stopped early: stop too.
-                if tx.send((i, inner.batch(&chunks[i]))).is_err() {
+                if tx.send((i, inner.batch(&chunks.batch(i)))).is_err() {
                     break;
                 }
             }

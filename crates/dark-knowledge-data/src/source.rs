@@ -1,24 +1,48 @@
 //! Where the trainer's batches come from: one trait over the in-memory dataset, burn's
 //! `Dataset` + `Batcher`, and augmented data.
 
+use std::sync::Arc;
+
 use burn::tensor::{Device, Tensor};
 
 use crate::dataset::{Batch, Dataset};
 use crate::error::Result;
 
-/// The batches of one training epoch: the positions of each batch in the source, in the
-/// order the trainer drew (from its seed), the epoch (1-based) and the run's seed.
+/// The batches of one training epoch: the order of the source's positions the trainer drew
+/// (from its seed), cut into batches of `batch_size`, the epoch (1-based) and the run's seed.
+///
+/// The order is held once, as `u32` positions (4 bytes a row), and shared by every batch.
 #[derive(Debug, Clone)]
 pub struct EpochPlan {
     /// The epoch, 1-based.
     pub epoch: usize,
     /// The run's seed (augmentations derive their per-batch seeds from it).
     pub seed: u64,
-    /// The positions of each batch, in training order.
-    pub chunks: Vec<Vec<usize>>,
+    /// Every position of the source once, in training order.
+    pub order: Arc<[u32]>,
+    /// Rows per batch (the last batch may be shorter).
+    pub batch_size: usize,
 }
 
 impl EpochPlan {
+    /// The number of batches.
+    pub fn num_batches(&self) -> usize {
+        self.order.len().div_ceil(self.batch_size.max(1))
+    }
+
+    /// The positions of batch `index` (0-based), in training order.
+    pub fn batch(&self, index: usize) -> Vec<usize> {
+        let size = self.batch_size.max(1);
+        let start = (index * size).min(self.order.len());
+        let end = (start + size).min(self.order.len());
+        self.order[start..end].iter().map(|&p| p as usize).collect()
+    }
+
+    /// The positions of every batch, in order.
+    pub fn batches(&self) -> impl Iterator<Item = Vec<usize>> + '_ {
+        (0..self.num_batches()).map(|i| self.batch(i))
+    }
+
     /// The seed of batch `index` of this epoch: a mix of the run's seed, the epoch and the
     /// batch, the same on every run and every machine.
     pub fn batch_seed(&self, index: usize) -> u64 {
@@ -85,8 +109,8 @@ pub trait BatchSource<I = Tensor<2>>: Send + Sync {
     /// The training batches of one epoch, in the plan's order. The default builds them one
     /// by one with [`batch`](Self::batch); sources may prefetch (in order) or transform them.
     fn batches<'a>(&'a self, plan: &EpochPlan) -> Batches<'a, I> {
-        let chunks = plan.chunks.clone();
-        Box::new(chunks.into_iter().map(move |c| self.batch(&c)))
+        let plan = plan.clone();
+        Box::new((0..plan.num_batches()).map(move |i| self.batch(&plan.batch(i))))
     }
 
     /// A description of the augmentation applied to training batches, if any. Teachers that

@@ -72,7 +72,7 @@ pub(crate) struct Run<'a, 't, M: Classifier> {
 
 impl<M: Classifier> Run<'_, '_, M> {
     /// Trains epoch `epoch` (0-based) over the rows in `order`, then validates each student.
-    pub(crate) fn epoch(&mut self, epoch: usize, order: &[usize]) -> Result<()> {
+    pub(crate) fn epoch(&mut self, epoch: usize, order: &Arc<[u32]>) -> Result<()> {
         let c = self.config;
         let started = Instant::now();
         let mut sums: Vec<Sums> = (0..self.students.len())
@@ -82,7 +82,8 @@ impl<M: Classifier> Run<'_, '_, M> {
         let plan = EpochPlan {
             epoch: epoch + 1,
             seed: c.seed,
-            chunks: order.chunks(c.batch_size).map(<[usize]>::to_vec).collect(),
+            order: Arc::clone(order),
+            batch_size: c.batch_size,
         };
         for batch in self.train.batches(&plan) {
             lr = c

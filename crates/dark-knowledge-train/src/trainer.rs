@@ -294,9 +294,17 @@ impl Trainer {
             bests: (0..k).map(|_| None).collect(),
             histories: vec![Vec::with_capacity(c.epochs); k],
         };
-        let mut order: Vec<usize> = (0..train.len()).collect();
+        // u32 positions: 4 bytes a row for the one array that grows with the data; the
+        // shuffle's permutation does not depend on the element type.
+        let rows = u32::try_from(train.len()).map_err(|_| CoreError::InvalidValue {
+            name: "training rows",
+            value: train.len().to_string(),
+            allowed: "at most 4,294,967,295 rows",
+        })?;
+        let mut order: Arc<[u32]> = (0..rows).collect();
         for epoch in 0..c.epochs {
-            order.shuffle(&mut rng);
+            // In place unless a loader thread of the last epoch still holds the plan.
+            Arc::make_mut(&mut order).shuffle(&mut rng);
             run.epoch(epoch, &order)?;
         }
         Ok(run.outputs())

@@ -272,6 +272,16 @@ fn training_from_a_row_store_gives_the_in_memory_weights_bit_for_bit() {
     let b = BatchSource::batch(&train, &[5, 0, 77]).unwrap();
     assert_eq!(a.rows, b.rows);
     assert_eq!(to_vec_f32(a.inputs), to_vec_f32(b.inputs));
+    // A slice reads its rows in one go: the same rows, ids and labels as the dataset's.
+    let slice = store.slice(100..160).unwrap();
+    let (c, d) = (slice.range(3, 40).unwrap(), data.range(103, 140));
+    assert_eq!(c.rows, d.rows);
+    assert_eq!(to_vec_f32(c.inputs), to_vec_f32(d.inputs));
+    assert_eq!(
+        c.targets.into_data().iter::<i64>().collect::<Vec<_>>(),
+        d.targets.into_data().iter::<i64>().collect::<Vec<_>>()
+    );
+    assert!(store.slice(590..601).is_err());
     device.seed(0);
     let teacher = FrozenTeacher::new(teacher_model(&device));
     let memory = parameters_to_vec(&distill(&train, &valid, &teacher, 4).unwrap());

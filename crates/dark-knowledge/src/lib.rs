@@ -69,17 +69,19 @@ pub use dark_knowledge_train::{
     evaluate,
 };
 
-/// Everything needed for a typical distillation run, for glob import.
+/// Everything needed for a typical distillation run, for glob import. No name here is also
+/// a burn name (burn's `Dataset`, `TrainOutput`, `Reduction`): import ours from the crate root
+/// (`dark_knowledge::Dataset`, `dark_knowledge::TrainOutput`) beside `use burn::...::*`.
 pub mod prelude {
     pub use burn::module::Module;
     pub use burn::tensor::{Device, Int, Tensor, TensorData};
 
     pub use crate::{
-        Augmented, BatchSource, Classifier, Cnn, CnnConfig, CustomTerm, Dataset, DistillationTerm,
+        Augmented, BatchSource, Classifier, Cnn, CnnConfig, CustomTerm, DistillationTerm,
         FrozenTeacher, GaussianMixtureConfig, LabeledBatch, LoaderData, LrSchedule, Mlp, MlpConfig,
         ModelInput, OptimizerConfig, PrecomputedTeacher, Progress, SoftTargetLoss,
-        SoftTargetLossConfig, Teacher, TrainObserver, TrainOutput, Trainer, TrainerConfig,
-        device_from_name, stratified_split,
+        SoftTargetLossConfig, Teacher, TrainObserver, Trainer, TrainerConfig, device_from_name,
+        stratified_split,
     };
 }
 

@@ -1,5 +1,6 @@
 //! The user's term trains: it is in the history, it falls, and it changes the gradient.
 
+use dark_knowledge::TrainOutput;
 use dark_knowledge::core::tensor_util::parameters_to_vec;
 use dark_knowledge::prelude::*;
 use dark_knowledge::train::CustomTerm;

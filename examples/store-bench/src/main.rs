@@ -76,8 +76,8 @@ fn train(path: &Path, in_memory: bool) -> Result<(), Error> {
     let data = StoreData::open(path, &device)?;
     let n = data.store().len();
     let valid_rows = 20_000.min(n / 10);
-    let valid = data.subset((n - valid_rows..n).collect())?;
-    let train = data.subset((0..n - valid_rows).collect())?;
+    let valid = data.slice(n - valid_rows..n)?;
+    let train = data.slice(0..n - valid_rows)?;
     let memory;
     let (train, valid): (&dyn BatchSource, &dyn BatchSource) = if in_memory {
         let store = RowStore::open(path)?;

@@ -26,8 +26,17 @@ use crate::source::BatchSource;
 pub struct StoreData {
     store: Arc<RowStore>,
     file: Arc<File>,
-    positions: Option<Arc<Vec<usize>>>,
+    rows: Rows,
     device: Device,
+}
+
+/// Which rows of the store a source holds.
+#[derive(Debug, Clone)]
+enum Rows {
+    /// Store rows `start..end`, in order (no per-row memory).
+    Range(usize, usize),
+    /// The listed store rows.
+    List(Arc<Vec<usize>>),
 }
 
 impl StoreData {
@@ -44,9 +53,9 @@ impl StoreData {
             source,
         })?;
         Ok(Self {
+            rows: Rows::Range(0, store.len()),
             store: Arc::new(store),
             file: Arc::new(file),
-            positions: None,
             device: device.clone(),
         })
     }
@@ -68,7 +77,31 @@ impl StoreData {
             return Err(Error::RowOutOfRange { row, len });
         }
         Ok(Self {
-            positions: Some(Arc::new(positions)),
+            rows: Rows::List(Arc::new(positions)),
+            ..self.clone()
+        })
+    }
+
+    /// The store rows `rows` (a contiguous split), as their own source, without a list of
+    /// positions in memory.
+    ///
+    /// # Errors
+    /// [`Error::Empty`] for an empty range; [`Error::RowOutOfRange`] past the store's end.
+    pub fn slice(&self, rows: std::ops::Range<usize>) -> Result<Self> {
+        if rows.is_empty() {
+            return Err(Error::Empty {
+                what: "store slice",
+            });
+        }
+        let len = self.store.len();
+        if rows.end > len {
+            return Err(Error::RowOutOfRange {
+                row: rows.end - 1,
+                len,
+            });
+        }
+        Ok(Self {
+            rows: Rows::Range(rows.start, rows.end),
             ..self.clone()
         })
     }
@@ -83,7 +116,10 @@ impl StoreData {
         if position >= len {
             return Err(Error::RowOutOfRange { row: position, len });
         }
-        Ok(self.positions.as_ref().map_or(position, |p| p[position]))
+        Ok(match &self.rows {
+            Rows::Range(start, _) => start + position,
+            Rows::List(list) => list[position],
+        })
     }
 
     fn read(&self, offset: usize, buf: &mut [u8]) -> Result<()> {
@@ -141,9 +177,10 @@ impl StoreData {
 
 impl BatchSource for StoreData {
     fn len(&self) -> usize {
-        self.positions
-            .as_ref()
-            .map_or(self.store.len(), |p| p.len())
+        match &self.rows {
+            Rows::Range(start, end) => end - start,
+            Rows::List(list) => list.len(),
+        }
     }
 
     fn num_classes(&self) -> usize {
@@ -175,13 +212,16 @@ impl BatchSource for StoreData {
     }
 
     fn range(&self, start: usize, end: usize) -> Result<Batch> {
-        if self.positions.is_some() || end > self.store.len() || start >= end {
+        let Rows::Range(first, _) = self.rows else {
+            return self.batch(&(start..end).collect::<Vec<_>>());
+        };
+        if end > BatchSource::len(self) || start >= end {
             return self.batch(&(start..end).collect::<Vec<_>>());
         }
         let count = end - start;
         let mut features = Vec::with_capacity(count * self.store.num_features());
         let mut labels = Vec::with_capacity(count);
-        self.read_rows(start, count, &mut features, &mut labels)?;
-        Ok(self.make_batch(features, labels, (start..end).collect()))
+        self.read_rows(first + start, count, &mut features, &mut labels)?;
+        Ok(self.make_batch(features, labels, (first + start..first + end).collect()))
     }
 }

@@ -14,6 +14,7 @@
 
 use std::time::Instant;
 
+use dark_knowledge::Dataset;
 use dark_knowledge::data::cache::CacheDtype;
 use dark_knowledge::data::idx::{DEFAULT_FASHION_MNIST_DIR, FashionMnist};
 use dark_knowledge::data::{CacheSettings, CachedTeacher, cache_teacher};
