@@ -22,6 +22,10 @@ pub struct EpochPlan {
     pub order: Arc<[u32]>,
     /// Rows per batch (the last batch may be shorter).
     pub batch_size: usize,
+    /// The index within the epoch of this plan's first batch: 0 for a whole epoch, the
+    /// batches already trained when a run resumes inside an epoch (`order` then holds the
+    /// remaining rows only).
+    pub first_batch: usize,
 }
 
 impl EpochPlan {
@@ -43,9 +47,11 @@ impl EpochPlan {
         (0..self.num_batches()).map(|i| self.batch(i))
     }
 
-    /// The seed of batch `index` of this epoch: a mix of the run's seed, the epoch and the
-    /// batch, the same on every run and every machine.
+    /// The seed of batch `index` of this plan: a mix of the run's seed, the epoch and the
+    /// batch's index within the epoch (`first_batch + index`), the same on every run and
+    /// every machine, and the same for a batch whether or not the run resumed before it.
     pub fn batch_seed(&self, index: usize) -> u64 {
+        let index = self.first_batch + index;
         let mut z = self
             .seed
             .wrapping_add((self.epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15))

@@ -4,6 +4,7 @@ use dark_knowledge_core::error::{Error, Result, check_non_negative, check_positi
 use dark_knowledge_core::loss::SoftTargetLossConfig;
 use serde::{Deserialize, Serialize};
 
+use crate::stopping::EarlyStopping;
 use crate::terms::{LossTerm, classic_terms, term_names};
 
 /// The optimizer and its own settings. Weight decay is set once, in
@@ -204,6 +205,10 @@ pub struct TrainerConfig {
     /// Rows per forward pass during evaluation, `>= 1`.
     #[serde(default = "eval_batch_size")]
     pub eval_batch_size: usize,
+    /// Stop when a validation metric stops improving (`[early_stopping]` in an experiment
+    /// file); the best model is then the one of the last improvement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub early_stopping: Option<EarlyStopping>,
 }
 
 fn epochs() -> usize {
@@ -238,6 +243,7 @@ impl Default for TrainerConfig {
             terms: Vec::new(),
             seed: seed(),
             eval_batch_size: eval_batch_size(),
+            early_stopping: None,
         }
     }
 }
@@ -290,6 +296,9 @@ impl TrainerConfig {
             }
         }
         self.loss.init()?;
+        if let Some(es) = &self.early_stopping {
+            es.validate()?;
+        }
         if !self.terms.is_empty() {
             for term in &self.terms {
                 term.validate()?;

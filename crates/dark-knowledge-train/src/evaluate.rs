@@ -106,6 +106,34 @@ pub(crate) fn evaluate_objective<M: Classifier>(
     Ok(sums.finish(data.len(), !teachers.is_empty(), &objective.names))
 }
 
+/// The ROC-AUC of class 1 of a binary `model` (its `valid()` snapshot) on `data`, scored by
+/// the logit margin `z1 - z0` (the same order as the probability of class 1).
+pub(crate) fn valid_auc<M: Classifier>(
+    model: &M,
+    data: &dyn BatchSource<M::Input>,
+    batch_size: usize,
+) -> Result<f64> {
+    let (mut scores, mut positive) = (Vec::new(), Vec::new());
+    let mut start = 0;
+    while start < data.len() {
+        let end = (start + batch_size.max(1)).min(data.len());
+        let batch = data.range(start, end)?;
+        let logits = model.logits(batch.inputs.clone().without_autodiff());
+        let n = end - start;
+        let margin = logits.clone().narrow(1, 1, 1) - logits.narrow(1, 0, 1);
+        let margin = dark_knowledge_core::tensor_util::to_vec_f32(margin.reshape([n]));
+        let targets = dark_knowledge_core::tensor_util::to_vec_i64(batch.targets);
+        for (m, t) in margin.into_iter().zip(targets) {
+            if t == 0 || t == 1 {
+                scores.push(m);
+                positive.push(t == 1);
+            }
+        }
+        start = end;
+    }
+    Ok(crate::stopping::roc_auc(&scores, &positive))
+}
+
 /// The student's logits, and its features when a term reads them.
 pub(crate) fn student_outputs<M: Classifier>(
     model: &M,
@@ -120,6 +148,7 @@ pub(crate) fn student_outputs<M: Classifier>(
 }
 
 /// Running sums of per-batch means, weighted by batch size.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Sums {
     loss: f64,
     terms: Vec<f64>,
@@ -166,6 +195,7 @@ impl Sums {
             kd: terms.get("kd").copied(),
             accuracy: self.correct as f64 / self.labeled.max(1) as f64,
             teacher_agreement: with_teacher.then(|| self.agree as f64 / n),
+            roc_auc: None,
             rows,
             terms,
         }

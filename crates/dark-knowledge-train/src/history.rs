@@ -18,6 +18,10 @@ pub struct SplitMetrics {
     /// Fraction of rows where the student's arg-max equals the teacher's, when a teacher is
     /// given.
     pub teacher_agreement: Option<f64>,
+    /// The area under the ROC curve of class 1, for binary targets when early stopping
+    /// watches it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roc_auc: Option<f64>,
     /// Number of rows.
     pub rows: usize,
     /// Mean of every loss term, unweighted, by term name (`ce`, `kd`, `dkd`, `hint`, …).

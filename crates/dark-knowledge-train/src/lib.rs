@@ -5,6 +5,7 @@
 #![warn(missing_docs)]
 
 mod builtin;
+pub mod checkpoint;
 mod config;
 mod distillee;
 pub mod error;
@@ -16,11 +17,14 @@ mod observer;
 mod progress;
 mod run;
 mod schedule;
+mod setup;
+mod stopping;
 mod teachers;
 mod term;
 pub mod terms;
 mod trainer;
 
+pub use checkpoint::{CheckpointConfig, CheckpointError};
 pub use config::{LrSchedule, OptimizerConfig, TrainerConfig};
 pub use error::{Error, Result};
 pub use evaluate::{count_correct, evaluate, predicted_classes};
@@ -29,6 +33,7 @@ pub use mutual::{MutualConfig, mutual_terms};
 pub use objective::Combine;
 pub use observer::{StepEvent, TrainObserver};
 pub use progress::Progress;
+pub use stopping::{EarlyStop, EarlyStopping, StopMetric, roc_auc};
 pub use teachers::TeacherSet;
 pub use term::{CustomTerm, DistillationTerm, TermInputs};
 pub use terms::{Layer, LayerChoice, LossTerm, Schedule, TermKind};

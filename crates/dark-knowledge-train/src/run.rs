@@ -7,19 +7,21 @@ use std::time::Instant;
 
 use burn::module::Module;
 use burn::optim::{GradientsParams, ModuleOptimizer};
-use burn::tensor::Tensor;
+use burn::tensor::{Device, Tensor};
 use dark_knowledge_core::{Classifier, ModelInput, TeacherBatch};
 use dark_knowledge_data::{Batch, BatchSource, EpochPlan};
 
+use crate::checkpoint::{CheckpointConfig, Fingerprint, Position};
 use crate::config::TrainerConfig;
 use crate::distillee::{Distillee, detached};
 use crate::error::{Error, Result};
-use crate::evaluate::{Sums, count_correct, evaluate_objective, student_outputs};
+use crate::evaluate::{Sums, count_correct, evaluate_objective, student_outputs, valid_auc};
 use crate::history::EpochRecord;
 use crate::mutual::{MUTUAL_TERM, MutualConfig, mutual_terms};
 use crate::objective::Objective;
 use crate::observer::{StepEvent, TrainObserver};
 use crate::progress::Reporter;
+use crate::stopping::{EarlyStop, StopMetric};
 use crate::teachers::TeacherSet;
 use crate::trainer::TrainOutput;
 
@@ -48,7 +50,7 @@ impl Drop for Watchers<'_> {
 }
 
 /// The best model of a student so far: the model, its epoch, validation accuracy and loss.
-type Best<M> = Option<(M, usize, f64, f64)>;
+pub(crate) type Best<M> = Option<(M, usize, f64, f64)>;
 
 /// What a run reads (settings, data, teachers, the loss) and what it moves (the students,
 /// their optimisers, the step, the best models and the histories).
@@ -68,35 +70,126 @@ pub(crate) struct Run<'a, 't, M: Classifier> {
     pub step: usize,
     pub bests: Vec<Best<M>>,
     pub histories: Vec<Vec<EpochRecord>>,
+    /// Where checkpoints go, and what identifies the experiment in them.
+    pub checkpoints: Option<(&'a CheckpointConfig, Fingerprint)>,
+    /// Why each student stopped early, once the run has.
+    pub stopped: Vec<Option<EarlyStop>>,
+    pub device: Device,
+}
+
+/// Where an epoch starts: at its first batch, or inside it when a run resumes.
+#[derive(Debug, Clone)]
+pub(crate) struct EpochStart {
+    /// Batches of the epoch already trained.
+    pub batches_done: usize,
+    /// Their sums, per student.
+    pub sums: Option<Vec<Sums>>,
+    /// Seconds already spent in the epoch.
+    pub seconds: f64,
+    /// The learning rate of the last step trained.
+    pub learning_rate: f64,
+}
+
+impl EpochStart {
+    /// The start of an epoch: no batch trained yet.
+    pub(crate) fn fresh(learning_rate: f64) -> Self {
+        Self {
+            batches_done: 0,
+            sums: None,
+            seconds: 0.0,
+            learning_rate,
+        }
+    }
+}
+
+/// The seed of the device's generator before global step `step` (0-based): dropout masks
+/// depend on the seed and the step only, not on where a run was resumed.
+fn step_seed(seed: u64, step: usize) -> u64 {
+    let mut z = seed
+        ^ (step as u64)
+            .wrapping_add(1)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 impl<M: Classifier> Run<'_, '_, M> {
-    /// Trains epoch `epoch` (0-based) over the rows in `order`, then validates each student.
-    pub(crate) fn epoch(&mut self, epoch: usize, order: &Arc<[u32]>) -> Result<()> {
+    /// Trains epoch `epoch` (0-based) over the rows in `order` from `start`, then validates
+    /// each student; returns whether early stopping ends the run.
+    pub(crate) fn epoch(
+        &mut self,
+        epoch: usize,
+        order: &Arc<[u32]>,
+        start: EpochStart,
+    ) -> Result<bool> {
         let c = self.config;
         let started = Instant::now();
-        let mut sums: Vec<Sums> = (0..self.students.len())
-            .map(|_| Sums::new(self.names.len()))
-            .collect();
-        let mut lr = c.learning_rate;
+        let mut sums: Vec<Sums> = start.sums.unwrap_or_else(|| {
+            (0..self.students.len())
+                .map(|_| Sums::new(self.names.len()))
+                .collect()
+        });
+        let mut lr = start.learning_rate;
+        let skip = (start.batches_done * c.batch_size).min(order.len());
         let plan = EpochPlan {
             epoch: epoch + 1,
             seed: c.seed,
-            order: Arc::clone(order),
+            order: if skip == 0 {
+                Arc::clone(order)
+            } else {
+                order[skip..].into()
+            },
             batch_size: c.batch_size,
+            first_batch: start.batches_done,
         };
+        let num_batches = order.len().div_ceil(c.batch_size);
+        let mut done = start.batches_done;
         for batch in self.train.batches(&plan) {
             lr = c
                 .schedule
                 .learning_rate(c.learning_rate, epoch, self.step, self.total_steps);
+            self.device.seed(step_seed(c.seed, self.step));
             self.train_step(epoch, batch?, &mut sums, lr)?;
             self.step += 1;
+            done += 1;
+            let every = self.checkpoints.as_ref().and_then(|(k, _)| k.every_steps);
+            if every.is_some_and(|n| self.step.is_multiple_of(n)) && done < num_batches {
+                let position = Position {
+                    epoch,
+                    batches_done: done,
+                    step: self.step,
+                    learning_rate: lr,
+                    seconds: start.seconds + started.elapsed().as_secs_f64(),
+                    stopped: false,
+                };
+                self.save_checkpoint(position, Some(&sums))?;
+            }
         }
-        let seconds = started.elapsed().as_secs_f64();
+        let seconds = start.seconds + started.elapsed().as_secs_f64();
         for (i, sums) in sums.into_iter().enumerate() {
             self.finish_epoch(i, epoch, sums, lr, seconds)?;
         }
-        Ok(())
+        if let Some(rule) = &c.early_stopping {
+            let stops: Vec<Option<EarlyStop>> =
+                self.histories.iter().map(|h| rule.check(h)).collect();
+            if stops.iter().all(Option::is_some) {
+                self.stopped = stops;
+            }
+        }
+        let stopped = self.stopped.iter().any(Option::is_some);
+        if self.checkpoints.is_some() {
+            let position = Position {
+                epoch: epoch + 1,
+                batches_done: 0,
+                step: self.step,
+                learning_rate: lr,
+                seconds: 0.0,
+                stopped,
+            };
+            self.save_checkpoint(position, None)?;
+        }
+        Ok(stopped)
     }
 
     /// One optimisation step of every student on `batch`.
@@ -209,20 +302,14 @@ impl<M: Classifier> Run<'_, '_, M> {
             epoch + 1,
             self.config.eval_batch_size,
         )?;
-        let better = match &self.bests[i] {
-            None => true,
-            Some((_, _, acc, loss)) => {
-                valid_metrics.accuracy > *acc
-                    || (valid_metrics.accuracy == *acc && valid_metrics.loss < *loss)
-            }
-        };
-        if better {
-            self.bests[i] = Some((
-                snapshot.model,
-                epoch + 1,
-                valid_metrics.accuracy,
-                valid_metrics.loss,
-            ));
+        let mut valid_metrics = valid_metrics;
+        let rule = self.config.early_stopping.as_ref();
+        if rule.is_some_and(|r| r.metric == StopMetric::RocAuc) {
+            valid_metrics.roc_auc = Some(valid_auc(
+                &snapshot.model,
+                self.valid,
+                self.config.eval_batch_size,
+            )?);
         }
         let mut term_weights: BTreeMap<String, f64> = self
             .objective
@@ -247,8 +334,17 @@ impl<M: Classifier> Run<'_, '_, M> {
                 .into_iter()
                 .collect(),
         };
+        let (accuracy, loss) = (record.valid.accuracy, record.valid.loss);
         self.watchers.each(|o| o.epoch(i, &record));
         self.histories[i].push(record);
+        let better = match (rule, &self.bests[i]) {
+            (None, None) => true,
+            (None, Some((_, _, acc, l))) => accuracy > *acc || (accuracy == *acc && loss < *l),
+            (Some(rule), _) => rule.best(&self.histories[i]).map(|(e, _)| e) == Some(epoch + 1),
+        };
+        if better {
+            self.bests[i] = Some((snapshot.model, epoch + 1, accuracy, loss));
+        }
         Ok(())
     }
 
@@ -258,19 +354,26 @@ impl<M: Classifier> Run<'_, '_, M> {
             students,
             bests,
             histories,
+            stopped,
             ..
         } = self;
         students
             .into_iter()
             .zip(bests)
             .zip(histories)
-            .map(|((student, best), history)| {
-                let (best, best_epoch, _, _) = best.expect("epochs >= 1 is validated");
+            .zip(stopped)
+            .map(|(((student, best), history), stopped)| {
+                // Early stopping on a metric that never had a value keeps the last model.
+                let (best, best_epoch) = match best {
+                    Some((best, epoch, _, _)) => (best, epoch),
+                    None => (student.model.valid(), history.len()),
+                };
                 TrainOutput {
                     best,
                     last: student.model.valid(),
                     best_epoch,
                     history,
+                    stopped,
                 }
             })
             .collect()

@@ -2,17 +2,15 @@
 
 use std::sync::Arc;
 
-use burn::optim::decay::WeightDecayConfig;
-use burn::optim::momentum::MomentumConfig;
-use burn::optim::{AdamConfig, AdamWConfig, ModuleOptimizer, SgdConfig};
 use dark_knowledge_core::loss::SoftTargetLoss;
-use dark_knowledge_core::{Classifier, Error as CoreError, Teacher, check_class_counts};
+use dark_knowledge_core::{Classifier, Error as CoreError, Teacher};
 use dark_knowledge_data::BatchSource;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 
-use crate::config::{OptimizerConfig, TrainerConfig};
+use crate::checkpoint::{self, CheckpointConfig, Fingerprint};
+use crate::config::TrainerConfig;
 use crate::distillee::{Distillee, hint_projections};
 use crate::error::{Error, Result};
 use crate::history::EpochRecord;
@@ -20,7 +18,9 @@ use crate::mutual::{MUTUAL_TERM, MutualConfig};
 use crate::objective::Objective;
 use crate::observer::TrainObserver;
 use crate::progress::{Progress, Reporter};
-use crate::run::{Run, Watchers};
+use crate::run::{EpochStart, Run, Watchers};
+use crate::setup::{build_optimizer, check_compatible};
+use crate::stopping::EarlyStop;
 use crate::teachers::TeacherSet;
 use crate::term::CustomTerm;
 use crate::terms::LossTerm;
@@ -38,6 +38,8 @@ pub struct TrainOutput<M> {
     pub best_epoch: usize,
     /// One record per epoch.
     pub history: Vec<EpochRecord>,
+    /// Where and why early stopping ended the run, if it did.
+    pub stopped: Option<EarlyStop>,
 }
 
 /// Trains a [`Classifier`]: from hard labels when no teacher is given (e.g. the teacher
@@ -55,6 +57,8 @@ pub struct Trainer {
     label: String,
     custom: Vec<CustomTerm>,
     observers: Vec<Arc<dyn TrainObserver>>,
+    checkpoints: Option<CheckpointConfig>,
+    resume: bool,
 }
 
 impl std::fmt::Debug for Trainer {
@@ -65,6 +69,8 @@ impl std::fmt::Debug for Trainer {
             .field("label", &self.label)
             .field("custom", &self.custom)
             .field("observers", &self.observers.len())
+            .field("checkpoints", &self.checkpoints)
+            .field("resume", &self.resume)
             .finish()
     }
 }
@@ -84,6 +90,8 @@ impl Trainer {
             label: "train".to_string(),
             custom: Vec::new(),
             observers: Vec::new(),
+            checkpoints: None,
+            resume: false,
         })
     }
 
@@ -102,6 +110,42 @@ impl Trainer {
     pub fn with_observer(mut self, observer: Arc<dyn TrainObserver>) -> Self {
         self.observers.push(observer);
         self
+    }
+
+    /// The same trainer writing checkpoints as `checkpoints` says (after every epoch, and
+    /// every N steps when set).
+    pub fn with_checkpoints(mut self, checkpoints: CheckpointConfig) -> Self {
+        self.checkpoints = Some(checkpoints);
+        self
+    }
+
+    /// The same trainer resuming from the newest checkpoint of its checkpoint directory
+    /// when there is one (and starting afresh when there is none): every `fit*` call then
+    /// resumes. See [`Trainer::resume`].
+    pub fn resuming(mut self) -> Self {
+        self.resume = true;
+        self
+    }
+
+    /// [`Trainer::fit`], resumed from the newest checkpoint in the directory set with
+    /// [`Trainer::with_checkpoints`] (from the start when it holds none). `model` must be
+    /// built as for the interrupted run (its weights are replaced by the checkpoint's); the
+    /// run then ends with the same weights, bit for bit, as one never interrupted (same
+    /// seed, same device). Temporary files left by a killed run are removed.
+    ///
+    /// # Errors
+    /// As [`Trainer::fit`]; no checkpoint directory configured; a checkpoint that is
+    /// truncated, damaged or from another experiment (settings, data shape, teachers, loss
+    /// terms, tag or model architecture): [`Error::Checkpoint`](crate::Error::Checkpoint)
+    /// names the file and the problem.
+    pub fn resume<M: Classifier>(
+        &self,
+        model: M,
+        train: &dyn BatchSource<M::Input>,
+        valid: &dyn BatchSource<M::Input>,
+        teacher: Option<&dyn Teacher<M::Input>>,
+    ) -> Result<TrainOutput<M>> {
+        self.clone().resuming().fit(model, train, valid, teacher)
     }
 
     /// The same trainer reporting progress as `progress`.
@@ -214,9 +258,22 @@ impl Trainer {
     ) -> Result<Vec<TrainOutput<M>>> {
         for model in &models {
             for teacher in teachers.members() {
-                self.check_compatible(model, train, valid, Some(*teacher))?;
+                check_compatible(model, train, valid, Some(*teacher))?;
             }
-            self.check_compatible(model, train, valid, None)?;
+            check_compatible(model, train, valid, None)?;
+        }
+        if let Some(rule) = &self.config.early_stopping {
+            rule.check_applies(train.num_classes(), !teachers.is_empty())?;
+        }
+        if let Some(k) = &self.checkpoints {
+            k.validate()?;
+        } else if self.resume {
+            return Err(CoreError::InvalidValue {
+                name: "resume",
+                value: "no checkpoint directory".into(),
+                allowed: "resuming with Trainer::with_checkpoints set",
+            }
+            .into());
         }
         if let Some(augmentation) = train.augmentation()
             && let Some(t) = teachers.members().iter().find(|t| !t.reads_inputs())
@@ -278,6 +335,21 @@ impl Trainer {
         let reporter = Reporter::new(self.progress, &self.label, c.epochs, steps_per_epoch);
         let watchers = Watchers::new(&reporter, &self.observers);
         watchers.each(|o| o.start(c.epochs, steps_per_epoch));
+        let fingerprint = Fingerprint {
+            settings: serde_json::to_value(c).unwrap_or_default(),
+            tag: self
+                .checkpoints
+                .as_ref()
+                .map(|k| k.tag.clone())
+                .unwrap_or_default(),
+            students: k,
+            train_rows: train.len(),
+            valid_rows: valid.len(),
+            classes: train.num_classes(),
+            features: train.num_features(),
+            teachers: teachers.members().iter().map(|t| t.describe()).collect(),
+            terms: names.clone(),
+        };
         let mut run = Run {
             config: c,
             objective,
@@ -293,7 +365,11 @@ impl Trainer {
             step: 0,
             bests: (0..k).map(|_| None).collect(),
             histories: vec![Vec::with_capacity(c.epochs); k],
+            checkpoints: self.checkpoints.as_ref().map(|k| (k, fingerprint)),
+            stopped: vec![None; k],
+            device,
         };
+        let (first_epoch, mut start) = self.restore(&mut run)?;
         // u32 positions: 4 bytes a row for the one array that grows with the data; the
         // shuffle's permutation does not depend on the element type.
         let rows = u32::try_from(train.len()).map_err(|_| CoreError::InvalidValue {
@@ -303,88 +379,39 @@ impl Trainer {
         })?;
         let mut order: Arc<[u32]> = (0..rows).collect();
         for epoch in 0..c.epochs {
-            // In place unless a loader thread of the last epoch still holds the plan.
+            // In place unless a loader thread of the last epoch still holds the plan. The
+            // epochs before a resumed one are shuffled too: that replays the generator.
             Arc::make_mut(&mut order).shuffle(&mut rng);
-            run.epoch(epoch, &order)?;
+            if epoch < first_epoch {
+                continue;
+            }
+            let start = std::mem::replace(&mut start, EpochStart::fresh(c.learning_rate));
+            if run.epoch(epoch, &order, start)? {
+                break;
+            }
         }
         Ok(run.outputs())
     }
 
-    fn check_compatible<M: Classifier>(
-        &self,
-        model: &M,
-        train: &dyn BatchSource<M::Input>,
-        valid: &dyn BatchSource<M::Input>,
-        teacher: Option<&dyn Teacher<M::Input>>,
-    ) -> Result<()> {
-        for (what, data) in [("training data", train), ("validation data", valid)] {
-            if data.num_classes() != model.num_classes() {
-                return Err(CoreError::ShapeMismatch {
-                    what,
-                    expected: format!("{} classes, as the model predicts", model.num_classes()),
-                    got: format!("{} classes", data.num_classes()),
-                }
-                .into());
-            }
-            if let (Some(d), Some(m)) = (data.num_features(), model.num_features())
-                && d != m
-            {
-                return Err(CoreError::ShapeMismatch {
-                    what,
-                    expected: format!("{m} features per row, as the model reads"),
-                    got: format!("{d} features"),
-                }
-                .into());
-            }
-        }
-        if let Some(teacher) = teacher {
-            check_class_counts(teacher.num_classes(), model.num_classes())?;
-            if let (Some(f), Some(d)) = (teacher.num_features(), train.num_features())
-                && f != d
-            {
-                return Err(CoreError::ShapeMismatch {
-                    what: "teacher inputs",
-                    expected: format!("{d} features per row, as the data has"),
-                    got: format!("a teacher reading {f} features"),
-                }
-                .into());
-            }
-        }
-        Ok(())
-    }
-}
-
-fn build_optimizer(config: &OptimizerConfig, weight_decay: f64) -> ModuleOptimizer {
-    let l2 = (weight_decay > 0.0).then(|| WeightDecayConfig::new(weight_decay as f32));
-    match *config {
-        OptimizerConfig::Adam {
-            beta_1,
-            beta_2,
-            epsilon,
-        } => AdamConfig::new()
-            .with_beta_1(beta_1 as f32)
-            .with_beta_2(beta_2 as f32)
-            .with_epsilon(epsilon as f32)
-            .with_weight_decay(l2)
-            .init(),
-        OptimizerConfig::AdamW {
-            beta_1,
-            beta_2,
-            epsilon,
-        } => AdamWConfig::new()
-            .with_beta_1(beta_1 as f32)
-            .with_beta_2(beta_2 as f32)
-            .with_epsilon(epsilon as f32)
-            .with_weight_decay(weight_decay as f32)
-            .init(),
-        OptimizerConfig::Sgd { momentum, nesterov } => SgdConfig::new()
-            .with_momentum((momentum > 0.0).then(|| {
-                MomentumConfig::new()
-                    .with_momentum(momentum)
-                    .with_dampening(0.0)
-                    .with_nesterov(nesterov)
-            }))
-            .with_weight_decay(l2)
-            .init(),
+    /// Resumes `run` from the newest checkpoint when resuming: the first epoch to train and
+    /// where it starts. A finished or early-stopped run trains no epoch.
+    fn restore<M: Classifier>(&self, run: &mut Run<'_, '_, M>) -> Result<(usize, EpochStart)> {
+        let fresh = (0, EpochStart::fresh(self.config.learning_rate));
+        let (Some(config), true) = (&self.checkpoints, self.resume) else {
+            return Ok(fresh);
+        };
+        checkpoint::remove_stale_temp_files(&config.dir);
+        let Some(path) = config.latest()? else {
+            return Ok(fresh);
+        };
+        let fingerprint = &run.checkpoints.as_ref().expect("set with the config").1;
+        let restored = checkpoint::load(&path, fingerprint)?;
+        let (position, start) = run.restore(restored)?;
+        let first = if position.stopped {
+            self.config.epochs
+        } else {
+            position.epoch
+        };
+        Ok((first, start))
     }
 }

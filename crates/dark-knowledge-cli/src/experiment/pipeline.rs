@@ -37,7 +37,7 @@ pub enum Pipeline {
         model: ModelSpec,
         /// Its training settings; `[student.train]` when absent.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        train: Option<TrainerConfig>,
+        train: Option<Box<TrainerConfig>>,
     },
     /// Born-again networks (Furlanello et al. 2018): generation 1 learns from the teacher,
     /// generation k + 1 from generation k (or from the ensemble of generations 1..k), all

@@ -90,7 +90,7 @@ pub fn distill(
             let assistant = Job {
                 role: "assistant",
                 spec: model,
-                config: train.as_ref().unwrap_or(&config),
+                config: train.as_deref().unwrap_or(&config),
                 teachers,
                 init_seed: init_seed.wrapping_add(1000),
             };
