@@ -42,6 +42,94 @@ pub struct Experiment {
     /// born-again generations, or by mutual learning.
     #[serde(default, skip_serializing_if = "Pipeline::is_standard")]
     pub pipeline: Pipeline,
+    /// Checkpoints of every model trained (`[checkpoints]`): after each epoch, and every
+    /// `every_steps` steps when set, in `output_dir/checkpoints/<model>/`.
+    #[serde(default, skip_serializing_if = "CheckpointSection::is_default")]
+    pub checkpoints: CheckpointSection,
+    /// Resume each model from its newest checkpoint (`--resume`; not read from the file).
+    #[serde(skip)]
+    pub resume: bool,
+}
+
+/// `--resume` and `--checkpoint-every` of the training commands.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct ResumeArgs {
+    /// Resume each model from its newest checkpoint in the run folder (models without one
+    /// start afresh); the result equals an uninterrupted run bit for bit.
+    #[arg(long)]
+    pub resume: bool,
+    /// Also write a checkpoint every N optimizer steps (default: after every epoch only).
+    #[arg(long, value_name = "N")]
+    pub checkpoint_every: Option<usize>,
+}
+
+impl ResumeArgs {
+    /// Applies the flags to `experiment` (they override `[checkpoints]`).
+    pub fn apply(&self, experiment: &mut Experiment) {
+        experiment.resume = self.resume;
+        if self.checkpoint_every.is_some() {
+            experiment.checkpoints.every_steps = self.checkpoint_every;
+        }
+    }
+}
+
+/// How often checkpoints are written and how many are kept.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckpointSection {
+    /// Also a checkpoint every this many optimizer steps, within epochs.
+    #[serde(default)]
+    pub every_steps: Option<usize>,
+    /// The newest checkpoints kept per model, `>= 1`.
+    #[serde(default = "default_keep")]
+    pub keep: usize,
+}
+
+fn default_keep() -> usize {
+    2
+}
+
+impl Default for CheckpointSection {
+    fn default() -> Self {
+        Self {
+            every_steps: None,
+            keep: default_keep(),
+        }
+    }
+}
+
+impl CheckpointSection {
+    fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+impl Experiment {
+    /// The checkpoints of model `role`: `output_dir/checkpoints/<role>/`, tagged with the
+    /// data section so a checkpoint of other data is refused.
+    pub fn checkpoint_config(&self, role: &str) -> dark_knowledge_train::CheckpointConfig {
+        let mut k = dark_knowledge_train::CheckpointConfig::new(
+            self.output_dir.join("checkpoints").join(role),
+        )
+        .with_keep(self.checkpoints.keep)
+        .with_tag(serde_json::to_string(&self.data).unwrap_or_default());
+        k.every_steps = self.checkpoints.every_steps;
+        k
+    }
+
+    /// `trainer` writing the checkpoints of `role`, resuming from them with `--resume`.
+    pub fn checkpointed(
+        &self,
+        trainer: dark_knowledge_train::Trainer,
+        role: &str,
+    ) -> dark_knowledge_train::Trainer {
+        let trainer = trainer.with_checkpoints(self.checkpoint_config(role));
+        if self.resume {
+            trainer.resuming()
+        } else {
+            trainer
+        }
+    }
 }
 
 fn default_device() -> String {
@@ -234,6 +322,9 @@ impl Experiment {
 
     /// Checks the settings that can be checked before any data is read.
     pub fn validate(&self) -> Result<()> {
+        self.checkpoint_config("check")
+            .validate()
+            .context("in [checkpoints]")?;
         self.teacher
             .train
             .validate()
@@ -390,6 +481,8 @@ impl Experiment {
             teachers: Vec::new(),
             loss: Vec::new(),
             pipeline: Pipeline::Standard {},
+            checkpoints: CheckpointSection::default(),
+            resume: false,
         }
     }
 
@@ -448,6 +541,8 @@ impl Experiment {
             teachers: Vec::new(),
             loss: Vec::new(),
             pipeline: Pipeline::Standard {},
+            checkpoints: CheckpointSection::default(),
+            resume: false,
         }
     }
 }

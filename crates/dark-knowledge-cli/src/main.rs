@@ -24,7 +24,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use dark_knowledge_train::Progress;
 
-use crate::experiment::Experiment;
+use crate::experiment::{Experiment, ResumeArgs};
 
 #[derive(Parser)]
 #[command(
@@ -109,12 +109,16 @@ enum Command {
         /// Use at most this many training rows (quick runs).
         #[arg(long)]
         max_train_rows: Option<usize>,
+        #[command(flatten)]
+        checkpoints: ResumeArgs,
     },
     /// Train the teacher of an experiment file from labels.
     TrainTeacher {
         /// The experiment file (TOML); see `examples/*.toml`.
         #[arg(long)]
         config: PathBuf,
+        #[command(flatten)]
+        checkpoints: ResumeArgs,
     },
     /// Distill the student (and train the baseline) from the experiment's saved teacher, a
     /// teacher cache, or logits made elsewhere.
@@ -133,6 +137,8 @@ enum Command {
         /// The tensor to read from a safetensors file holding several.
         #[arg(long, requires = "teacher_logits")]
         tensor: Option<String>,
+        #[command(flatten)]
+        checkpoints: ResumeArgs,
     },
     /// Run the experiment's saved teacher once over every row of its data and write the
     /// logits to a cache file (default: RUN/teacher/logits.dktc), for `distill --teacher-cache`.
@@ -164,6 +170,8 @@ enum Command {
         /// The sweep file.
         #[arg(long)]
         config: PathBuf,
+        #[command(flatten)]
+        checkpoints: ResumeArgs,
     },
     /// Run a built-in study (`fashion-mnist-low-data`, `fashion-mnist-full`) over seeds and
     /// write `OUT/results.json` (mean ± std per setting), `results.md` and plots.
@@ -276,6 +284,7 @@ fn run_cli(cli: Cli) -> Result<()> {
             out,
             epochs,
             max_train_rows,
+            checkpoints,
         } => {
             let mut experiment = match (csv, dataset) {
                 (Some(path), _) => {
@@ -305,11 +314,17 @@ fn run_cli(cli: Cli) -> Result<()> {
             if max_train_rows.is_some() {
                 experiment.data.max_train_rows = max_train_rows;
             }
+            checkpoints.apply(&mut experiment);
             experiment.validate()?;
             demo(&experiment, progress)
         }
-        Command::TrainTeacher { config } => {
-            let (experiment, device, data) = run::load_experiment(&config)?;
+        Command::TrainTeacher {
+            config,
+            checkpoints,
+        } => {
+            let (mut experiment, device, data) = run::load_experiment(&config)?;
+            checkpoints.apply(&mut experiment);
+            run::clean_stale(&experiment);
             run::train_teacher(&experiment, &data, &device, progress)?;
             eprintln!(
                 "teacher saved in {}",
@@ -322,8 +337,11 @@ fn run_cli(cli: Cli) -> Result<()> {
             teacher_cache,
             teacher_logits,
             tensor,
+            checkpoints,
         } => {
-            let (experiment, device, data) = run::load_experiment(&config)?;
+            let (mut experiment, device, data) = run::load_experiment(&config)?;
+            checkpoints.apply(&mut experiment);
+            run::clean_stale(&experiment);
             let source = match (teacher_cache, teacher_logits) {
                 (Some(path), _) => run::TeacherSource::Cache(path),
                 (None, Some(path)) => run::TeacherSource::Logits { path, tensor },
@@ -353,8 +371,11 @@ fn run_cli(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
-        Command::Sweep { config } => {
-            study::sweep::sweep(&config)?;
+        Command::Sweep {
+            config,
+            checkpoints,
+        } => {
+            study::sweep::sweep(&config, &checkpoints)?;
             Ok(())
         }
         Command::Reproduce(options) => {
@@ -470,6 +491,7 @@ fn quantize(run_dir: &std::path::Path, model: &str, device: Option<&str>) -> Res
 
 fn demo(experiment: &Experiment, progress: Progress) -> Result<()> {
     let started = std::time::Instant::now();
+    run::clean_stale(experiment);
     let (device, data) = run::prepare_experiment(experiment)?;
     run::train_teacher(experiment, &data, &device, progress)?;
     run::distill(

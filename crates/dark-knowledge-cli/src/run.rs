@@ -46,6 +46,9 @@ pub struct TrainingMetrics {
     pub trainer: TrainerConfig,
     /// One record per epoch.
     pub history: Vec<EpochRecord>,
+    /// Where and why early stopping ended training, if it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<dark_knowledge_train::EarlyStop>,
     /// What the model learnt from: "no teacher", one teacher, or a weighted ensemble.
     #[serde(default)]
     pub taught_by: String,
@@ -195,11 +198,16 @@ fn train_role(
     let trainer = Trainer::new(config.clone())?
         .with_progress(progress)
         .with_label(role);
+    let trainer = experiment.checkpointed(trainer, role);
     let out = trainer.fit_with(model, train, &data.valid, &teachers)?;
+    if let Some(stop) = &out.stopped {
+        eprintln!("{role}: {}", stop.reason);
+    }
     let metrics = TrainingMetrics {
         best_epoch: out.best_epoch,
         trainer: config.clone(),
         history: out.history,
+        stopped: out.stopped,
         taught_by: teachers.describe(),
     };
     save_trained(
@@ -249,6 +257,31 @@ pub fn train_teacher(
         None,
     )?;
     Ok(model)
+}
+
+/// Removes the temporary files a killed run left in the run folder, its model folders and
+/// its checkpoint folders (a file being written when the process died).
+pub fn clean_stale(experiment: &Experiment) {
+    fn walk(dir: &Path, depth: usize) -> usize {
+        let mut removed = dark_knowledge_train::checkpoint::remove_stale_temp_files(dir);
+        if depth > 0
+            && let Ok(entries) = std::fs::read_dir(dir)
+        {
+            for entry in entries.flatten() {
+                if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                    removed += walk(&entry.path(), depth - 1);
+                }
+            }
+        }
+        removed
+    }
+    let removed = walk(&experiment.output_dir, 3);
+    if removed > 0 {
+        eprintln!(
+            "removed {removed} temporary file(s) left in {} by an interrupted run",
+            experiment.output_dir.display()
+        );
+    }
 }
 
 /// Reads the experiment file at `config` and prepares its data on its device.

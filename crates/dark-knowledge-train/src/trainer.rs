@@ -113,7 +113,8 @@ impl Trainer {
     }
 
     /// The same trainer writing checkpoints as `checkpoints` says (after every epoch, and
-    /// every N steps when set).
+    /// every N steps when set). A run that does not resume starts by removing the
+    /// checkpoints already in the directory.
     pub fn with_checkpoints(mut self, checkpoints: CheckpointConfig) -> Self {
         self.checkpoints = Some(checkpoints);
         self
@@ -397,10 +398,14 @@ impl Trainer {
     /// where it starts. A finished or early-stopped run trains no epoch.
     fn restore<M: Classifier>(&self, run: &mut Run<'_, '_, M>) -> Result<(usize, EpochStart)> {
         let fresh = (0, EpochStart::fresh(self.config.learning_rate));
-        let (Some(config), true) = (&self.checkpoints, self.resume) else {
+        let Some(config) = &self.checkpoints else {
             return Ok(fresh);
         };
         checkpoint::remove_stale_temp_files(&config.dir);
+        if !self.resume {
+            checkpoint::clear(&config.dir)?;
+            return Ok(fresh);
+        }
         let Some(path) = config.latest()? else {
             return Ok(fresh);
         };

@@ -199,6 +199,7 @@ fn train_mutual(
     let trainer = Trainer::new(config.clone())?
         .with_progress(progress)
         .with_label("mutual");
+    let trainer = experiment.checkpointed(trainer, "mutual");
     let train = data.train_for(!teachers.is_empty());
     let outs = trainer.fit_mutual(models, train, &data.valid, teachers, mutual)?;
     let mutual_peers = outs.len().saturating_sub(1);
@@ -213,6 +214,7 @@ fn train_mutual(
             best_epoch: out.best_epoch,
             trainer: config.clone(),
             history: out.history,
+            stopped: out.stopped,
             taught_by: format!(
                 "{} peer students (mutual learning); {}",
                 mutual_peers,

@@ -158,7 +158,17 @@ impl StudyContext {
         let model: AnyModel =
             model_spec.build(self.data.num_features(), self.data.num_classes(), &autodiff)?;
         let student_params = burn::module::Module::num_params(&model);
-        let trainer = Trainer::new(config)?.with_progress(Progress::Silent);
+        // Each run checkpoints in its own folder (removed once its result is saved), tagged
+        // with the study's context, and resumes inside the run with `--resume`.
+        let role = format!("study/{}", spec.id());
+        let mut checkpoints = self.experiment.checkpoint_config(&role);
+        checkpoints.tag.clone_from(&self.context);
+        let mut trainer = Trainer::new(config)?
+            .with_progress(Progress::Silent)
+            .with_checkpoints(checkpoints);
+        if self.experiment.resume {
+            trainer = trainer.resuming();
+        }
         let teachers = match spec.method {
             Method::Hard => TeacherSet::none(),
             Method::Kd | Method::KdTransfer => TeacherSet::single(&self.teacher),
@@ -299,6 +309,8 @@ pub fn run_all(
             .with_context(|| format!("run {}", spec.id()))?;
         let text = serde_json::to_string_pretty(&result)?;
         write_atomic(&run_path(out, spec), text.as_bytes())?;
+        // Best effort: the result is saved, its checkpoints are only disk space now.
+        let _ = std::fs::remove_dir_all(out.join("checkpoints/study").join(spec.id()));
         eprintln!(
             "[{k}/{todo}] {} {} seed {}: accuracy {:.4} ({} epochs on {} rows, {:.1} s)",
             spec.setting,

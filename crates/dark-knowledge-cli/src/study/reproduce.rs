@@ -57,6 +57,8 @@ pub struct ReproduceOptions {
     /// Labels per class of the low-data study.
     #[arg(long, value_delimiter = ',', default_value = "60,180,600")]
     pub labels_per_class: Vec<usize>,
+    #[command(flatten)]
+    pub checkpoints: crate::experiment::ResumeArgs,
 }
 
 /// The study's base experiment: data, teacher, student, trainer settings.
@@ -172,7 +174,9 @@ pub fn reproduce(o: &ReproduceOptions) -> Result<Vec<Row>> {
         o.labels_per_class
     );
     specs(&o.name, 1, 1, &o.labels_per_class)?; // the name is known
-    let experiment = base_experiment(o);
+    let mut experiment = base_experiment(o);
+    o.checkpoints.apply(&mut experiment);
+    crate::run::clean_stale(&experiment);
     let (device, mut data) = prepare_experiment(&experiment)?;
     // As the reference does: pixels / 255, then standardised with the training images'
     // mean and standard deviation (one of each over every pixel).

@@ -271,8 +271,10 @@ fn or<T: Copy>(list: &[T], default: T) -> Vec<T> {
 }
 
 /// `sweep`: runs the grid of `path` (resuming a previous run of it), writes the summary.
-pub fn sweep(path: &Path) -> Result<Vec<RunResult>> {
-    let (experiment, grid) = load(path)?;
+pub fn sweep(path: &Path, checkpoints: &crate::experiment::ResumeArgs) -> Result<Vec<RunResult>> {
+    let (mut experiment, grid) = load(path)?;
+    checkpoints.apply(&mut experiment);
+    crate::run::clean_stale(&experiment);
     let (device, data) = prepare_experiment(&experiment)?;
     let mut specs = expand(&experiment, &grid, data.train.is_partially_labeled())?;
     check_budgets(&data.train, &specs)?;

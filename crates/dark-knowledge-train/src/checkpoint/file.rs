@@ -185,6 +185,15 @@ pub(crate) fn write(
     Ok(path)
 }
 
+/// Removes every checkpoint in `dir` (a run starting afresh owns its directory: an older
+/// run's checkpoints would otherwise be taken for its own on resume).
+pub(crate) fn clear(dir: &Path) -> Result<(), CheckpointError> {
+    for (_, path) in list(dir)? {
+        std::fs::remove_file(&path).map_err(|source| CheckpointError::Io { path, source })?;
+    }
+    Ok(())
+}
+
 /// Removes the temporary files a killed process left in `dir` (`.{name}.tmp-{pid}-{n}`,
 /// see [`write_atomic`]) when that process is gone; returns how many were removed.
 pub fn remove_stale_temp_files(dir: &Path) -> usize {

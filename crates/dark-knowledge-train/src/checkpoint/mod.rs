@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use dark_knowledge_core::Error as CoreError;
 
+pub(crate) use file::clear;
 pub use file::remove_stale_temp_files;
 pub(crate) use state::{Fingerprint, Header, Position, Restored, StudentState, load, save};
 
