@@ -26,7 +26,7 @@ use dark_knowledge_data::{
 };
 use dark_knowledge_eval::measure_efficiency;
 use dark_knowledge_models::MlpConfig;
-use dark_knowledge_train::{Progress, Trainer, TrainerConfig};
+use dark_knowledge_train::{CheckpointConfig, Progress, Trainer, TrainerConfig};
 
 /// What to run.
 pub struct BenchSettings {
@@ -100,6 +100,38 @@ fn epoch_rate(
     Ok(train.len() as f64 / out.history[0].seconds)
 }
 
+/// Rows per second of one teacher epoch including the end-of-epoch checkpoint when
+/// `checkpoints` is set (wall time of the whole `fit`), and the checkpoint's size in bytes.
+fn checkpointed_rate(
+    model: dark_knowledge_models::Mlp,
+    train: &Dataset,
+    valid: &Dataset,
+    checkpoints: Option<&Path>,
+) -> Result<(f64, u64)> {
+    let mut trainer = Trainer::new(TrainerConfig {
+        epochs: 1,
+        batch_size: 128,
+        learning_rate: 1e-3,
+        ..TrainerConfig::default()
+    })?
+    .with_progress(Progress::Silent);
+    if let Some(dir) = checkpoints {
+        trainer = trainer.with_checkpoints(CheckpointConfig::new(dir).with_keep(1));
+    }
+    let t = Instant::now();
+    trainer.fit(model, train, valid, None)?;
+    let seconds = t.elapsed().as_secs_f64();
+    let bytes = match checkpoints {
+        Some(dir) => std::fs::read_dir(dir)?
+            .flatten()
+            .filter_map(|e| e.metadata().ok())
+            .map(|m| m.len())
+            .sum(),
+        None => 0,
+    };
+    Ok((train.len() as f64 / seconds, bytes))
+}
+
 fn machine() -> serde_json::Value {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -158,6 +190,21 @@ pub fn bench(s: &BenchSettings) -> Result<serde_json::Value> {
     }
     let teacher_train_rate = median(rates);
 
+    eprintln!("bench: teacher epochs with a checkpoint after each, and without, alternating");
+    let ckpt_dir = std::env::temp_dir().join(format!("dk-bench-ckpt-{}", std::process::id()));
+    let (mut plain, mut with_ckpt, mut ckpt_bytes) = (Vec::new(), Vec::new(), 0);
+    for i in 0..=repeats {
+        let (a, _) = checkpointed_rate(new_teacher(), &teacher_train, &valid, None)?;
+        let (b, bytes) = checkpointed_rate(new_teacher(), &teacher_train, &valid, Some(&ckpt_dir))?;
+        if i > 0 {
+            plain.push(a);
+            with_ckpt.push(b);
+            ckpt_bytes = bytes;
+        }
+    }
+    std::fs::remove_dir_all(&ckpt_dir).ok();
+    let (plain, with_ckpt) = (median(plain), median(with_ckpt));
+
     let teacher = FrozenTeacher::new(new_teacher());
     let cache_dir = std::env::temp_dir().join(format!("dk-bench-{}", std::process::id()));
     let cache_path = cache_dir.join("teacher.dktc");
@@ -208,6 +255,10 @@ pub fn bench(s: &BenchSettings) -> Result<serde_json::Value> {
 
     Ok(serde_json::json!({
         "teacher_train_samples_per_s": teacher_train_rate,
+        "teacher_epoch_wall_samples_per_s": plain,
+        "teacher_epoch_checkpointed_wall_samples_per_s": with_ckpt,
+        "checkpoint_cost_ratio": plain / with_ckpt,
+        "checkpoint_bytes": ckpt_bytes,
         "kd_online_samples_per_s": median(online),
         "kd_cached_samples_per_s": median(from_cache),
         "student_latency_us_batch1": host_latency,
@@ -223,6 +274,7 @@ pub fn bench(s: &BenchSettings) -> Result<serde_json::Value> {
             "teacher_rows_per_epoch": teacher_train.len(),
             "student_rows_per_epoch": student_train.len(),
             "timed_epochs": repeats,
+            "checkpoint": "one teacher epoch timed as a whole fit (setup, epoch, validation, and the end-of-epoch checkpoint: student, Adam state, best model), with and without checkpoints, alternating; checkpoint_cost_ratio = rows/s without / rows/s with",
             "teacher_cache_write_seconds": cache_seconds,
             "method": "rows per second of whole Trainer epochs (median, after one warm-up epoch); student latency: median of 5 runs of 2,000 single-row calls (rows cycled) on the lean host path the Predictor uses for MLP students (`_burn`: one burn forward with read-back, median of 2,000); batch 1024: median of 5 calls",
         },

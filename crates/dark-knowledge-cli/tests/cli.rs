@@ -405,6 +405,8 @@ fn bench_writes_every_figure_and_says_when_the_data_is_synthetic() {
         "teacher_train_samples_per_s",
         "kd_online_samples_per_s",
         "kd_cached_samples_per_s",
+        "teacher_epoch_checkpointed_wall_samples_per_s",
+        "checkpoint_cost_ratio",
         "student_latency_us_batch1",
         "teacher_inference_us_per_sample_batch1024",
     ] {
@@ -414,6 +416,12 @@ fn bench_writes_every_figure_and_says_when_the_data_is_synthetic() {
         assert!(v.is_finite() && v > 0.0, "{key} = {v}");
     }
     assert!(r["data"].as_str().unwrap().starts_with("synthetic"), "{r}");
+    // Student, Adam's two moments and the best model: four copies of 2.4 M f32 weights.
+    let ckpt = r["checkpoint_bytes"].as_u64().unwrap();
+    assert!(
+        ckpt > 4 * 4 * 2_300_000 && ckpt < 4 * 4 * 2_600_000,
+        "{ckpt}"
+    );
     assert_eq!(r["backend"], "cpu");
     assert!(r["machine"]["threads"].as_u64().unwrap() >= 1);
     std::fs::remove_dir_all(&dir).unwrap();
