@@ -286,6 +286,9 @@ fn run_cli(cli: Cli) -> Result<()> {
             max_train_rows,
             checkpoints,
         } => {
+            if checkpoints.resume && out.is_none() {
+                bail!("--resume needs --out DIR: the run folder of the demo to resume");
+            }
             let mut experiment = match (csv, dataset) {
                 (Some(path), _) => {
                     let Some(target) = target else {

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{ok, scratch};
+use common::{fails, ok, scratch};
 
 /// The churn experiment, reduced, with a checkpoint every 7 steps.
 fn experiment(dir: &Path) -> PathBuf {
@@ -123,6 +123,8 @@ fn predictions(run: &Path, model: &str, dir: &Path) -> String {
 #[test]
 fn killed_training_resumes_to_the_uninterrupted_models() {
     let dir = scratch("resume");
+    let err = fails(&["demo", "--resume"]);
+    assert!(err.contains("--out"), "{err}");
     // The uninterrupted reference.
     let reference = experiment(&dir.join("reference"));
     let cfg = reference.to_str().unwrap();
@@ -131,6 +133,8 @@ fn killed_training_resumes_to_the_uninterrupted_models() {
 
     let config = experiment(&dir.join("killed"));
     let cfg = config.to_str().unwrap();
+    let err = fails(&["train-teacher", "--config", cfg, "--checkpoint-every", "0"]);
+    assert!(err.contains("every_steps") && err.contains(">= 1"), "{err}");
     let run = dir.join("killed/run");
     let args = |command: &'static str, resume: bool| {
         let mut a = vec!["--progress", "none", command, "--config", cfg];

@@ -8,8 +8,10 @@ use std::time::Instant;
 use burn::module::Module;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor};
-use dark_knowledge_core::{Classifier, ModelInput, TeacherBatch};
+use dark_knowledge_core::{Classifier, Error as CoreError, ModelInput, TeacherBatch};
 use dark_knowledge_data::{Batch, BatchSource, EpochPlan};
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
 
 use crate::checkpoint::{CheckpointConfig, Fingerprint, Position};
 use crate::config::TrainerConfig;
@@ -344,6 +346,40 @@ impl<M: Classifier> Run<'_, '_, M> {
         };
         if better {
             self.bests[i] = Some((snapshot.model, epoch + 1, accuracy, loss));
+        }
+        Ok(())
+    }
+
+    /// Trains the epochs from `first_epoch` (the first inside it from `start`); the
+    /// shuffles of the epochs before it are drawn too, which replays `rng`.
+    pub(crate) fn drive(
+        &mut self,
+        rng: &mut StdRng,
+        first_epoch: usize,
+        start: EpochStart,
+    ) -> Result<()> {
+        let c = self.config;
+        // u32 positions: 4 bytes a row for the one array that grows with the data; the
+        // shuffle's permutation does not depend on the element type.
+        let rows = u32::try_from(self.train.len()).map_err(|_| CoreError::InvalidValue {
+            name: "training rows",
+            value: self.train.len().to_string(),
+            allowed: "at most 4,294,967,295 rows",
+        })?;
+        let mut order: Arc<[u32]> = (0..rows).collect();
+        let mut start = Some(start);
+        for epoch in 0..c.epochs {
+            // In place unless a loader thread of the last epoch still holds the plan.
+            Arc::make_mut(&mut order).shuffle(rng);
+            if epoch < first_epoch {
+                continue;
+            }
+            let from = start
+                .take()
+                .unwrap_or_else(|| EpochStart::fresh(c.learning_rate));
+            if self.epoch(epoch, &order, from)? {
+                break;
+            }
         }
         Ok(())
     }

@@ -6,8 +6,102 @@ use burn::optim::{AdamConfig, AdamWConfig, ModuleOptimizer, SgdConfig};
 use dark_knowledge_core::{Classifier, Error as CoreError, Teacher, check_class_counts};
 use dark_knowledge_data::BatchSource;
 
-use crate::config::OptimizerConfig;
-use crate::error::Result;
+use crate::checkpoint::CheckpointConfig;
+use crate::config::{OptimizerConfig, TrainerConfig};
+use crate::error::{Error, Result};
+use crate::mutual::{MUTUAL_TERM, MutualConfig};
+use crate::objective::Objective;
+use crate::teachers::TeacherSet;
+use crate::term::CustomTerm;
+use crate::terms::LossTerm;
+
+/// Everything checked before a run starts: model, data and teachers agree, the early
+/// stopping metric exists, resuming has a checkpoint directory, augmented data has no
+/// teacher that looks logits up by row.
+pub(crate) fn check_run<M: Classifier>(
+    config: &TrainerConfig,
+    models: &[M],
+    train: &dyn BatchSource<M::Input>,
+    valid: &dyn BatchSource<M::Input>,
+    teachers: &TeacherSet<'_, M::Input>,
+    checkpoints: Option<&CheckpointConfig>,
+    resume: bool,
+) -> Result<()> {
+    for model in models {
+        for teacher in teachers.members() {
+            check_compatible(model, train, valid, Some(*teacher))?;
+        }
+        check_compatible(model, train, valid, None)?;
+    }
+    if let Some(rule) = &config.early_stopping {
+        rule.check_applies(train.num_classes(), !teachers.is_empty())?;
+    }
+    if let Some(k) = checkpoints {
+        k.validate()?;
+    } else if resume {
+        return Err(CoreError::InvalidValue {
+            name: "resume",
+            value: "no checkpoint directory".into(),
+            allowed: "resuming with Trainer::with_checkpoints set",
+        }
+        .into());
+    }
+    if let Some(augmentation) = train.augmentation()
+        && let Some(t) = teachers.members().iter().find(|t| !t.reads_inputs())
+    {
+        return Err(Error::AugmentedLookupTeacher {
+            teacher: t.describe(),
+            augmentation,
+        });
+    }
+    Ok(())
+}
+
+/// The run's loss: the configured terms (with a teacher), cross-entropy (a baseline), or the
+/// terms that need no teacher (mutual students without one), plus the custom terms that
+/// apply; and the names recorded, `mutual` last for mutual learning.
+pub(crate) fn objective_for<I>(
+    c: &TrainerConfig,
+    custom: &[CustomTerm],
+    teachers: &TeacherSet<'_, I>,
+    mutual: Option<&MutualConfig>,
+) -> Result<(Objective, Vec<String>)> {
+    let terms = match (teachers.is_empty(), mutual.is_some()) {
+        (false, _) => c.loss_terms(),
+        // Without a teacher: a baseline learns from the labels alone, with weight 1;
+        // mutual students keep the configured terms that need no teacher.
+        (true, false) => vec![LossTerm::ce(1.0)],
+        (true, true) => {
+            let own: Vec<LossTerm> = c
+                .loss_terms()
+                .into_iter()
+                .filter(|t| !t.needs_teacher_logits() && !t.needs_features())
+                .collect();
+            if own.is_empty() {
+                vec![LossTerm::ce(1.0)]
+            } else {
+                own
+            }
+        }
+    };
+    let custom: Vec<CustomTerm> = custom
+        .iter()
+        .filter(|t| !teachers.is_empty() || !t.term.needs_teacher())
+        .cloned()
+        .collect();
+    let objective = Objective::with_custom(
+        terms,
+        custom,
+        c.epochs,
+        teachers.weights().to_vec(),
+        teachers.combine(),
+    )?;
+    let mut names = objective.names.clone();
+    if mutual.is_some() {
+        names.push(MUTUAL_TERM.to_string());
+    }
+    Ok((objective, names))
+}
 
 /// Class and feature counts of model, data and teacher agree.
 pub(crate) fn check_compatible<M: Classifier>(

@@ -7,23 +7,20 @@ use dark_knowledge_core::{Classifier, Error as CoreError, Teacher};
 use dark_knowledge_data::BatchSource;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use rand::seq::SliceRandom;
 
 use crate::checkpoint::{self, CheckpointConfig, Fingerprint};
 use crate::config::TrainerConfig;
 use crate::distillee::{Distillee, hint_projections};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::history::EpochRecord;
-use crate::mutual::{MUTUAL_TERM, MutualConfig};
-use crate::objective::Objective;
+use crate::mutual::MutualConfig;
 use crate::observer::TrainObserver;
 use crate::progress::{Progress, Reporter};
 use crate::run::{EpochStart, Run, Watchers};
-use crate::setup::{build_optimizer, check_compatible};
+use crate::setup::{build_optimizer, check_run, objective_for};
 use crate::stopping::EarlyStop;
 use crate::teachers::TeacherSet;
 use crate::term::CustomTerm;
-use crate::terms::LossTerm;
 
 /// The outcome of training.
 #[derive(Debug, Clone)]
@@ -257,69 +254,17 @@ impl Trainer {
         teachers: &TeacherSet<'_, M::Input>,
         mutual: Option<&MutualConfig>,
     ) -> Result<Vec<TrainOutput<M>>> {
-        for model in &models {
-            for teacher in teachers.members() {
-                check_compatible(model, train, valid, Some(*teacher))?;
-            }
-            check_compatible(model, train, valid, None)?;
-        }
-        if let Some(rule) = &self.config.early_stopping {
-            rule.check_applies(train.num_classes(), !teachers.is_empty())?;
-        }
-        if let Some(k) = &self.checkpoints {
-            k.validate()?;
-        } else if self.resume {
-            return Err(CoreError::InvalidValue {
-                name: "resume",
-                value: "no checkpoint directory".into(),
-                allowed: "resuming with Trainer::with_checkpoints set",
-            }
-            .into());
-        }
-        if let Some(augmentation) = train.augmentation()
-            && let Some(t) = teachers.members().iter().find(|t| !t.reads_inputs())
-        {
-            return Err(Error::AugmentedLookupTeacher {
-                teacher: t.describe(),
-                augmentation,
-            });
-        }
-        let c = &self.config;
-        let terms = match (teachers.is_empty(), mutual.is_some()) {
-            (false, _) => c.loss_terms(),
-            // Without a teacher: a baseline learns from the labels alone, with weight 1;
-            // mutual students keep the configured terms that need no teacher.
-            (true, false) => vec![LossTerm::ce(1.0)],
-            (true, true) => {
-                let own: Vec<LossTerm> = c
-                    .loss_terms()
-                    .into_iter()
-                    .filter(|t| !t.needs_teacher_logits() && !t.needs_features())
-                    .collect();
-                if own.is_empty() {
-                    vec![LossTerm::ce(1.0)]
-                } else {
-                    own
-                }
-            }
-        };
-        let custom: Vec<CustomTerm> = self
-            .custom
-            .iter()
-            .filter(|t| !teachers.is_empty() || !t.term.needs_teacher())
-            .cloned()
-            .collect();
-        let objective = Objective::with_custom(
-            terms,
-            custom,
-            c.epochs,
-            teachers.weights().to_vec(),
-            teachers.combine(),
+        check_run(
+            &self.config,
+            &models,
+            train,
+            valid,
+            teachers,
+            self.checkpoints.as_ref(),
+            self.resume,
         )?;
-        let mut names = objective.names.clone();
-        if mutual.is_some() {
-            names.push(MUTUAL_TERM.to_string());
-        }
+        let c = &self.config;
+        let (objective, names) = objective_for(c, &self.custom, teachers, mutual)?;
         let device = train.device();
         device.seed(c.seed);
         let mut rng = StdRng::seed_from_u64(c.seed);
@@ -370,27 +315,8 @@ impl Trainer {
             stopped: vec![None; k],
             device,
         };
-        let (first_epoch, mut start) = self.restore(&mut run)?;
-        // u32 positions: 4 bytes a row for the one array that grows with the data; the
-        // shuffle's permutation does not depend on the element type.
-        let rows = u32::try_from(train.len()).map_err(|_| CoreError::InvalidValue {
-            name: "training rows",
-            value: train.len().to_string(),
-            allowed: "at most 4,294,967,295 rows",
-        })?;
-        let mut order: Arc<[u32]> = (0..rows).collect();
-        for epoch in 0..c.epochs {
-            // In place unless a loader thread of the last epoch still holds the plan. The
-            // epochs before a resumed one are shuffled too: that replays the generator.
-            Arc::make_mut(&mut order).shuffle(&mut rng);
-            if epoch < first_epoch {
-                continue;
-            }
-            let start = std::mem::replace(&mut start, EpochStart::fresh(c.learning_rate));
-            if run.epoch(epoch, &order, start)? {
-                break;
-            }
-        }
+        let (first_epoch, start) = self.restore(&mut run)?;
+        run.drive(&mut rng, first_epoch, start)?;
         Ok(run.outputs())
     }
 

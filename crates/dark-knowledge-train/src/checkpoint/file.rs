@@ -252,7 +252,7 @@ mod tests {
         for cut in [0, 5, 12, 16, bytes.len() / 2, bytes.len() - 1] {
             let err = decode(path, &bytes[..cut]).err().unwrap().to_string();
             assert!(
-                err.contains("truncated") || err.contains("not a checkpoint"),
+                err.contains("truncated") || err.contains("not a dark-knowledge checkpoint"),
                 "{cut}: {err}"
             );
         }
