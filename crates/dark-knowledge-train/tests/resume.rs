@@ -13,7 +13,9 @@ use common::*;
 use dark_knowledge_core::loss::SoftTargetLossConfig;
 use dark_knowledge_core::tensor_util::parameters_to_vec;
 use dark_knowledge_core::{FrozenTeacher, Teacher};
-use dark_knowledge_data::{Batch, BatchSource, Dataset, Error as DataError};
+use dark_knowledge_data::{
+    Augmented, Batch, BatchSource, Dataset, Error as DataError, FeatureNoise,
+};
 use dark_knowledge_models::{Mlp, MlpConfig};
 use dark_knowledge_train::{
     CheckpointConfig, EarlyStopping, EpochRecord, Error, LrSchedule, StopMetric, TrainOutput,
@@ -162,6 +164,51 @@ fn a_run_stopped_at_any_step_resumes_to_the_same_weights() {
         assert!(names.iter().all(|n| !n.contains(".tmp-")), "{names:?}");
         std::fs::remove_dir_all(&d).unwrap();
     }
+}
+
+#[test]
+fn augmented_batches_resume_inside_an_epoch_with_the_same_noise() {
+    let _rng = exclusive_rng();
+    let device = Device::flex();
+    let task = task(&device, 400);
+    device.seed(6);
+    let teacher = FrozenTeacher::new(teacher_model(&device));
+    let teacher: Option<&dyn Teacher> = Some(&teacher);
+    let noisy = |fail_at| {
+        Augmented::new(
+            Failing {
+                data: &task.train,
+                fail_at,
+                served: AtomicUsize::new(0),
+            },
+            FeatureNoise { std: 0.3 },
+        )
+    };
+    let uninterrupted = trainer(config(2, 8))
+        .fit(
+            student(&device, 1),
+            &noisy(usize::MAX),
+            &task.valid,
+            teacher,
+        )
+        .unwrap();
+    let d = dir("augmented");
+    let t = trainer(config(2, 8)).with_checkpoints(CheckpointConfig::new(&d).with_every_steps(3));
+    // Batch 10 of 8 per epoch: the checkpoint after step 9, inside the second epoch.
+    assert!(
+        t.fit(student(&device, 1), &noisy(10), &task.valid, teacher)
+            .is_err()
+    );
+    let resumed = t
+        .resume(
+            student(&device, 2),
+            &noisy(usize::MAX),
+            &task.valid,
+            teacher,
+        )
+        .unwrap();
+    same_run(&uninterrupted, &resumed, "augmented");
+    std::fs::remove_dir_all(&d).unwrap();
 }
 
 #[test]
