@@ -10,6 +10,7 @@ mod distillee;
 pub mod error;
 mod evaluate;
 mod history;
+pub mod learner;
 mod mutual;
 mod objective;
 mod observer;
