@@ -25,7 +25,8 @@ pub struct DistillLearnerConfig {
 impl DistillLearnerConfig {
     /// Checks the settings and pairs `student` with `teacher`.
     ///
-    /// The teacher is frozen here: kept as its `valid()` snapshot (no autodiff, dropout off),
+    /// The student is put in training mode (`train()`: autodiff on, dropout active), so it
+    /// may be built on the plain device. The teacher is frozen here: kept as its `valid()` snapshot (no autodiff, dropout off),
     /// outside the module's parameters, so it gets no gradient, the optimizer never sees it
     /// and burn-train's checkpoints hold the student only.
     ///
@@ -50,7 +51,9 @@ impl DistillLearnerConfig {
             .into());
         }
         Ok(DistillLearnerModel {
-            student,
+            // Trainable wherever it was built: a model made on the plain device has no
+            // autodiff, and burn-train's fork to the autodiff device keeps that.
+            student: student.train(),
             teacher: TeacherReplicas::new(teacher.valid()),
             loss,
         })
@@ -165,7 +168,8 @@ mod tests {
         let ad = device.clone().autodiff();
         // The teacher straight from training: on the autodiff device, requiring gradients.
         let teacher = MlpConfig::new(4, vec![32], 3).init(&ad);
-        let student = MlpConfig::new(4, vec![8], 3).init(&ad);
+        // The student on the plain device: `init` makes it trainable.
+        let student = MlpConfig::new(4, vec![8], 3).init(device);
         DistillLearnerConfig::new().init(student, teacher).unwrap()
     }
 
