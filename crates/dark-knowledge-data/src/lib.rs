@@ -13,6 +13,7 @@ pub mod error;
 pub mod idx;
 mod loader;
 pub mod logits;
+mod rows;
 mod source;
 mod split;
 pub mod store;
@@ -25,6 +26,7 @@ pub use cached_teacher::{CacheSettings, CachedTeacher, cache_teacher, dataset_fi
 pub use dataset::{Batch, Dataset, UNLABELED};
 pub use error::{Error, Result};
 pub use loader::{LabeledBatch, LoaderData};
+pub use rows::{RowBatcher, RowItem, RowItems};
 pub use source::{BatchSource, Batches, EpochPlan};
 pub use split::{LabelBudget, Split, stratified_labeled, stratified_split};
 pub use store::{RowStore, RowStoreWriter, StoreData, StoredRow, write_csv_store};

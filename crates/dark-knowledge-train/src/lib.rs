@@ -11,6 +11,7 @@ mod distillee;
 pub mod error;
 mod evaluate;
 mod history;
+pub mod learner;
 mod mutual;
 mod objective;
 mod observer;

@@ -33,7 +33,7 @@
 //! - [`core`]: losses, the [`Teacher`] abstraction, devices, errors;
 //! - [`data`]: datasets as device tensors, splits, synthetic tasks;
 //! - [`models`]: the reference MLP and CNN;
-//! - [`train`]: the trainer;
+//! - [`train`]: the trainer, and [`train::learner`] for burn-train's `Learner`;
 //! - [`infer`]: scoring records with a saved model and its preprocessing.
 //!
 //! ## Features
@@ -60,9 +60,12 @@ pub use dark_knowledge_core::{
 };
 pub use dark_knowledge_data::{
     Augment, Augmented, BatchSource, Dataset, FeatureNoise, GaussianMixtureConfig, HorizontalFlip,
-    LabeledBatch, LoaderData, RandomShift, Split, stratified_split,
+    LabeledBatch, LoaderData, RandomShift, RowBatcher, RowItem, RowItems, Split, stratified_split,
 };
 pub use dark_knowledge_models::{Cnn, CnnConfig, Mlp, MlpConfig};
+/// Distillation under burn-train's `SupervisedTraining` / `Learner` (see
+/// [`train::learner`]).
+pub use dark_knowledge_train::learner::{DistillLearnerConfig, DistillLearnerModel, QuietRenderer};
 pub use dark_knowledge_train::{
     CustomTerm, DistillationTerm, EpochRecord, LrSchedule, OptimizerConfig, Progress, SplitMetrics,
     StepEvent, TeacherSet, TermInputs, TrainObserver, TrainOutput, Trainer, TrainerConfig,
