@@ -12,6 +12,7 @@ pub fn device_names() -> Vec<&'static str> {
         ("flex", cfg!(feature = "flex")),
         ("ndarray", cfg!(feature = "ndarray")),
         ("wgpu", cfg!(feature = "wgpu")),
+        ("wgpu:N", cfg!(feature = "wgpu")),
     ]
     .into_iter()
     .filter_map(|(name, on)| on.then_some(name))
@@ -23,7 +24,8 @@ pub fn device_names() -> Vec<&'static str> {
 /// - `cpu`: the default CPU backend of this build (`flex` when compiled in, else `ndarray`);
 /// - `flex`, `ndarray`: that CPU backend (Cargo features `flex`, `ndarray`);
 /// - `wgpu`: the default wgpu adapter (Vulkan, Metal, DX12; Mesa's software Vulkan without
-///   a GPU), Cargo feature `wgpu`.
+///   a GPU), Cargo feature `wgpu`;
+/// - `wgpu:N`: the wgpu adapter of the `N`-th discrete GPU (0-based), Cargo feature `wgpu`.
 ///
 /// Names are case-insensitive.
 ///
@@ -31,7 +33,15 @@ pub fn device_names() -> Vec<&'static str> {
 /// [`Error::UnknownDevice`] for another name or a backend not compiled into this build,
 /// listing the names this build accepts.
 pub fn device_from_name(name: &str) -> Result<Device> {
-    match name.trim().to_ascii_lowercase().as_str() {
+    let lower = name.trim().to_ascii_lowercase();
+    #[cfg(feature = "wgpu")]
+    if let Some(index) = lower
+        .strip_prefix("wgpu:")
+        .and_then(|n| n.parse::<usize>().ok())
+    {
+        return Ok(Device::wgpu(burn::tensor::DeviceKind::DiscreteGpu(index)));
+    }
+    match lower.as_str() {
         #[cfg(feature = "flex")]
         "cpu" | "flex" => Ok(Device::flex()),
         #[cfg(all(feature = "ndarray", not(feature = "flex")))]
@@ -48,6 +58,30 @@ pub fn device_from_name(name: &str) -> Result<Device> {
             ),
         }),
     }
+}
+
+/// Several devices from a comma-separated list of [`device_from_name`] names, e.g.
+/// `wgpu:0,wgpu:1` for data-parallel training on two GPUs, or `cpu,cpu` for two workers on
+/// the one CPU device.
+///
+/// # Errors
+/// [`Error::UnknownDevice`] for a name [`device_from_name`] refuses, or an empty list.
+pub fn devices_from_names(list: &str) -> Result<Vec<Device>> {
+    let devices = list
+        .split(',')
+        .filter(|n| !n.trim().is_empty())
+        .map(device_from_name)
+        .collect::<Result<Vec<_>>>()?;
+    if devices.is_empty() {
+        return Err(Error::UnknownDevice {
+            name: list.to_string(),
+            allowed: format!(
+                "one or more of {}, separated by commas",
+                device_names().join(", ")
+            ),
+        });
+    }
+    Ok(devices)
 }
 
 #[cfg(feature = "ndarray")]
@@ -136,6 +170,23 @@ mod tests {
         for name in device_names() {
             assert!(err.contains(name), "{err}");
         }
+    }
+
+    #[test]
+    fn device_lists_split_on_commas_and_refuse_bad_or_empty_lists() {
+        assert!(devices_from_names(" , ").is_err());
+        let err = devices_from_names("cpu,tpu").unwrap_err().to_string();
+        assert!(err.contains("tpu"), "{err}");
+        #[cfg(not(feature = "wgpu"))]
+        assert!(
+            devices_from_names("wgpu:1").is_err(),
+            "wgpu is not in this build"
+        );
+        #[cfg(feature = "flex")]
+        assert_eq!(
+            devices_from_names("cpu, flex").unwrap(),
+            [Device::flex(), Device::flex()]
+        );
     }
 
     #[cfg(feature = "flex")]

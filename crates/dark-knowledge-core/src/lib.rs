@@ -15,7 +15,7 @@ pub mod teacher;
 pub mod tensor_util;
 
 pub use classifier::{Classifier, FeatureNames, Features};
-pub use device::{device_from_name, device_names, wgpu_unavailable_reason};
+pub use device::{device_from_name, device_names, devices_from_names, wgpu_unavailable_reason};
 pub use error::{Error, Result};
 pub use input::ModelInput;
 pub use teacher::{FrozenTeacher, PrecomputedTeacher, Teacher, TeacherBatch, check_class_counts};

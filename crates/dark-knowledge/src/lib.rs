@@ -56,7 +56,7 @@ pub use dark_knowledge_core::loss::{
 };
 pub use dark_knowledge_core::{
     Classifier, FeatureNames, Features, FrozenTeacher, ModelInput, PrecomputedTeacher, Teacher,
-    TeacherBatch, device_from_name, device_names, wgpu_unavailable_reason,
+    TeacherBatch, device_from_name, device_names, devices_from_names, wgpu_unavailable_reason,
 };
 pub use dark_knowledge_data::{
     Augment, Augmented, BatchSource, Dataset, FeatureNoise, GaussianMixtureConfig, HorizontalFlip,

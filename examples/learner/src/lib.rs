@@ -18,7 +18,10 @@ use burn::optim::AdamConfig;
 use burn::tensor::{Device, Tensor};
 use burn::train::metric::store::{Aggregate, Direction, Split as MetricSplit};
 use burn::train::metric::{AccuracyMetric, LossMetric};
-use burn::train::{Learner, MetricEarlyStoppingStrategy, StoppingCondition, SupervisedTraining};
+use burn::train::{
+    ExecutionStrategy, Learner, MetricEarlyStoppingStrategy, MultiDeviceOptim, StoppingCondition,
+    SupervisedTraining,
+};
 use dark_knowledge::data::CHURN_CSV;
 use dark_knowledge::data::tabular::{CsvTable, TabularConfig, TabularEncoder, TargetEncoding};
 use dark_knowledge::{
@@ -208,6 +211,7 @@ pub fn distill(
     valid: Loader,
     settings: &Settings,
     dir: &Path,
+    devices: &[Device],
 ) -> Result<(DistillLearnerModel<Mlp, Mlp>, usize), Error> {
     let early_stopping = MetricEarlyStoppingStrategy::new(
         &LossMetric::new(),
@@ -224,13 +228,29 @@ pub fn distill(
         .early_stopping(early_stopping)
         .num_epochs(settings.epochs)
         .renderer(Box::new(QuietRenderer))
-        .with_application_logger(None);
+        .with_application_logger(None)
+        .with_training_strategy(strategy(devices)?.into());
     let learner = Learner::new(model, AdamConfig::new().init(), settings.learning_rate);
     let result = training.launch(learner);
     if let Some(error) = result.error {
         return Err(format!("burn-train stopped: {error}").into());
     }
     Ok((result.model, epochs_logged(dir)?))
+}
+
+/// One device: burn's single-device strategy. Several: burn's `MultiDevice` data
+/// parallelism, each device training on its share of the batches, the gradients summed on the
+/// first device, which also validates and steps the optimizer (no collectives needed, so any
+/// backend).
+fn strategy(devices: &[Device]) -> Result<ExecutionStrategy, Error> {
+    match devices {
+        [] => Err("no device given".into()),
+        [one] => Ok(ExecutionStrategy::single(one.clone())),
+        several => Ok(ExecutionStrategy::multi(
+            several.to_vec(),
+            MultiDeviceOptim::OptimMainDevice,
+        )),
+    }
 }
 
 /// The number of epochs burn-train logged in `dir` (its metric logger writes one
@@ -246,12 +266,14 @@ fn epochs_logged(dir: &Path) -> Result<usize, Error> {
     Ok(epochs)
 }
 
-/// The whole example: data, teacher, student under burn-train, test accuracies.
+/// The whole example: data, teacher, student under burn-train on `devices` (the data and
+/// the teacher live on the first), test accuracies.
 ///
 /// # Errors
 /// As [`train_teacher`] and [`distill`]; a `dir` that cannot be written or already holds a
 /// burn-train run (its metric logs would mix with this run's).
-pub fn run(dir: &Path, settings: &Settings, device: &Device) -> Result<Outcome, Error> {
+pub fn run(dir: &Path, settings: &Settings, devices: &[Device]) -> Result<Outcome, Error> {
+    let device = devices.first().ok_or("no device given")?;
     if ["train", "valid", "checkpoint"]
         .iter()
         .any(|d| dir.join(d).exists())
@@ -277,7 +299,7 @@ pub fn run(dir: &Path, settings: &Settings, device: &Device) -> Result<Outcome, 
         .init(student, teacher.clone())?;
     let train = loader(&data.train, settings.batch_size, Some(settings.seed))?;
     let valid = loader(&data.valid, 1024, None)?;
-    let (model, epochs_run) = distill(model, train, valid, settings, dir)?;
+    let (model, epochs_run) = distill(model, train, valid, settings, dir, devices)?;
     let student = model.into_student();
     let mut checkpoints: Vec<PathBuf> = std::fs::read_dir(dir.join("checkpoint"))?
         .map(|e| e.map(|e| e.path()))

@@ -42,7 +42,7 @@ impl Drop for TempDir {
 fn the_reduced_learner_run_beats_the_majority_class_and_checkpoints_the_student() {
     let dir = TempDir::new("learner-reduced");
     let settings = Settings::reduced();
-    let out = run(&dir.0, &settings, &Device::flex()).unwrap();
+    let out = run(&dir.0, &settings, &[Device::flex()]).unwrap();
     eprintln!(
         "teacher {:.4}, student {:.4}, majority {:.4}",
         out.teacher, out.student, out.majority
@@ -92,7 +92,7 @@ fn the_reduced_learner_run_beats_the_majority_class_and_checkpoints_the_student(
         parameters_to_vec(&fresh_teacher)
     );
 
-    let again = run(&dir.0, &settings, &Device::flex())
+    let again = run(&dir.0, &settings, &[Device::flex()])
         .unwrap_err()
         .to_string();
     assert!(again.contains("already holds a burn-train run"), "{again}");
