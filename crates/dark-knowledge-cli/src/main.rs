@@ -263,6 +263,25 @@ fn fresh_run_dir(prefix: &str) -> PathBuf {
 }
 
 fn main() {
+    // burn restores an optimizer's state (`--resume`) on `Device::default()`, which is wgpu
+    // whenever wgpu is compiled in, even on a machine without a GPU; the state moves to the
+    // model's device at the next step either way. Every device of ours is chosen by name, so
+    // the default only matters there: make it the CPU unless the user chose one.
+    let cpu = if cfg!(feature = "flex") {
+        Some("flex")
+    } else if cfg!(feature = "ndarray") {
+        Some("ndarray")
+    } else {
+        None
+    };
+    if let (None, Some(cpu)) = (std::env::var_os("BURN_DEVICE"), cpu) {
+        // SAFETY: at the start of `main`, before any thread is spawned; nothing reads the
+        // environment concurrently.
+        #[allow(unsafe_code)]
+        unsafe {
+            std::env::set_var("BURN_DEVICE", cpu);
+        }
+    }
     let cli = Cli::parse();
     if let Err(e) = run_cli(cli) {
         eprintln!("error: {e:#}");
