@@ -27,7 +27,7 @@ pub use dataset::{Batch, Dataset, UNLABELED};
 pub use error::{Error, Result};
 pub use loader::{LabeledBatch, LoaderData};
 pub use rows::{RowBatcher, RowItem, RowItems};
-pub use source::{BatchSource, Batches, EpochPlan};
+pub use source::{BatchSource, Batches, EpochPlan, mix_seed};
 pub use split::{LabelBudget, Split, stratified_labeled, stratified_split};
 pub use store::{RowStore, RowStoreWriter, StoreData, StoredRow, write_csv_store};
 pub use synthetic::GaussianMixtureConfig;

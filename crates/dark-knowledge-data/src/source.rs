@@ -52,15 +52,20 @@ impl EpochPlan {
     /// every machine, and the same for a batch whether or not the run resumed before it.
     pub fn batch_seed(&self, index: usize) -> u64 {
         let index = self.first_batch + index;
-        let mut z = self
-            .seed
-            .wrapping_add((self.epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15))
-            .wrapping_add((index as u64).wrapping_mul(0xD1B5_4A32_D192_ED03));
-        // splitmix64's finaliser: nearby inputs give unrelated seeds.
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        mix_seed(
+            self.seed
+                .wrapping_add((self.epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15))
+                .wrapping_add((index as u64).wrapping_mul(0xD1B5_4A32_D192_ED03)),
+        )
     }
+}
+
+/// splitmix64's finaliser: nearby inputs give unrelated seeds (per-batch and per-step seeds
+/// derived from a run's seed).
+pub fn mix_seed(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 /// The batches of an epoch, in order.

@@ -9,7 +9,7 @@ use burn::module::Module;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor};
 use dark_knowledge_core::{Classifier, Error as CoreError, ModelInput, TeacherBatch};
-use dark_knowledge_data::{Batch, BatchSource, EpochPlan};
+use dark_knowledge_data::{Batch, BatchSource, EpochPlan, mix_seed};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 
@@ -52,7 +52,7 @@ impl Drop for Watchers<'_> {
 }
 
 /// The best model of a student so far: the model, its epoch, validation accuracy and loss.
-pub(crate) type Best<M> = Option<(M, usize, f64, f64)>;
+type Best<M> = Option<(M, usize, f64, f64)>;
 
 /// What a run reads (settings, data, teachers, the loss) and what it moves (the students,
 /// their optimisers, the step, the best models and the histories).
@@ -88,18 +88,15 @@ pub(crate) struct EpochStart {
     pub sums: Option<Vec<Sums>>,
     /// Seconds already spent in the epoch.
     pub seconds: f64,
-    /// The learning rate of the last step trained.
-    pub learning_rate: f64,
 }
 
 impl EpochStart {
     /// The start of an epoch: no batch trained yet.
-    pub(crate) fn fresh(learning_rate: f64) -> Self {
+    pub(crate) fn fresh() -> Self {
         Self {
             batches_done: 0,
             sums: None,
             seconds: 0.0,
-            learning_rate,
         }
     }
 }
@@ -107,13 +104,11 @@ impl EpochStart {
 /// The seed of the device's generator before global step `step` (0-based): dropout masks
 /// depend on the seed and the step only, not on where a run was resumed.
 fn step_seed(seed: u64, step: usize) -> u64 {
-    let mut z = seed
-        ^ (step as u64)
+    mix_seed(
+        seed ^ (step as u64)
             .wrapping_add(1)
-            .wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15),
+    )
 }
 
 impl<M: Classifier> Run<'_, '_, M> {
@@ -132,7 +127,7 @@ impl<M: Classifier> Run<'_, '_, M> {
                 .map(|_| Sums::new(self.names.len()))
                 .collect()
         });
-        let mut lr = start.learning_rate;
+        let mut lr = c.learning_rate;
         let skip = (start.batches_done * c.batch_size).min(order.len());
         let plan = EpochPlan {
             epoch: epoch + 1,
@@ -161,9 +156,7 @@ impl<M: Classifier> Run<'_, '_, M> {
                     epoch,
                     batches_done: done,
                     step: self.step,
-                    learning_rate: lr,
                     seconds: start.seconds + started.elapsed().as_secs_f64(),
-                    stopped: false,
                 };
                 self.save_checkpoint(position, Some(&sums))?;
             }
@@ -185,9 +178,7 @@ impl<M: Classifier> Run<'_, '_, M> {
                 epoch: epoch + 1,
                 batches_done: 0,
                 step: self.step,
-                learning_rate: lr,
                 seconds: 0.0,
-                stopped,
             };
             self.save_checkpoint(position, None)?;
         }
@@ -374,9 +365,7 @@ impl<M: Classifier> Run<'_, '_, M> {
             if epoch < first_epoch {
                 continue;
             }
-            let from = start
-                .take()
-                .unwrap_or_else(|| EpochStart::fresh(c.learning_rate));
+            let from = start.take().unwrap_or_else(EpochStart::fresh);
             if self.epoch(epoch, &order, from)? {
                 break;
             }

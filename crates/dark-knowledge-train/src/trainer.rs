@@ -323,7 +323,7 @@ impl Trainer {
     /// Resumes `run` from the newest checkpoint when resuming: the first epoch to train and
     /// where it starts. A finished or early-stopped run trains no epoch.
     fn restore<M: Classifier>(&self, run: &mut Run<'_, '_, M>) -> Result<(usize, EpochStart)> {
-        let fresh = (0, EpochStart::fresh(self.config.learning_rate));
+        let fresh = (0, EpochStart::fresh());
         let Some(config) = &self.checkpoints else {
             return Ok(fresh);
         };
@@ -338,7 +338,9 @@ impl Trainer {
         let fingerprint = &run.checkpoints.as_ref().expect("set with the config").1;
         let restored = checkpoint::load(&path, fingerprint)?;
         let (position, start) = run.restore(restored)?;
-        let first = if position.stopped {
+        // Early stopping ended the run when it gave every student a reason.
+        let stopped = run.stopped.iter().any(Option::is_some);
+        let first = if stopped {
             self.config.epochs
         } else {
             position.epoch

@@ -108,7 +108,6 @@ impl<M: Classifier> Run<'_, '_, M> {
             batches_done: position.batches_done,
             sums: sums.into_iter().collect(),
             seconds: position.seconds,
-            learning_rate: position.learning_rate,
         };
         Ok((position, start))
     }

@@ -41,12 +41,8 @@ pub(crate) struct Position {
     pub batches_done: usize,
     /// Optimizer steps of the run so far.
     pub step: usize,
-    /// The learning rate of the last step.
-    pub learning_rate: f64,
     /// Seconds spent in the epoch in progress before the checkpoint.
     pub seconds: f64,
-    /// Early stopping ended the run.
-    pub stopped: bool,
 }
 
 /// The best model so far, without its weights (a section of its own).
