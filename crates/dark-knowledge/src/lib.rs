@@ -67,9 +67,9 @@ pub use dark_knowledge_models::{Cnn, CnnConfig, Mlp, MlpConfig};
 /// [`train::learner`]).
 pub use dark_knowledge_train::learner::{DistillLearnerConfig, DistillLearnerModel, QuietRenderer};
 pub use dark_knowledge_train::{
-    CustomTerm, DistillationTerm, EpochRecord, LrSchedule, OptimizerConfig, Progress, SplitMetrics,
-    StepEvent, TeacherSet, TermInputs, TrainObserver, TrainOutput, Trainer, TrainerConfig,
-    evaluate,
+    CheckpointConfig, CheckpointError, CustomTerm, DistillationTerm, EarlyStop, EarlyStopping,
+    EpochRecord, LrSchedule, OptimizerConfig, Progress, SplitMetrics, StepEvent, StopMetric,
+    TeacherSet, TermInputs, TrainObserver, TrainOutput, Trainer, TrainerConfig, evaluate,
 };
 
 /// Everything needed for a typical distillation run, for glob import. No name here is also
@@ -80,11 +80,11 @@ pub mod prelude {
     pub use burn::tensor::{Device, Int, Tensor, TensorData};
 
     pub use crate::{
-        Augmented, BatchSource, Classifier, Cnn, CnnConfig, CustomTerm, DistillationTerm,
-        FrozenTeacher, GaussianMixtureConfig, LabeledBatch, LoaderData, LrSchedule, Mlp, MlpConfig,
-        ModelInput, OptimizerConfig, PrecomputedTeacher, Progress, SoftTargetLoss,
-        SoftTargetLossConfig, Teacher, TrainObserver, Trainer, TrainerConfig, device_from_name,
-        stratified_split,
+        Augmented, BatchSource, CheckpointConfig, Classifier, Cnn, CnnConfig, CustomTerm,
+        DistillationTerm, EarlyStopping, FrozenTeacher, GaussianMixtureConfig, LabeledBatch,
+        LoaderData, LrSchedule, Mlp, MlpConfig, ModelInput, OptimizerConfig, PrecomputedTeacher,
+        Progress, SoftTargetLoss, SoftTargetLossConfig, StopMetric, Teacher, TrainObserver,
+        Trainer, TrainerConfig, device_from_name, stratified_split,
     };
 }
 

@@ -28,6 +28,31 @@ pub(crate) use state::{Fingerprint, Header, Position, Restored, StudentState, lo
 /// A checkpoint is written after every epoch and, with `every_steps`, also every that many
 /// optimizer steps. Each is written atomically (temporary file + rename), so a crash never
 /// leaves a half checkpoint and never damages an earlier one; the newest `keep` are kept.
+///
+/// ```
+/// use burn::tensor::Device;
+/// use dark_knowledge_core::tensor_util::parameters_to_vec;
+/// use dark_knowledge_data::GaussianMixtureConfig;
+/// use dark_knowledge_models::MlpConfig;
+/// use dark_knowledge_train::{CheckpointConfig, Progress, Trainer, TrainerConfig};
+///
+/// let device = Device::flex();
+/// let data = GaussianMixtureConfig { num_samples: 120, num_features: 4, num_classes: 2,
+///     clusters_per_class: 1, cluster_std: 1.0, seed: 1 }.dataset(&device)?;
+/// let dir = std::env::temp_dir().join(format!("dk-doc-ckpt-{}", std::process::id()));
+/// let config = TrainerConfig { epochs: 2, batch_size: 16, ..TrainerConfig::default() };
+/// let trainer = Trainer::new(config)?
+///     .with_progress(Progress::Silent)
+///     .with_checkpoints(CheckpointConfig::new(&dir).with_every_steps(5));
+/// let model = || MlpConfig::new(4, vec![8], 2).init(&device);
+/// let out = trainer.fit(model(), &data, &data, None)?;
+/// // After a crash this goes on from the newest checkpoint; here the run is finished, so it
+/// // trains nothing and returns the same model.
+/// let again = trainer.resume(model(), &data, &data, None)?;
+/// assert_eq!(parameters_to_vec(&again.last), parameters_to_vec(&out.last));
+/// std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CheckpointConfig {
