@@ -10,21 +10,15 @@
 //! - `dark-knowledge sweep --config SWEEP.toml`, `dark-knowledge reproduce STUDY --out DIR` —
 //!   many runs over seeds and settings, summarised as mean ± std.
 
-mod bench;
-mod experiment;
-mod model_card;
-mod predict;
-mod prepare;
-mod run;
-mod study;
+mod log_lines;
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
+use dark_knowledge_experiment::{
+    Context, Experiment, Result, ResumeOptions, bail, bench, predict, run, study,
+};
 use dark_knowledge_train::Progress;
-
-use crate::experiment::{Experiment, ResumeArgs};
 
 #[derive(Parser)]
 #[command(
@@ -110,7 +104,7 @@ enum Command {
         #[arg(long)]
         max_train_rows: Option<usize>,
         #[command(flatten)]
-        checkpoints: ResumeArgs,
+        checkpoints: ResumeOptions,
     },
     /// Train the teacher of an experiment file from labels.
     TrainTeacher {
@@ -118,7 +112,7 @@ enum Command {
         #[arg(long)]
         config: PathBuf,
         #[command(flatten)]
-        checkpoints: ResumeArgs,
+        checkpoints: ResumeOptions,
     },
     /// Distill the student (and train the baseline) from the experiment's saved teacher, a
     /// teacher cache, or logits made elsewhere.
@@ -138,7 +132,7 @@ enum Command {
         #[arg(long, requires = "teacher_logits")]
         tensor: Option<String>,
         #[command(flatten)]
-        checkpoints: ResumeArgs,
+        checkpoints: ResumeOptions,
     },
     /// Run the experiment's saved teacher once over every row of its data and write the
     /// logits to a cache file (default: RUN/teacher/logits.dktc), for `distill --teacher-cache`.
@@ -171,7 +165,7 @@ enum Command {
         #[arg(long)]
         config: PathBuf,
         #[command(flatten)]
-        checkpoints: ResumeArgs,
+        checkpoints: ResumeOptions,
     },
     /// Run a built-in study (`fashion-mnist-low-data`, `fashion-mnist-full`) over seeds and
     /// write `OUT/results.json` (mean ± std per setting), `results.md` and plots.
@@ -233,8 +227,8 @@ enum Command {
         #[arg(long)]
         data_dir: Option<PathBuf>,
         /// Which images of `--data-dir`: `test` (t10k-*) or `train` (train-*).
-        #[arg(long, value_enum, default_value_t = predict::ImageSplitArg::Test, requires = "data_dir")]
-        split: predict::ImageSplitArg,
+        #[arg(long, value_enum, default_value_t = predict::ImageSplit::Test, requires = "data_dir")]
+        split: predict::ImageSplit,
         /// Where to write the scores.
         #[arg(long)]
         out: PathBuf,
@@ -283,8 +277,9 @@ fn main() {
         }
     }
     let cli = Cli::parse();
+    log_lines::install();
     if let Err(e) = run_cli(cli) {
-        eprintln!("error: {e:#}");
+        eprintln!("error: {e}");
         std::process::exit(1);
     }
 }
@@ -397,11 +392,13 @@ fn run_cli(cli: Cli) -> Result<()> {
             config,
             checkpoints,
         } => {
-            study::sweep::sweep(&config, &checkpoints)?;
+            let outcome = study::sweep::sweep(&config, &checkpoints)?;
+            println!("{}", outcome.markdown());
             Ok(())
         }
         Command::Reproduce(options) => {
-            study::reproduce::reproduce(&options)?;
+            let outcome = study::reproduce::reproduce(&options)?;
+            println!("{}", outcome.markdown());
             Ok(())
         }
         Command::Bench {

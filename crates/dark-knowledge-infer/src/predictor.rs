@@ -33,24 +33,25 @@ impl Predictor {
     /// `RUN/preprocessing.json` (runs on CSV data have one; image runs do not), on `device`.
     ///
     /// # Errors
-    /// [`Error::Run`] naming the missing or invalid file.
+    /// [`Error::Model`] or [`Error::Preprocessing`] naming the missing or invalid file;
+    /// [`Error::FeatureCountMismatch`].
     pub fn load(run_dir: &Path, role: &str, device: &Device) -> Result<Self> {
-        let (info, model) = load_saved_model(&run_dir.join(role), device).map_err(Error::Run)?;
+        let (info, model) = load_saved_model(&run_dir.join(role), device)?;
         let prep = run_dir.join("preprocessing.json");
         let encoder = match std::fs::read_to_string(&prep) {
             Ok(text) => Some(TabularEncoder::from_json(&text)?),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => return Err(Error::Run(format!("cannot read {}: {e}", prep.display()))),
+            Err(source) => return Err(Error::Preprocessing { path: prep, source }),
         };
         if let Some(enc) = &encoder
             && enc.num_features() != info.num_features
         {
-            return Err(Error::Run(format!(
-                "{} encodes {} features but the {role} model reads {}",
-                prep.display(),
-                enc.num_features(),
-                info.num_features
-            )));
+            return Err(Error::FeatureCountMismatch {
+                path: prep,
+                role: role.to_string(),
+                encoded: enc.num_features(),
+                model: info.num_features,
+            });
         }
         let host = match &model {
             AnyModel::Mlp(mlp) if mlp.num_params() <= HOST_PATH_MAX_PARAMETERS => {
@@ -165,9 +166,7 @@ impl Predictor {
     }
 
     fn encode(&self, record: &HashMap<String, String>) -> Result<Vec<f32>> {
-        let encoder = self.encoder.as_ref().ok_or_else(|| {
-            Error::Run("this run has no preprocessing.json: pass encoded features to predict_proba_features".into())
-        })?;
+        let encoder = self.encoder.as_ref().ok_or(Error::NoPreprocessing)?;
         Ok(encoder.encode_record(record)?)
     }
 }

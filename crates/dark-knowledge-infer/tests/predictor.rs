@@ -97,7 +97,7 @@ fn bad_records_and_bad_runs_are_errors() {
     assert!(p.predict_proba_features(&[1.0, 2.0]).is_err());
     assert!(matches!(
         Predictor::load(&dir, "teacher", &device),
-        Err(Error::Run(_))
+        Err(Error::Model(_))
     ));
     std::fs::write(dir.join("preprocessing.json"), "{ not json").unwrap();
     assert!(Predictor::load(&dir, "distilled", &device).is_err());

@@ -14,6 +14,7 @@
 //! Parameters are matched by module path and shape on load; a file that does not fit the
 //! architecture is an error naming the parameter.
 
+use crate::ModelError;
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
 use burn::tensor::{DType, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
@@ -56,12 +57,14 @@ impl Header {
         Self { dtypes, tensors }
     }
 
-    fn into_entries(self) -> Result<Vec<Entry>, String> {
+    fn into_entries(self) -> Result<Vec<Entry>, ModelError> {
         self.tensors
             .into_iter()
             .map(|(path, shape, index, len)| {
                 let dtype = *self.dtypes.get(index).ok_or_else(|| {
-                    format!("invalid int8 weights header: dtype {index} of {path}")
+                    ModelError::Int8(format!(
+                        "invalid int8 weights header: dtype {index} of {path}"
+                    ))
                 })?;
                 Ok(Entry {
                     path,
@@ -164,8 +167,13 @@ impl ModuleMapper for Apply {
 /// weight format of the file, e.g. through [`to_format`](crate::to_format)).
 ///
 /// # Errors
-/// A message naming the problem when the bytes are not such a file or do not fit the model.
-pub fn load_compact<M: Module>(model: M, bytes: &[u8]) -> Result<M, String> {
+/// [`ModelError::Int8`] naming the problem when the bytes are not such a file or do not fit
+/// the model.
+pub fn load_compact<M: Module>(model: M, bytes: &[u8]) -> Result<M, ModelError> {
+    load_compact_inner(model, bytes).map_err(ModelError::Int8)
+}
+
+fn load_compact_inner<M: Module>(model: M, bytes: &[u8]) -> Result<M, String> {
     if bytes.len() < 9 || &bytes[..4] != MAGIC {
         return Err("not a dark-knowledge int8 weights file (bad magic)".into());
     }
@@ -181,7 +189,8 @@ pub fn load_compact<M: Module>(model: M, bytes: &[u8]) -> Result<M, String> {
         .ok_or("int8 weights file is truncated (header)")?;
     let entries = serde_json::from_slice::<Header>(header)
         .map_err(|e| format!("invalid int8 weights header: {e}"))?
-        .into_entries()?;
+        .into_entries()
+        .map_err(|e| e.to_string())?;
     let mut offset = 9 + header_len;
     let mut parts = Vec::with_capacity(entries.len());
     for entry in entries {

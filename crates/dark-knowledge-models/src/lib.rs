@@ -5,6 +5,7 @@
 
 mod cnn;
 mod compact;
+mod error;
 mod host_mlp;
 mod mlp;
 mod persist;
@@ -14,6 +15,7 @@ mod spec;
 
 pub use cnn::{Cnn, CnnConfig};
 pub use compact::{compact_bytes, load_compact};
+pub use error::ModelError;
 pub use host_mlp::HostMlp;
 pub use mlp::{Mlp, MlpConfig};
 pub use persist::{load_model, model_bytes, save_model};

@@ -7,6 +7,8 @@ use burn::store::ModuleRecord;
 use dark_knowledge_core::error as dk;
 use dark_knowledge_core::io::write_atomic;
 
+use crate::ModelError;
+
 /// The model's weights serialized as burnpack bytes (what [`save_model`] writes).
 ///
 /// # Errors
@@ -38,18 +40,23 @@ pub fn save_model<M: Module>(model: &M, path: &Path) -> std::io::Result<()> {
 /// architecture, e.g. built from the same spec).
 ///
 /// # Errors
-/// A message naming the file when it cannot be read or does not fit the architecture.
-pub fn load_model<M: Module>(model: M, path: &Path) -> Result<M, String> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| format!("cannot read model file {}: {e}", path.display()))?;
-    let record = ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes))
-        .map_err(|e| format!("{} is not a valid model file: {e:?}", path.display()))?;
-    model.try_load_record(record).map_err(|e| {
-        format!(
-            "model file {} does not fit this architecture: {e:?}",
-            path.display()
-        )
-    })
+/// [`ModelError`] naming the file when it cannot be read, is not a model file, or does not
+/// fit the architecture.
+pub fn load_model<M: Module>(model: M, path: &Path) -> Result<M, ModelError> {
+    let bytes = std::fs::read(path).map_err(ModelError::io("read model file", path))?;
+    let record =
+        ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes)).map_err(|e| {
+            ModelError::NotAModelFile {
+                path: path.to_path_buf(),
+                reason: format!("{e:?}"),
+            }
+        })?;
+    model
+        .try_load_record(record)
+        .map_err(|e| ModelError::Architecture {
+            path: path.to_path_buf(),
+            reason: format!("{e:?}"),
+        })
 }
 
 #[cfg(test)]
@@ -84,15 +91,18 @@ mod tests {
 
         // Another architecture, a truncated file, a missing file: errors naming the file.
         let other = ModelSpec::mlp(vec![4], 0.0).build(5, 3, &device).unwrap();
-        let err = load_model(other, &path).unwrap_err();
+        let err = load_model(other, &path).unwrap_err().to_string();
         assert!(err.contains("does not fit"), "{err}");
         let bytes = std::fs::read(&path).unwrap();
         let cut = dir.join("cut.bpk");
         std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
-        let err = load_model(spec.build(5, 3, &device).unwrap(), &cut).unwrap_err();
+        let err = load_model(spec.build(5, 3, &device).unwrap(), &cut)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("cut.bpk"), "{err}");
-        let err =
-            load_model(spec.build(5, 3, &device).unwrap(), &dir.join("none.bpk")).unwrap_err();
+        let err = load_model(spec.build(5, 3, &device).unwrap(), &dir.join("none.bpk"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("none.bpk"), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
     }

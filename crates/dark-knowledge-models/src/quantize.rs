@@ -130,11 +130,15 @@ mod tests {
             )
         };
         assert!(load_compact(other(8), &bytes).is_ok());
-        let err = load_compact(other(9), &bytes).unwrap_err();
+        let err = load_compact(other(9), &bytes).unwrap_err().to_string();
         assert!(err.contains("Mlp.hidden.0"), "{err}");
-        let err = load_compact(other(8), &bytes[..bytes.len() - 3]).unwrap_err();
+        let err = load_compact(other(8), &bytes[..bytes.len() - 3])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("truncated"), "{err}");
-        let err = load_compact(other(8), b"BPK0 not ours").unwrap_err();
+        let err = load_compact(other(8), b"BPK0 not ours")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("magic"), "{err}");
         let deeper = quantize_int8(
             ModelSpec::mlp(vec![8, 8], 0.0)

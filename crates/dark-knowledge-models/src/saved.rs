@@ -9,8 +9,8 @@ use dark_knowledge_core::io::write_atomic;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    AnyModel, ModelSpec, WeightFormat, compact_bytes, load_compact, load_model, save_model,
-    to_format,
+    AnyModel, ModelError, ModelSpec, WeightFormat, compact_bytes, load_compact, load_model,
+    save_model, to_format,
 };
 
 /// What is saved beside a model's weights (`model.json`).
@@ -49,42 +49,46 @@ impl ModelInfo {
 /// quantized) and `model.json` into `dir`, each atomically.
 ///
 /// # Errors
-/// An I/O or serialization error, naming the file.
-pub fn save_saved_model(dir: &Path, info: &ModelInfo, model: &AnyModel) -> Result<(), String> {
+/// [`ModelError::Io`] naming the file that cannot be written.
+pub fn save_saved_model(dir: &Path, info: &ModelInfo, model: &AnyModel) -> Result<(), ModelError> {
     let weights = dir.join(info.weights_file());
     match info.weights {
         WeightFormat::Float32 => save_model(model, &weights),
         WeightFormat::Int8 => write_atomic(&weights, &compact_bytes(model)),
     }
-    .map_err(|e| format!("cannot write {}: {e}", weights.display()))?;
-    let json = serde_json::to_string_pretty(info).map_err(|e| e.to_string())?;
+    .map_err(ModelError::io("write", &weights))?;
     let path = dir.join("model.json");
-    write_atomic(&path, json.as_bytes())
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+    let json = serde_json::to_string_pretty(info).map_err(|e| ModelError::Description {
+        path: path.clone(),
+        reason: e.to_string(),
+    })?;
+    write_atomic(&path, json.as_bytes()).map_err(ModelError::io("write", &path))
 }
 
 /// Reads `model.json` and the weights file from `dir` and rebuilds the model on `device`.
 ///
 /// # Errors
-/// A message naming the file when one is missing, invalid, or does not fit its architecture.
-pub fn load_saved_model(dir: &Path, device: &Device) -> Result<(ModelInfo, AnyModel), String> {
+/// [`ModelError`] naming the file when one is missing, invalid, or does not fit its
+/// architecture.
+pub fn load_saved_model(dir: &Path, device: &Device) -> Result<(ModelInfo, AnyModel), ModelError> {
     let path = dir.join("model.json");
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let info: ModelInfo = serde_json::from_str(&text)
-        .map_err(|e| format!("{} is not a valid model description: {e}", path.display()))?;
+    let text = std::fs::read_to_string(&path).map_err(ModelError::io("read", &path))?;
+    let info: ModelInfo = serde_json::from_str(&text).map_err(|e| ModelError::Description {
+        path: path.clone(),
+        reason: e.to_string(),
+    })?;
     let model = info
         .spec
         .build(info.num_features, info.class_names.len(), device)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+        .map_err(|e| ModelError::in_file(&path)(e.into()))?;
     let model = to_format(model, info.weights, device);
     let weights = dir.join(info.weights_file());
     let model = match info.weights {
         WeightFormat::Float32 => load_model(model, &weights)?,
         WeightFormat::Int8 => {
-            let bytes = std::fs::read(&weights)
-                .map_err(|e| format!("cannot read model file {}: {e}", weights.display()))?;
-            load_compact(model, &bytes).map_err(|e| format!("{}: {e}", weights.display()))?
+            let bytes =
+                std::fs::read(&weights).map_err(ModelError::io("read model file", &weights))?;
+            load_compact(model, &bytes).map_err(ModelError::in_file(&weights))?
         }
     };
     Ok((info, model))

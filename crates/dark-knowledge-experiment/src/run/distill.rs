@@ -1,7 +1,7 @@
 //! `distill`: the student from its teacher(s), directly or through a pipeline (assistant,
 //! born-again generations, mutual learning), and the baseline from labels.
 
-use anyhow::{Context, Result};
+use crate::error::{Context, Result};
 use burn::tensor::Device;
 use dark_knowledge_core::{FrozenTeacher, Teacher};
 use dark_knowledge_models::AnyModel;
@@ -58,7 +58,7 @@ pub fn distill(
                 vec![(p.as_ref(), experiment.teacher.weight)];
             members.extend(extras.iter().map(|(t, w)| (t as &dyn Teacher, *w)));
             let set = TeacherSet::weighted(members, experiment.teacher.combine)?;
-            eprintln!("teachers: {}", set.describe());
+            log::info!("teachers: {}", set.describe());
             set
         }
     };
@@ -143,7 +143,7 @@ pub fn distill(
     if stale.exists() {
         std::fs::remove_dir_all(&stale)
             .with_context(|| format!("removing the stale int8 copy {}", stale.display()))?;
-        eprintln!(
+        log::info!(
             "removed {}: it was made from the previous student (run `quantize` again)",
             stale.display()
         );
@@ -189,7 +189,7 @@ fn train_mutual(
         device.seed(init_seed.wrapping_add(i as u64));
         models.push(spec.build(data.num_features(), data.num_classes(), device)?);
     }
-    eprintln!(
+    log::info!(
         "mutual learning: {} students {}, {} epochs on {} training rows",
         mutual.students,
         spec.describe(data.num_features(), data.num_classes()),

@@ -1,6 +1,6 @@
 //! Which training labels a run keeps, and the transfer set the others make.
 
-use anyhow::{Context, Result};
+use crate::error::{Context, Result};
 use dark_knowledge_data::{Dataset, LabelBudget, stratified_labeled};
 use serde::{Deserialize, Serialize};
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
-use anyhow::Result;
+use crate::error::Result;
 use dark_knowledge_core::io::write_atomic;
 use dark_knowledge_eval::plot::{Chart, Series, line_chart_svg, pool_bins, reliability_svg};
 use serde::{Deserialize, Serialize};

@@ -15,7 +15,8 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use crate::bail;
+use crate::error::{Context, Result};
 use burn::tensor::Device;
 use dark_knowledge_core::device_from_name;
 use dark_knowledge_core::io::write_atomic;
@@ -123,7 +124,7 @@ fn save_trained(
         weights: WeightFormat::Float32,
         source: None,
     };
-    save_saved_model(&dir, &info, model).map_err(anyhow::Error::msg)?;
+    save_saved_model(&dir, &info, model)?;
     write_json(&dir.join("metrics.json"), metrics)
 }
 
@@ -147,7 +148,7 @@ fn load_role_with_info(
             dir.join("model.json").display()
         );
     }
-    let (info, model) = load_saved_model(&dir, device).map_err(anyhow::Error::msg)?;
+    let (info, model) = load_saved_model(&dir, device)?;
     if info.num_features != data.num_features() || info.class_names != data.class_names {
         bail!(
             "the {role} model in {} expects {} features and classes {:?}, the data has {} features and classes {:?}",
@@ -187,7 +188,7 @@ fn train_role(
     device.seed(init_seed);
     let model = spec.build(data.num_features(), data.num_classes(), device)?;
     let train = data.train_for(!teachers.is_empty());
-    eprintln!(
+    log::info!(
         "{role}: {} ({} parameters), {} epochs on {} training rows ({} labelled)",
         spec.describe(data.num_features(), data.num_classes()),
         burn::module::Module::num_params(&model),
@@ -201,7 +202,7 @@ fn train_role(
     let trainer = experiment.checkpointed(trainer, role);
     let out = trainer.fit_with(model, train, &data.valid, &teachers)?;
     if let Some(stop) = &out.stopped {
-        eprintln!("{role}: {}", stop.reason);
+        log::info!("{role}: {}", stop.reason);
     }
     let metrics = TrainingMetrics {
         best_epoch: out.best_epoch,
@@ -277,7 +278,7 @@ pub fn clean_stale(experiment: &Experiment) {
     }
     let removed = walk(&experiment.output_dir, 3);
     if removed > 0 {
-        eprintln!(
+        log::info!(
             "removed {removed} temporary file(s) left in {} by an interrupted run",
             experiment.output_dir.display()
         );
@@ -295,7 +296,7 @@ pub fn load_experiment(config: &Path) -> Result<(Experiment, Device, Prepared)> 
 pub fn prepare_experiment(experiment: &Experiment) -> Result<(Device, Prepared)> {
     let device = device_of(experiment)?;
     let data = prepare(&experiment.data, experiment.seed, &device)?;
-    eprintln!(
+    log::info!(
         "data: {} — {} train / {} valid / {} test rows, {} features, {} classes",
         data.name,
         data.train.len(),

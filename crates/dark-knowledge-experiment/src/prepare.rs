@@ -1,6 +1,7 @@
 //! Turning an experiment's `[data]` section into train / validation / test datasets.
 
-use anyhow::{Context, Result, bail};
+use crate::bail;
+use crate::error::{Context, Result};
 use burn::tensor::Device;
 use dark_knowledge_data::idx::{DEFAULT_FASHION_MNIST_DIR, FASHION_MNIST_CLASSES, FashionMnist};
 use dark_knowledge_data::tabular::{CsvTable, TabularConfig, TabularEncoder, TargetEncoding};
@@ -66,7 +67,7 @@ impl Prepared {
             }
             self.labeled_train = Some(self.train.subset(&labeled)?);
             self.transfer = config.unlabeled_rows == UnlabeledRows::Transfer;
-            eprintln!(
+            log::info!(
                 "labels: {} training rows have no label ({})",
                 self.train.len() - self.train.num_labeled(),
                 if self.transfer {
@@ -104,7 +105,7 @@ impl Prepared {
         self.labeled_train = Some(self.train.subset(&keep)?);
         self.train = self.train.hide_labels(&hide)?;
         self.transfer = config.unlabeled_rows == UnlabeledRows::Transfer;
-        eprintln!(
+        log::info!(
             "labels: {} of {} training rows keep their label; the other {} are {}",
             keep.len(),
             self.train.len(),

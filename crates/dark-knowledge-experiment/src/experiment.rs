@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use crate::error::{Context, Result};
 use dark_knowledge_core::loss::SoftTargetLossConfig;
 use dark_knowledge_models::ModelSpec;
 use dark_knowledge_train::{Combine, LossTerm, LrSchedule, TrainerConfig};
@@ -52,18 +52,19 @@ pub struct Experiment {
 }
 
 /// `--resume` and `--checkpoint-every` of the training commands.
-#[derive(clap::Args, Debug, Clone, Default)]
-pub struct ResumeArgs {
+#[derive(Debug, Clone, Default)]
+#[cfg_attr(feature = "clap", derive(clap::Args))]
+pub struct ResumeOptions {
     /// Resume each model from its newest checkpoint in the run folder (models without one
     /// start afresh); the result equals an uninterrupted run bit for bit.
-    #[arg(long)]
+    #[cfg_attr(feature = "clap", arg(long))]
     pub resume: bool,
     /// Also write a checkpoint every N optimizer steps (default: after every epoch only).
-    #[arg(long, value_name = "N")]
+    #[cfg_attr(feature = "clap", arg(long, value_name = "N"))]
     pub checkpoint_every: Option<usize>,
 }
 
-impl ResumeArgs {
+impl ResumeOptions {
     /// Applies the flags to `experiment` (they override `[checkpoints]`).
     pub fn apply(&self, experiment: &mut Experiment) {
         experiment.resume = self.resume;
@@ -333,7 +334,7 @@ impl Experiment {
             .train
             .validate()
             .context("in [student.train]")?;
-        anyhow::ensure!(
+        crate::ensure!(
             self.loss.is_empty() || self.student.train.terms.is_empty(),
             "the student's loss is given twice: as [[loss]] and as student.train.terms; keep one"
         );
@@ -341,7 +342,7 @@ impl Experiment {
             .validate()
             .context("in the [[loss]] terms")?;
         for (i, extra) in self.teachers.iter().enumerate() {
-            anyhow::ensure!(
+            crate::ensure!(
                 !extra.name.is_empty()
                     && extra
                         .name
@@ -351,12 +352,12 @@ impl Experiment {
                 i + 1,
                 extra.name
             );
-            anyhow::ensure!(
+            crate::ensure!(
                 self.teachers[..i].iter().all(|t| t.name != extra.name),
                 "[[teachers]]: the name {:?} is used twice",
                 extra.name
             );
-            anyhow::ensure!(
+            crate::ensure!(
                 extra.weight.is_finite() && extra.weight >= 0.0,
                 "[[teachers]] {:?}: weight {} must be a number >= 0",
                 extra.name,
@@ -368,7 +369,7 @@ impl Experiment {
                     .with_context(|| format!("in [[teachers]] {:?} train", extra.name))?;
             }
         }
-        anyhow::ensure!(
+        crate::ensure!(
             self.teacher.weight.is_finite() && self.teacher.weight >= 0.0,
             "[teacher] weight {} must be a number >= 0",
             self.teacher.weight
@@ -376,7 +377,7 @@ impl Experiment {
         let num_teachers = 1 + self.teachers.len();
         for term in self.student_trainer().loss_terms() {
             if let Some(t) = term.feature_teacher() {
-                anyhow::ensure!(
+                crate::ensure!(
                     t < num_teachers,
                     "a `{}` term reads teacher {t}, but the experiment has {num_teachers} teacher(s) (0 is [teacher], 1.. the [[teachers]] in order)",
                     term.kind_name()
@@ -390,7 +391,7 @@ impl Experiment {
                     train.validate().context("in [pipeline] train")?;
                 }
             }
-            Pipeline::BornAgain { generations, .. } => anyhow::ensure!(
+            Pipeline::BornAgain { generations, .. } => crate::ensure!(
                 *generations >= 1,
                 "[pipeline] born_again: generations = {generations}, allowed: an integer >= 1"
             ),
@@ -404,18 +405,18 @@ impl Experiment {
         }
         match self.data.source {
             DataSource::Csv => {
-                anyhow::ensure!(
+                crate::ensure!(
                     self.data.path.is_some(),
                     "[data] source = \"csv\" needs `path`"
                 );
-                anyhow::ensure!(
+                crate::ensure!(
                     self.data.target.is_some(),
                     "[data] source = \"csv\" needs `target`"
                 );
             }
             DataSource::FashionMnist | DataSource::Churn => {}
         }
-        anyhow::ensure!(
+        crate::ensure!(
             self.data.labeled_per_class.is_none() || self.data.labeled_fraction.is_none(),
             "[data] has both labeled_per_class and labeled_fraction; keep one"
         );

@@ -14,7 +14,8 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Result, bail};
+use crate::bail;
+use crate::error::Result;
 use dark_knowledge_models::ModelSpec;
 use dark_knowledge_train::{LrSchedule, TrainerConfig};
 
@@ -26,39 +27,43 @@ use crate::run::prepare_experiment;
 pub const STUDIES: [&str; 2] = ["fashion-mnist-low-data", "fashion-mnist-full"];
 
 /// Settings of a `reproduce` run.
-#[derive(Debug, Clone, clap::Args)]
+#[derive(Debug, Clone)]
+#[cfg_attr(feature = "clap", derive(clap::Args))]
 pub struct ReproduceOptions {
     /// The study: `fashion-mnist-low-data` or `fashion-mnist-full`.
     pub name: String,
     /// Seeds 1..=K; results are mean ± std over them.
-    #[arg(long, default_value_t = 3)]
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = 3))]
     pub seeds: u64,
     /// Folder of the four Fashion-MNIST IDX files (.gz or raw).
-    #[arg(long, default_value = dark_knowledge_data::idx::DEFAULT_FASHION_MNIST_DIR)]
+    #[cfg_attr(feature = "clap", arg(long, default_value = dark_knowledge_data::idx::DEFAULT_FASHION_MNIST_DIR))]
     pub data_dir: PathBuf,
     /// Output folder (a killed study started again with the same folder resumes).
-    #[arg(long)]
+    #[cfg_attr(feature = "clap", arg(long))]
     pub out: PathBuf,
     /// `cpu` or `wgpu`.
-    #[arg(long, default_value = "cpu")]
+    #[cfg_attr(feature = "clap", arg(long, default_value = "cpu"))]
     pub device: String,
     /// Optimizer steps per student (default: 20 epochs of the training split at batch 128).
-    #[arg(long)]
+    #[cfg_attr(feature = "clap", arg(long))]
     pub steps: Option<usize>,
     /// Teacher epochs.
-    #[arg(long, default_value_t = 10)]
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = 10))]
     pub teacher_epochs: usize,
     /// Use at most this many training images (quick runs).
-    #[arg(long)]
+    #[cfg_attr(feature = "clap", arg(long))]
     pub max_train_rows: Option<usize>,
     /// Use at most this many test images (quick runs).
-    #[arg(long)]
+    #[cfg_attr(feature = "clap", arg(long))]
     pub max_test_rows: Option<usize>,
     /// Labels per class of the low-data study.
-    #[arg(long, value_delimiter = ',', default_value = "60,180,600")]
+    #[cfg_attr(
+        feature = "clap",
+        arg(long, value_delimiter = ',', default_value = "60,180,600")
+    )]
     pub labels_per_class: Vec<usize>,
-    #[command(flatten)]
-    pub checkpoints: crate::experiment::ResumeArgs,
+    #[cfg_attr(feature = "clap", command(flatten))]
+    pub checkpoints: crate::experiment::ResumeOptions,
 }
 
 /// The study's base experiment: data, teacher, student, trainer settings.
@@ -161,14 +166,14 @@ pub fn specs(
 
 /// `reproduce`: runs (or resumes) the study and writes `OUT/results.json`, `results.md` and
 /// the plots.
-pub fn reproduce(o: &ReproduceOptions) -> Result<Vec<Row>> {
-    anyhow::ensure!(
+pub fn reproduce(o: &ReproduceOptions) -> Result<super::StudyOutcome> {
+    crate::ensure!(
         o.seeds >= 1,
         "--seeds {}: allowed: an integer >= 1",
         o.seeds
     );
-    anyhow::ensure!(o.steps != Some(0), "--steps 0: allowed: an integer >= 1");
-    anyhow::ensure!(
+    crate::ensure!(o.steps != Some(0), "--steps 0: allowed: an integer >= 1");
+    crate::ensure!(
         o.labels_per_class.iter().all(|&n| n >= 1),
         "--labels-per-class {:?}: allowed: integers >= 1",
         o.labels_per_class
@@ -181,7 +186,7 @@ pub fn reproduce(o: &ReproduceOptions) -> Result<Vec<Row>> {
     // As the reference does: pixels / 255, then standardised with the training images'
     // mean and standard deviation (one of each over every pixel).
     let (mean, std) = data.train.feature_mean_std();
-    eprintln!("pixels standardised with the training mean {mean:.4} and std {std:.4}");
+    log::info!("pixels standardised with the training mean {mean:.4} and std {std:.4}");
     for part in [
         &mut data.train,
         &mut data.valid,
@@ -196,8 +201,11 @@ pub fn reproduce(o: &ReproduceOptions) -> Result<Vec<Row>> {
     let ctx = StudyContext::new(experiment, data, &device)?;
     let results = run_all(&ctx, &specs, &o.out, &device)?;
     let rows = write_results(&o.out, &o.name, &results)?;
-    println!("{}", super::aggregate::markdown(&o.name, &rows));
-    Ok(rows)
+    Ok(super::StudyOutcome {
+        name: o.name.clone(),
+        runs: results,
+        rows,
+    })
 }
 
 #[cfg(test)]

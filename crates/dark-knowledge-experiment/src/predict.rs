@@ -7,7 +7,8 @@ use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use crate::bail;
+use crate::error::{Context, Result};
 use burn::tensor::Device;
 use dark_knowledge_infer::Predictor;
 
@@ -17,7 +18,8 @@ const CHUNK: usize = 1024;
 const MAX_REPORTED: usize = 20;
 
 /// What to do with a row that cannot be read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum OnBadRow {
     /// Report it (line number and reason) and go on.
     Skip,
@@ -105,7 +107,7 @@ pub fn predict(
                 }
                 summary.skipped += 1;
                 if summary.skipped <= MAX_REPORTED {
-                    eprintln!("skipped {} line {line}: {reason}", input.display());
+                    log::warn!("skipped {} line {line}: {reason}", input.display());
                 }
             }
             if pending_rows.len() == CHUNK {
@@ -118,7 +120,7 @@ pub fn predict(
     })();
     let summary = finish(result, &tmp, out)?;
     if summary.skipped > MAX_REPORTED {
-        eprintln!("… {} bad rows in all", summary.skipped);
+        log::warn!("… {} bad rows in all", summary.skipped);
     }
     Ok(summary)
 }
@@ -160,8 +162,9 @@ fn temp_path(out: &Path) -> Result<PathBuf> {
 }
 
 /// Which images of an IDX folder to score.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ImageSplitArg {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+pub enum ImageSplit {
     /// `t10k-images-idx3-ubyte` (and its labels when present).
     Test,
     /// `train-images-idx3-ubyte` (and its labels when present).
@@ -176,7 +179,7 @@ pub fn predict_images(
     run_dir: &Path,
     role: &str,
     dir: &Path,
-    split: ImageSplitArg,
+    split: ImageSplit,
     out: &Path,
     device: &Device,
 ) -> Result<PredictSummary> {
@@ -189,7 +192,7 @@ pub fn predict_images(
             run_dir.display()
         );
     }
-    let (images_path, labels_path) = split_files(dir, split == ImageSplitArg::Train)?;
+    let (images_path, labels_path) = split_files(dir, split == ImageSplit::Train)?;
     let images = read_idx_images(&images_path)?;
     let pixels_per_image = images.rows * images.cols;
     let nf = predictor.info().num_features;
@@ -273,9 +276,9 @@ pub fn predict_images(
 fn close(writer: csv::Writer<BufWriter<File>>, tmp: &Path) -> Result<()> {
     let file = writer
         .into_inner()
-        .map_err(|e| anyhow::anyhow!("writing {}: {e}", tmp.display()))?;
+        .map_err(|e| crate::Error::msg(format!("writing {}: {e}", tmp.display())))?;
     file.into_inner()
-        .map_err(|e| anyhow::anyhow!("writing {}: {e}", tmp.display()))?
+        .map_err(|e| crate::Error::msg(format!("writing {}: {e}", tmp.display())))?
         .sync_all()
         .with_context(|| format!("writing {}", tmp.display()))
 }

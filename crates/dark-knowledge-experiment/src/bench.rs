@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use std::time::Instant;
 
-use anyhow::Result;
+use crate::error::Result;
 use burn::tensor::Device;
 use dark_knowledge_core::loss::SoftTargetLossConfig;
 use dark_knowledge_core::{FrozenTeacher, Teacher};
@@ -59,7 +59,7 @@ fn load_data(dir: &Path, rows: usize, device: &Device) -> Result<(Dataset, Strin
             ))
         }
         Err(e) => {
-            eprintln!("bench: {e}; using synthetic data of the same shape");
+            log::warn!("bench: {e}; using synthetic data of the same shape");
             let data = GaussianMixtureConfig {
                 num_samples: rows,
                 num_features: 784,
@@ -158,7 +158,7 @@ pub fn bench(s: &BenchSettings) -> Result<serde_json::Value> {
     let (all, data) = load_data(&s.data_dir, rows, &device)?;
     let n = all.len();
     if n < 256 {
-        anyhow::bail!("bench needs at least 256 rows of data, found {n}");
+        crate::bail!("bench needs at least 256 rows of data, found {n}");
     }
     let range = |a: usize, b: usize| all.subset(&(a..b).collect::<Vec<_>>());
     let valid = range(n - 128, n)?;
@@ -177,7 +177,7 @@ pub fn bench(s: &BenchSettings) -> Result<serde_json::Value> {
     };
     let kd = SoftTargetLossConfig::new(4.0, 0.1, 0.9);
 
-    eprintln!(
+    log::info!(
         "bench: teacher training ({} rows per epoch)",
         teacher_train.len()
     );
@@ -190,7 +190,7 @@ pub fn bench(s: &BenchSettings) -> Result<serde_json::Value> {
     }
     let teacher_train_rate = median(rates);
 
-    eprintln!("bench: teacher epochs with a checkpoint after each, and without, alternating");
+    log::info!("bench: teacher epochs with a checkpoint after each, and without, alternating");
     let ckpt_dir = std::env::temp_dir().join(format!("dk-bench-ckpt-{}", std::process::id()));
     let (mut plain, mut with_ckpt, mut ckpt_bytes) = (Vec::new(), Vec::new(), 0);
     for i in 0..=repeats {
@@ -220,7 +220,7 @@ pub fn bench(s: &BenchSettings) -> Result<serde_json::Value> {
     let cache_seconds = t.elapsed().as_secs_f64();
     let cached = CachedTeacher::open(&cache_path, &all)?;
 
-    eprintln!(
+    log::info!(
         "bench: distillation, teacher online and cached ({} rows per epoch)",
         student_train.len()
     );
@@ -247,7 +247,7 @@ pub fn bench(s: &BenchSettings) -> Result<serde_json::Value> {
     }
     std::fs::remove_dir_all(&cache_dir).ok();
 
-    eprintln!("bench: inference");
+    log::info!("bench: inference");
     let student = new_student();
     let student_eff = measure_efficiency(&student, &valid, 2000);
     let host_latency = host_latency_us(&student, &valid);

@@ -17,7 +17,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use anyhow::{Context, Result, bail};
+use crate::bail;
+use crate::error::{Context, Result};
 use dark_knowledge_models::ModelSpec;
 use serde::{Deserialize, Serialize};
 
@@ -78,7 +79,7 @@ pub fn load(path: &Path) -> Result<(Experiment, SweepGrid)> {
         .try_into()
         .with_context(|| format!("invalid [sweep] in {}", path.display()))?;
     let experiment = Experiment::parse(&toml::to_string(&value)?, path)?;
-    anyhow::ensure!(
+    crate::ensure!(
         experiment.data.labeled_per_class.is_none() && experiment.data.labeled_fraction.is_none(),
         "a sweep hides labels per run: move labeled_per_class / labeled_fraction from [data] to [sweep]"
     );
@@ -115,17 +116,17 @@ pub fn expand(
         dark_knowledge_train::terms::term_names(&base.terms)?
     };
     for table in &grid.weights {
-        anyhow::ensure!(
+        crate::ensure!(
             !table.is_empty(),
             "[sweep] weights: an empty table sets nothing"
         );
         for (name, &w) in table {
-            anyhow::ensure!(
+            crate::ensure!(
                 names.contains(name),
                 "[sweep] weights: no loss term named `{name}`; the terms are {}",
                 names.join(", ")
             );
-            anyhow::ensure!(
+            crate::ensure!(
                 w.is_finite() && w >= 0.0,
                 "[sweep] weights: {name} = {w}: allowed: a number >= 0"
             );
@@ -137,13 +138,13 @@ pub fn expand(
         grid.weights.iter().cloned().map(Some).collect()
     };
     for &n in &grid.labeled_per_class {
-        anyhow::ensure!(
+        crate::ensure!(
             n >= 1,
             "[sweep] labeled_per_class {n}: allowed: an integer >= 1"
         );
     }
     for &f in &grid.labeled_fraction {
-        anyhow::ensure!(
+        crate::ensure!(
             f > 0.0 && f <= 1.0,
             "[sweep] labeled_fraction {f}: allowed: a fraction in (0, 1]"
         );
@@ -168,13 +169,13 @@ pub fn expand(
     };
     let weights = or(&grid.kd_weight, base.loss.kd_weight);
     for &t in &temps {
-        anyhow::ensure!(
+        crate::ensure!(
             t.is_finite() && t > 0.0,
             "[sweep] temperature {t}: allowed: a number > 0"
         );
     }
     for &w in &weights {
-        anyhow::ensure!(
+        crate::ensure!(
             (0.0..=1.0).contains(&w),
             "[sweep] kd_weight {w}: allowed: a number in [0, 1]"
         );
@@ -188,7 +189,7 @@ pub fn expand(
             );
         }
         for h in &grid.student_hidden {
-            anyhow::ensure!(
+            crate::ensure!(
                 !h.is_empty() && h.iter().all(|&v| v > 0),
                 "[sweep] student_hidden {h:?}: allowed: one or more sizes >= 1"
             );
@@ -271,7 +272,10 @@ fn or<T: Copy>(list: &[T], default: T) -> Vec<T> {
 }
 
 /// `sweep`: runs the grid of `path` (resuming a previous run of it), writes the summary.
-pub fn sweep(path: &Path, checkpoints: &crate::experiment::ResumeArgs) -> Result<Vec<RunResult>> {
+pub fn sweep(
+    path: &Path,
+    checkpoints: &crate::experiment::ResumeOptions,
+) -> Result<super::StudyOutcome> {
     let (mut experiment, grid) = load(path)?;
     checkpoints.apply(&mut experiment);
     crate::run::clean_stale(&experiment);
@@ -292,8 +296,11 @@ pub fn sweep(path: &Path, checkpoints: &crate::experiment::ResumeArgs) -> Result
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "sweep".into());
     let rows = write_results(&out, &name, &results)?;
-    println!("{}", super::aggregate::markdown(&name, &rows));
-    Ok(results)
+    Ok(super::StudyOutcome {
+        name,
+        runs: results,
+        rows,
+    })
 }
 
 #[cfg(test)]

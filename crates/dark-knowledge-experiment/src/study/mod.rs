@@ -16,7 +16,8 @@ pub mod sweep;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{Context, Result, bail};
+use crate::bail;
+use crate::error::{Context, Result};
 use burn::tensor::{Device, Tensor};
 use dark_knowledge_core::io::write_atomic;
 use dark_knowledge_core::loss::SoftTargetLossConfig;
@@ -27,7 +28,7 @@ use dark_knowledge_models::{AnyModel, ModelSpec};
 use dark_knowledge_train::terms::term_names;
 use dark_knowledge_train::{LossTerm, Progress, TeacherSet, Trainer, TrainerConfig};
 
-pub use aggregate::{Row, write_results};
+pub use aggregate::{Row, markdown, write_results};
 pub use labels::{Labels, check_budgets, split_labels};
 pub use spec::{Method, RunResult, RunSpec, describe_weights};
 
@@ -36,6 +37,24 @@ use keys::{TEACHER_KEY_FILE, context_key, teacher_key};
 use crate::experiment::Experiment;
 use crate::prepare::Prepared;
 use crate::run::{self, RunDir};
+
+/// A finished sweep or study: every run, and the summary written to `results.json`.
+#[derive(Debug, Clone)]
+pub struct StudyOutcome {
+    /// The study's name (a sweep: its file's stem).
+    pub name: String,
+    /// One result per run, in the order of the grid.
+    pub runs: Vec<RunResult>,
+    /// Mean ± std per setting, as in `results.json`.
+    pub rows: Vec<Row>,
+}
+
+impl StudyOutcome {
+    /// The summary table in Markdown, as in `results.md`.
+    pub fn markdown(&self) -> String {
+        markdown(&self.name, &self.rows)
+    }
+}
 
 /// Bins of the reliability diagrams and of the ECE.
 const BINS: usize = 15;
@@ -80,7 +99,7 @@ impl StudyContext {
                     }
                 );
             }
-            eprintln!("teacher: reusing {}", run.0.join("teacher").display());
+            log::info!("teacher: reusing {}", run.0.join("teacher").display());
             run::load_role(&run, "teacher", &data, device)?
         } else {
             // The key first: a teacher killed while training leaves no model.json, so it is
@@ -259,7 +278,7 @@ pub fn run_all(
 ) -> Result<Vec<RunResult>> {
     let mut ids = std::collections::BTreeSet::new();
     for spec in specs {
-        anyhow::ensure!(
+        crate::ensure!(
             ids.insert(spec.id()),
             "two runs of the study have the same id {}",
             spec.id()
@@ -284,14 +303,14 @@ pub fn run_all(
         .map(|r| r.filter(|r| r.context == ctx.context))
         .collect();
     let todo = done.iter().filter(|r| r.is_none()).count();
-    eprintln!(
+    log::info!(
         "study: {} runs, {} finished before, {todo} to run; results in {}",
         specs.len(),
         specs.len() - todo,
         out.join("runs").display()
     );
     if stale > 0 {
-        eprintln!(
+        log::info!(
             "study: {stale} run files there were made with another base experiment, data or \
              teacher; they are run again and replaced"
         );
@@ -311,7 +330,7 @@ pub fn run_all(
         write_atomic(&run_path(out, spec), text.as_bytes())?;
         // Best effort: the result is saved, its checkpoints are only disk space now.
         let _ = std::fs::remove_dir_all(out.join("checkpoints/study").join(spec.id()));
-        eprintln!(
+        log::info!(
             "[{k}/{todo}] {} {} seed {}: accuracy {:.4} ({} epochs on {} rows, {:.1} s)",
             spec.setting,
             spec.method.name(),

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::Result;
+use crate::error::Result;
 use dark_knowledge_core::tensor_util::parameters_to_vec;
 use dark_knowledge_data::cache::fingerprint;
 use dark_knowledge_data::{Dataset, dataset_fingerprint};

@@ -3,7 +3,8 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result, bail};
+use crate::bail;
+use crate::error::{Context, Result};
 use burn::tensor::Device;
 use dark_knowledge_core::FrozenTeacher;
 use dark_knowledge_core::io::write_atomic;
@@ -94,7 +95,7 @@ pub fn evaluate(
                 );
             }
             cached = CachedTeacher::open(&path, &data.all)?;
-            eprintln!(
+            log::info!(
                 "evaluate: no teacher model, fidelity measured against {}",
                 cached.describe()
             );
@@ -107,7 +108,7 @@ pub fn evaluate(
         std::collections::BTreeMap::new();
     for role in run_roles(&run) {
         let role = role.as_str();
-        eprintln!("evaluate: {role} on {} test rows", data.test.len());
+        log::info!("evaluate: {role} on {} test rows", data.test.len());
         let (info, model) = if let (true, Some(t)) = (role == "teacher", &teacher_model) {
             (read_info(&run, role)?, t.model().clone())
         } else {
@@ -196,7 +197,7 @@ fn write_test_predictions(dir: &Path, data: &Prepared, probs: &[f32]) -> Result<
         record.extend(p.iter().map(|v| format!("{v:.6}")));
         writer.write_record(&record)?;
     }
-    let bytes = writer.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let bytes = writer.into_inner().map_err(|e| crate::Error::msg(e))?;
     let path = dir.join("test_predictions.csv");
     write_atomic(&path, &bytes).with_context(|| format!("writing {}", path.display()))
 }
@@ -216,7 +217,7 @@ pub fn quantize(run_dir: &Path, source: &str, device: &Device) -> Result<ModelIn
             dir.join("model.json").display()
         );
     }
-    let (info, model) = load_saved_model(&dir, device).map_err(anyhow::Error::msg)?;
+    let (info, model) = load_saved_model(&dir, device)?;
     if info.weights != WeightFormat::Float32 {
         bail!("the {source} model in {} is already int8", dir.display());
     }
@@ -228,7 +229,7 @@ pub fn quantize(run_dir: &Path, source: &str, device: &Device) -> Result<ModelIn
         source: Some(source.to_string()),
         ..info
     };
-    save_saved_model(&run_dir.join("quantized"), &info, &quantized).map_err(anyhow::Error::msg)?;
+    save_saved_model(&run_dir.join("quantized"), &info, &quantized)?;
     Ok(info)
 }
 

@@ -3,7 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use crate::bail;
+use crate::error::{Context, Result};
 use burn::tensor::Device;
 use dark_knowledge_core::FrozenTeacher;
 use dark_knowledge_data::cache::CacheDtype;
@@ -73,7 +74,7 @@ pub fn cache_teacher(
     let mut last = std::time::Instant::now();
     dark_knowledge_data::cache_teacher(&teacher, &data.all, out, &settings, |done| {
         if last.elapsed().as_secs_f64() > 2.0 || done == total {
-            eprintln!(
+            log::info!(
                 "cache-teacher: {done}/{total} rows ({:.0} rows/s)",
                 done as f64 / started.elapsed().as_secs_f64().max(1e-9)
             );
@@ -106,7 +107,7 @@ fn import_logits(
     let mut writer = dark_knowledge_data::cache::CacheWriter::create(&out, header)?;
     writer.push(&matrix.values)?;
     writer.finish()?;
-    eprintln!(
+    log::info!(
         "imported {} x {} logits from {} into {}",
         matrix.rows,
         matrix.cols,
@@ -131,7 +132,7 @@ pub(super) fn open_teacher(
                 data.all.len()
             )
         })?;
-        eprintln!("teacher: {}", cached.describe());
+        log::info!("teacher: {}", cached.describe());
         Ok(Box::new(cached))
     };
     match source {
