@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{ok, scratch};
+use common::{ok, scratch, small_sweep};
 use serde_json::Value;
 
 const SWEEP: &str = r#"
@@ -333,34 +333,6 @@ learning_rate = 0.003
         "{table}"
     );
     std::fs::remove_dir_all(&dir).unwrap();
-}
-
-/// A small sweep: `data` is the `[data]` table, `student_extra` is appended to
-/// `[student.train]`, `grid` to `[sweep]`.
-fn small_sweep(data: &str, student_extra: &str, teacher_epochs: usize, grid: &str) -> String {
-    format!(
-        r#"
-seed = 7
-output_dir = "out"
-[data]
-{data}
-[teacher]
-model = {{ kind = "mlp", hidden_sizes = [32] }}
-[teacher.train]
-epochs = {teacher_epochs}
-batch_size = 64
-learning_rate = 0.003
-[student]
-model = {{ kind = "mlp", hidden_sizes = [8] }}
-[student.train]
-batch_size = 64
-learning_rate = 0.003
-{student_extra}
-[sweep]
-steps = 60
-{grid}
-"#
-    )
 }
 
 fn sweep_stderr(config: &Path) -> (bool, String) {

@@ -1,28 +1,39 @@
 //! Writing files so that a crash never leaves half a file behind.
 
 use std::ffi::OsString;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+
+pub use tempfile::NamedTempFile;
 
 /// Writes `contents` to `path` atomically, creating parent directories: a reader (or a crash) sees either the old file
 /// or the complete new one, never a partial write.
 ///
-/// The bytes go to a fresh temporary file in the same directory, named
-/// `.{file name}.tmp-{pid}-{n}` (`n` counts calls within the process, so concurrent calls
-/// never share a temporary file), which is flushed to disk with `fsync` and then renamed
-/// over `path`. Rename within one directory is atomic on POSIX filesystems and on NTFS.
-/// On failure the temporary file is removed and the target is left untouched. On Unix the
-/// directory is also synced afterwards so the rename itself survives a power loss (best
-/// effort: a filesystem that cannot sync directories does not turn success into an error).
+/// The bytes go to a fresh temporary file in the same directory ([`temp_file_for`]), which
+/// is flushed to disk with `fsync` and then renamed over `path` ([`persist`]). Rename
+/// within one directory is atomic on POSIX filesystems and on NTFS. On failure the
+/// temporary file is removed and the target is left untouched. On Unix the directory is
+/// also synced afterwards so the rename itself survives a power loss (best effort: a
+/// filesystem that cannot sync directories does not turn success into an error).
 ///
 /// Notes: the new file gets default permissions rather than the old file's, and if `path`
 /// is a symbolic link the link itself is replaced. Errors with
 /// [`io::ErrorKind::InvalidInput`] when `path` has no file name (e.g. ends in `..`).
 pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut tmp = temp_file_for(path)?;
+    tmp.write_all(contents)?;
+    persist(tmp, path)
+}
 
+/// A new temporary file in the folder of `path` (created if missing), named
+/// `.{file name}.tmp-{pid}-{random}`: removed when dropped, and recognisable as left by a
+/// dead process if that process is killed (see `checkpoint::remove_stale_temp_files`).
+///
+/// # Errors
+/// [`io::ErrorKind::InvalidInput`] when `path` has no file name; the folder cannot be
+/// created or written.
+pub fn temp_file_for(path: &Path) -> io::Result<NamedTempFile> {
     let file_name = path.file_name().ok_or_else(|| {
         io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -34,28 +45,30 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
         _ => Path::new("."),
     };
     fs::create_dir_all(dir)?;
-    let mut tmp_name = OsString::from(".");
-    tmp_name.push(file_name);
-    tmp_name.push(format!(
-        ".tmp-{}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let tmp = dir.join(tmp_name);
+    let mut prefix = OsString::from(".");
+    prefix.push(file_name);
+    prefix.push(format!(".tmp-{}-", std::process::id()));
+    tempfile::Builder::new()
+        .prefix(&prefix)
+        .rand_bytes(8)
+        .tempfile_in(dir)
+}
 
-    let result = (|| {
-        let mut file = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
-        file.write_all(contents)?;
-        file.sync_all()?;
-        drop(file);
-        fs::rename(&tmp, path)
-    })();
-    if let Err(err) = result {
-        // The temporary file may or may not exist depending on where we failed.
-        let _ = fs::remove_file(&tmp);
-        return Err(err);
+/// Flushes `tmp` to disk and renames it over `path` (then syncs the folder): the last
+/// step of an atomic write. On failure the temporary file is removed.
+///
+/// # Errors
+/// The flush or the rename failed.
+pub fn persist(tmp: NamedTempFile, path: &Path) -> io::Result<()> {
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    if let Some(dir) = path.parent() {
+        sync_dir(if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        });
     }
-    sync_dir(dir);
     Ok(())
 }
 

@@ -11,8 +11,11 @@ pub mod error;
 pub mod input;
 pub mod io;
 pub mod loss;
+pub mod rows;
 pub mod teacher;
 pub mod tensor_util;
+#[cfg(test)]
+mod test_support;
 
 pub use classifier::{Classifier, FeatureNames, Features};
 pub use device::{device_from_name, device_names, devices_from_names, wgpu_unavailable_reason};

@@ -5,13 +5,14 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use burn::tensor::{Tensor, TensorData};
+use dark_knowledge_core::rows::batch_ranges;
 use dark_knowledge_core::tensor_util::to_vec_f32;
 use dark_knowledge_core::{
     Error as CoreError, ModelInput, Result as CoreResult, Teacher, TeacherBatch,
 };
 
 use crate::Dataset;
-use crate::cache::{CacheError, TeacherCache, fingerprint};
+use crate::cache::{CacheError, TeacherCache, fingerprint, legacy_fingerprint};
 
 /// The [`fingerprint`] of a dataset: its inputs and row ids, in order. A cache made over
 /// this dataset stores it; [`CachedTeacher::open`] compares it.
@@ -49,7 +50,14 @@ impl CachedTeacher {
                 found: cache.num_rows(),
             });
         }
-        cache.check_dataset(&dataset_fingerprint(data))?;
+        let features = to_vec_f32(data.features().clone());
+        let current = if cache.header().dataset_fingerprint.len() == 16 {
+            // A cache of an earlier version: its fingerprint is FNV-1a.
+            legacy_fingerprint(&features, data.row_ids())
+        } else {
+            fingerprint(&features, data.row_ids())
+        };
+        cache.check_dataset(&current)?;
         let ids = data.row_ids();
         let identity = ids.iter().enumerate().all(|(i, &id)| i == id);
         let positions =
@@ -158,10 +166,8 @@ pub fn cache_teacher(
         top_k: settings.top_k,
     };
     let mut writer = CacheWriter::create(path, header)?;
-    let step = settings.batch_size.max(1);
-    let mut start = 0;
-    while start < data.len() {
-        let end = (start + step).min(data.len());
+    for range in batch_ranges(data.len(), settings.batch_size) {
+        let (start, end) = (range.start, range.end);
         let batch = data.range(start, end);
         let logits = teacher
             .logits(TeacherBatch {
@@ -176,7 +182,6 @@ pub fn cache_teacher(
             })?;
         writer.push(&to_vec_f32(logits))?;
         progress(end);
-        start = end;
     }
     writer.finish()
 }

@@ -3,8 +3,11 @@
 #[path = "cache_common/mod.rs"]
 mod common;
 
-use common::{Rng, lse, test_dir, write_cache};
-use dark_knowledge_data::cache::{CacheDtype, CacheError, TeacherCache, fingerprint};
+use common::{Rng, header, lse, test_dir, write_cache};
+use dark_knowledge_data::cache::{
+    CacheDtype, CacheError, CacheWriter, TeacherCache, fingerprint, fingerprint_matches,
+    legacy_fingerprint,
+};
 
 fn read_all(cache: &TeacherCache) -> Vec<f32> {
     let mut out = Vec::new();
@@ -161,7 +164,7 @@ fn fingerprint_tracks_values_and_row_order() {
     let values: Vec<f32> = (0..12).map(|i| i as f32 * 0.5).collect();
     let ids: Vec<usize> = (0..4).collect();
     let fp = fingerprint(&values, &ids);
-    assert_eq!(fp.len(), 16);
+    assert_eq!(fp.len(), 32);
     assert!(
         fp.bytes()
             .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
@@ -178,6 +181,64 @@ fn fingerprint_tracks_values_and_row_order() {
     assert_ne!(fp, fingerprint(&swapped, &[0, 2, 1, 3]));
     assert_ne!(fp, fingerprint(&values, &[0, 2, 1, 3]));
     assert_ne!(fingerprint(&[], &[]), fingerprint(&[], &[0]));
+    // The same bytes as the FNV-1a fingerprint of earlier versions, which hashed them one by
+    // one: `legacy_fingerprint` must keep giving its values so old caches still open.
+    assert_eq!(legacy_fingerprint(&[], &[]), "a8c7f832281a39c5");
+    // BLAKE3 of the row count 0 as 8 zero bytes.
+    assert_eq!(
+        fingerprint(&[], &[]),
+        blake3_hex_prefix(&[0u8; 8]),
+        "fingerprint is the first 128 bits of BLAKE3 over the documented bytes"
+    );
+    for (stored, v, i) in [
+        (fingerprint(&values, &ids), &values, &ids),
+        (legacy_fingerprint(&values, &ids), &values, &ids),
+    ] {
+        assert!(fingerprint_matches(&stored, v, i));
+        assert!(!fingerprint_matches(&stored, &changed, i));
+    }
+}
+
+/// BLAKE3's first 32 hex digits of `bytes`, hashed in one piece.
+fn blake3_hex_prefix(bytes: &[u8]) -> String {
+    blake3::hash(bytes).to_hex()[..32].to_string()
+}
+
+#[test]
+fn a_cache_of_an_earlier_version_with_an_fnv_fingerprint_still_opens() {
+    use dark_knowledge_data::{CachedTeacher, Dataset};
+    let device = dark_knowledge_core::device_from_name("cpu").unwrap();
+    let features: Vec<f32> = (0..12).map(|i| i as f32 * 0.25).collect();
+    let data = Dataset::new(features.clone(), 3, vec![0, 1, 0, 1], 2, &device).unwrap();
+    let dir = test_dir("legacy_fp");
+    for (name, fp, opens) in [
+        (
+            "old.dktc",
+            legacy_fingerprint(&features, &[0, 1, 2, 3]),
+            true,
+        ),
+        ("new.dktc", fingerprint(&features, &[0, 1, 2, 3]), true),
+        (
+            "other.dktc",
+            legacy_fingerprint(&features, &[0, 2, 1, 3]),
+            false,
+        ),
+    ] {
+        let path = dir.join(name);
+        let mut h = header(4, 2, CacheDtype::F32, None);
+        h.dataset_fingerprint = fp;
+        let mut w = CacheWriter::create(&path, h).unwrap();
+        w.push(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]).unwrap();
+        w.finish().unwrap();
+        let opened = CachedTeacher::open(&path, &data);
+        assert_eq!(opened.is_ok(), opens, "{name}: {opened:?}");
+        if !opens {
+            assert!(matches!(
+                opened,
+                Err(CacheError::FingerprintMismatch { .. })
+            ));
+        }
+    }
 }
 
 #[test]

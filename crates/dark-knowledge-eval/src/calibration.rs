@@ -3,7 +3,6 @@
 //! All take row-major probabilities with `num_classes` columns and one row per label,
 //! validated as in [`crate::accuracy`].
 
-use crate::classification::argmax_rows;
 use crate::error::{MetricsError, Result, check_probs_and_labels};
 
 /// Probabilities are clipped below at this value before taking the logarithm.
@@ -66,31 +65,9 @@ pub fn expected_calibration_error(
             reason: "at least one bin is required".into(),
         });
     }
-    let mut count = vec![0usize; bins];
-    let mut correct = vec![0usize; bins];
-    let mut confidence_sum = vec![0.0f64; bins];
-    for (row, (&pred, &y)) in argmax_rows(probs, num_classes)
-        .iter()
-        .zip(labels)
-        .enumerate()
-    {
-        let confidence = f64::from(probs[row * num_classes + pred]);
-        let b = bin_index(confidence, bins);
-        count[b] += 1;
-        confidence_sum[b] += confidence;
-        if pred == y {
-            correct[b] += 1;
-        }
-    }
-    let n = labels.len() as f64;
-    let ece = (0..bins)
-        .filter(|&b| count[b] > 0)
-        .map(|b| {
-            let nb = count[b] as f64;
-            (nb / n) * (correct[b] as f64 / nb - confidence_sum[b] / nb).abs()
-        })
-        .sum();
-    Ok(ece)
+    // One binning for the metric and the reliability diagram: the same bins, the same sum.
+    let bins = crate::plot::reliability_bins(probs, num_classes, labels, bins)?;
+    Ok(crate::plot::ece_from_bins(&bins).unwrap_or(0.0))
 }
 
 /// Brier score (lower is better).

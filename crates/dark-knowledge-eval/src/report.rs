@@ -33,6 +33,39 @@ pub struct DatasetSummary {
     pub positive_class: Option<String>,
 }
 
+impl DatasetSummary {
+    /// The summary of data split into `train`, `valid` and `test` (the majority-class rate
+    /// is measured on `test`), with the class names in class-index order and the positive
+    /// class of a binary target by index.
+    pub fn of(
+        name: impl Into<String>,
+        [train, valid, test]: [&dark_knowledge_data::Dataset; 3],
+        class_names: &[String],
+        positive_class: Option<usize>,
+    ) -> Self {
+        let labels = test.labels_host();
+        let mut counts = vec![0usize; class_names.len().max(test.num_classes())];
+        for &l in labels {
+            if let Some(c) = counts.get_mut(l) {
+                *c += 1;
+            }
+        }
+        let majority =
+            counts.iter().copied().max().unwrap_or(0) as f64 / labels.len().max(1) as f64;
+        Self {
+            name: name.into(),
+            num_classes: class_names.len(),
+            class_names: class_names.to_vec(),
+            train_rows: train.len(),
+            valid_rows: valid.len(),
+            test_rows: test.len(),
+            num_features: test.num_features(),
+            majority_class_rate: majority,
+            positive_class: positive_class.and_then(|i| class_names.get(i).cloned()),
+        }
+    }
+}
+
 /// The full comparison report: the data set, each model's metrics and free-form notes.
 ///
 /// Write it with [`Report::to_json`] (the stable machine-readable form) or
@@ -50,6 +83,28 @@ pub struct Report {
 }
 
 impl Report {
+    /// A report on `dataset` with no model yet; add them with [`Report::add_model`].
+    pub fn new(dataset: DatasetSummary) -> Self {
+        Self {
+            dataset,
+            models: BTreeMap::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    /// Adds (or replaces) the metrics of the model called `name`, e.g. the result of
+    /// [`crate::evaluate_model`].
+    pub fn add_model(&mut self, name: impl Into<String>, metrics: ModelMetrics) -> &mut Self {
+        self.models.insert(name.into(), metrics);
+        self
+    }
+
+    /// Adds a remark, rendered as a bullet.
+    pub fn add_note(&mut self, note: impl Into<String>) -> &mut Self {
+        self.notes.push(note.into());
+        self
+    }
+
     /// Pretty-printed JSON. Non-finite numbers (e.g. a NaN latency) are written as `null`
     /// by `serde_json` and would not read back, so callers should keep metrics finite.
     pub fn to_json(&self) -> String {

@@ -150,52 +150,90 @@ fn machine() -> serde_json::Value {
     })
 }
 
-/// Runs the workloads and returns the JSON result.
-pub fn bench(s: &BenchSettings) -> Result<serde_json::Value> {
-    let started = Instant::now();
-    let device = dark_knowledge_core::device_from_name(&s.device)?;
-    let rows = s.teacher_rows.max(s.student_rows) + 128;
-    let (all, data) = load_data(&s.data_dir, rows, &device)?;
-    let n = all.len();
-    if n < 256 {
-        crate::bail!("bench needs at least 256 rows of data, found {n}");
-    }
-    let range = |a: usize, b: usize| all.subset(&(a..b).collect::<Vec<_>>());
-    let valid = range(n - 128, n)?;
-    let student_train = range(0, s.student_rows.clamp(128, n - 128))?;
-    let teacher_train = range(0, s.teacher_rows.clamp(128, n - 128))?;
-    let repeats = s.repeats.max(1);
-    let new_teacher = || {
-        device.seed(0);
-        MlpConfig::new(784, vec![1200, 1200], 10)
-            .with_dropout(0.2)
-            .init(&device)
-    };
-    let new_student = || {
-        device.seed(1);
-        MlpConfig::new(784, vec![64], 10).init(&device)
-    };
-    let kd = SoftTargetLossConfig::new(4.0, 0.1, 0.9);
+/// The rows the workloads use: every row loaded, the validation rows (the last 128) and the
+/// training rows of the teacher and of the distillation epochs.
+struct BenchData {
+    all: Dataset,
+    /// Which data these are.
+    description: String,
+    valid: Dataset,
+    teacher_train: Dataset,
+    student_train: Dataset,
+}
 
+impl BenchData {
+    fn load(s: &BenchSettings, device: &Device) -> Result<Self> {
+        let rows = s.teacher_rows.max(s.student_rows) + 128;
+        let (all, description) = load_data(&s.data_dir, rows, device)?;
+        let n = all.len();
+        if n < 256 {
+            crate::bail!("bench needs at least 256 rows of data, found {n}");
+        }
+        let range = |a: usize, b: usize| all.subset(&(a..b).collect::<Vec<_>>());
+        let valid = range(n - 128, n)?;
+        let student_train = range(0, s.student_rows.clamp(128, n - 128))?;
+        let teacher_train = range(0, s.teacher_rows.clamp(128, n - 128))?;
+        Ok(Self {
+            all,
+            description,
+            valid,
+            teacher_train,
+            student_train,
+        })
+    }
+}
+
+/// The teacher, MLP 784-1200-1200-10 with dropout, initialised from seed 0.
+fn new_teacher(device: &Device) -> dark_knowledge_models::Mlp {
+    device.seed(0);
+    MlpConfig::new(784, vec![1200, 1200], 10)
+        .with_dropout(0.2)
+        .init(device)
+}
+
+/// The student, MLP 784-64-10, initialised from seed 1.
+fn new_student(device: &Device) -> dark_knowledge_models::Mlp {
+    device.seed(1);
+    MlpConfig::new(784, vec![64], 10).init(device)
+}
+
+/// Median rows per second of `repeats` teacher epochs (after one warm-up epoch).
+fn teacher_train_rate(
+    d: &BenchData,
+    device: &Device,
+    repeats: usize,
+    kd: &SoftTargetLossConfig,
+) -> Result<f64> {
     log::info!(
         "bench: teacher training ({} rows per epoch)",
-        teacher_train.len()
+        d.teacher_train.len()
     );
     let mut rates = Vec::new();
     for i in 0..=repeats {
-        let r = epoch_rate(new_teacher(), &teacher_train, &valid, None, kd.clone())?;
+        let r = epoch_rate(
+            new_teacher(device),
+            &d.teacher_train,
+            &d.valid,
+            None,
+            kd.clone(),
+        )?;
         if i > 0 {
             rates.push(r);
         }
     }
-    let teacher_train_rate = median(rates);
+    Ok(median(rates))
+}
 
+/// Median rows per second of whole teacher fits without and with a checkpoint after the
+/// epoch, alternating, and the checkpoint's size in bytes.
+fn checkpoint_rates(d: &BenchData, device: &Device, repeats: usize) -> Result<(f64, f64, u64)> {
     log::info!("bench: teacher epochs with a checkpoint after each, and without, alternating");
     let ckpt_dir = std::env::temp_dir().join(format!("dk-bench-ckpt-{}", std::process::id()));
+    let (train, valid) = (&d.teacher_train, &d.valid);
     let (mut plain, mut with_ckpt, mut ckpt_bytes) = (Vec::new(), Vec::new(), 0);
     for i in 0..=repeats {
-        let (a, _) = checkpointed_rate(new_teacher(), &teacher_train, &valid, None)?;
-        let (b, bytes) = checkpointed_rate(new_teacher(), &teacher_train, &valid, Some(&ckpt_dir))?;
+        let (a, _) = checkpointed_rate(new_teacher(device), train, valid, None)?;
+        let (b, bytes) = checkpointed_rate(new_teacher(device), train, valid, Some(&ckpt_dir))?;
         if i > 0 {
             plain.push(a);
             with_ckpt.push(b);
@@ -203,55 +241,80 @@ pub fn bench(s: &BenchSettings) -> Result<serde_json::Value> {
         }
     }
     std::fs::remove_dir_all(&ckpt_dir).ok();
-    let (plain, with_ckpt) = (median(plain), median(with_ckpt));
+    Ok((median(plain), median(with_ckpt), ckpt_bytes))
+}
 
-    let teacher = FrozenTeacher::new(new_teacher());
+/// The distillation workloads: seconds to write the teacher's f32 cache of every row, and
+/// the median rows per second of student epochs with the teacher run online and read from
+/// that cache.
+struct DistillRates {
+    cache_seconds: f64,
+    online: f64,
+    cached: f64,
+}
+
+/// Writes the teacher's cache, then times the distillation epochs online and cached.
+fn distill_rates(
+    teacher: &FrozenTeacher<dark_knowledge_models::Mlp>,
+    d: &BenchData,
+    device: &Device,
+    repeats: usize,
+    kd: &SoftTargetLossConfig,
+) -> Result<DistillRates> {
     let cache_dir = std::env::temp_dir().join(format!("dk-bench-{}", std::process::id()));
     let cache_path = cache_dir.join("teacher.dktc");
     let settings = CacheSettings {
         dtype: CacheDtype::F32,
         top_k: None,
         teacher: "MLP 784-1200-1200-10".into(),
-        teacher_fingerprint: "0000000000000000".into(),
+        teacher_fingerprint: "0".repeat(32),
         batch_size: 1024,
     };
     let t = Instant::now();
-    cache_teacher(&teacher, &all, &cache_path, &settings, |_| {})?;
+    cache_teacher(teacher, &d.all, &cache_path, &settings, |_| {})?;
     let cache_seconds = t.elapsed().as_secs_f64();
-    let cached = CachedTeacher::open(&cache_path, &all)?;
+    let cached = CachedTeacher::open(&cache_path, &d.all)?;
 
     log::info!(
         "bench: distillation, teacher online and cached ({} rows per epoch)",
-        student_train.len()
+        d.student_train.len()
     );
+    let (train, valid) = (&d.student_train, &d.valid);
     let (mut online, mut from_cache) = (Vec::new(), Vec::new());
     for i in 0..=repeats {
-        let a = epoch_rate(
-            new_student(),
-            &student_train,
-            &valid,
-            Some(&teacher),
-            kd.clone(),
-        )?;
-        let b = epoch_rate(
-            new_student(),
-            &student_train,
-            &valid,
-            Some(&cached),
-            kd.clone(),
-        )?;
+        let a = epoch_rate(new_student(device), train, valid, Some(teacher), kd.clone())?;
+        let b = epoch_rate(new_student(device), train, valid, Some(&cached), kd.clone())?;
         if i > 0 {
             online.push(a);
             from_cache.push(b);
         }
     }
     std::fs::remove_dir_all(&cache_dir).ok();
+    Ok(DistillRates {
+        cache_seconds,
+        online: median(online),
+        cached: median(from_cache),
+    })
+}
+
+/// Runs the workloads and returns the JSON result.
+pub fn bench(s: &BenchSettings) -> Result<serde_json::Value> {
+    let started = Instant::now();
+    let device = dark_knowledge_core::device_from_name(&s.device)?;
+    let d = BenchData::load(s, &device)?;
+    let repeats = s.repeats.max(1);
+    let kd = SoftTargetLossConfig::new(4.0, 0.1, 0.9);
+    let teacher_train_rate = teacher_train_rate(&d, &device, repeats, &kd)?;
+    let (plain, with_ckpt, ckpt_bytes) = checkpoint_rates(&d, &device, repeats)?;
+    let teacher = FrozenTeacher::new(new_teacher(&device));
+    let distill = distill_rates(&teacher, &d, &device, repeats, &kd)?;
+    let valid = &d.valid;
 
     log::info!("bench: inference");
-    let student = new_student();
-    let student_eff = measure_efficiency(&student, &valid, 2000);
-    let host_latency = host_latency_us(&student, &valid);
-    let teacher_eff = measure_efficiency(teacher.model(), &valid, 50);
+    let student = new_student(&device);
+    let student_eff = measure_efficiency(&student, valid, 2000);
+    let host_latency = host_latency_us(&student, valid);
+    let teacher_eff = measure_efficiency(teacher.model(), valid, 50);
 
     Ok(serde_json::json!({
         "teacher_train_samples_per_s": teacher_train_rate,
@@ -259,23 +322,23 @@ pub fn bench(s: &BenchSettings) -> Result<serde_json::Value> {
         "teacher_epoch_checkpointed_wall_samples_per_s": with_ckpt,
         "checkpoint_cost_ratio": plain / with_ckpt,
         "checkpoint_bytes": ckpt_bytes,
-        "kd_online_samples_per_s": median(online),
-        "kd_cached_samples_per_s": median(from_cache),
+        "kd_online_samples_per_s": distill.online,
+        "kd_cached_samples_per_s": distill.cached,
         "student_latency_us_batch1": host_latency,
         "student_latency_us_batch1_burn": student_eff.latency_us_batch1,
         "teacher_inference_us_per_sample_batch1024": 1e6 / teacher_eff.throughput_per_s_batch1024,
         "backend": s.device,
         "machine": machine(),
-        "data": data,
+        "data": d.description,
         "settings": {
             "teacher": "MLP 784-1200-1200-10, dropout 0.2, Adam lr 1e-3",
             "student": "MLP 784-64-10, KD T = 4, ce_weight 0.1, kd_weight 0.9, Adam lr 1e-3",
             "batch_size": 128,
-            "teacher_rows_per_epoch": teacher_train.len(),
-            "student_rows_per_epoch": student_train.len(),
+            "teacher_rows_per_epoch": d.teacher_train.len(),
+            "student_rows_per_epoch": d.student_train.len(),
             "timed_epochs": repeats,
             "checkpoint": "one teacher epoch timed as a whole fit (setup, epoch, validation, and the end-of-epoch checkpoint: student, Adam state, best model), with and without checkpoints, alternating; checkpoint_cost_ratio = rows/s without / rows/s with",
-            "teacher_cache_write_seconds": cache_seconds,
+            "teacher_cache_write_seconds": distill.cache_seconds,
             "method": "rows per second of whole Trainer epochs (median, after one warm-up epoch); student latency: median of 5 runs of 2,000 single-row calls (rows cycled) on the lean host path the Predictor uses for MLP students (`_burn`: one burn forward with read-back, median of 2,000); batch 1024: median of 5 calls",
         },
         "seconds": started.elapsed().as_secs_f64(),

@@ -55,6 +55,9 @@ pub enum Error {
     /// An experiment or sweep file that is not valid TOML for its schema.
     #[error(transparent)]
     Toml(#[from] toml::de::Error),
+    /// Settings that cannot be written as TOML.
+    #[error(transparent)]
+    TomlWrite(#[from] toml::ser::Error),
     /// A JSON file (report, run header, results) that cannot be read or written.
     #[error(transparent)]
     Json(#[from] serde_json::Error),

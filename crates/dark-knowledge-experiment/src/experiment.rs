@@ -293,6 +293,12 @@ impl Experiment {
         Self::parse(&text, path)
     }
 
+    /// Parses experiment TOML whose relative paths (`output_dir`, `[data] path`) are
+    /// relative to the current folder, and validates it.
+    pub fn from_toml(text: &str) -> Result<Self> {
+        Self::parse(text, Path::new("experiment.toml"))
+    }
+
     /// Parses the text of the experiment file at `path` (relative paths in it are relative
     /// to the file's folder) and validates it.
     pub fn parse(text: &str, path: &Path) -> Result<Self> {
@@ -341,6 +347,14 @@ impl Experiment {
         self.student_trainer()
             .validate()
             .context("in the [[loss]] terms")?;
+        self.validate_teachers()?;
+        self.validate_pipeline()?;
+        self.validate_data()
+    }
+
+    /// Checks the `[[teachers]]` (names, weights, settings), the teacher's weight, and that
+    /// every feature term reads a teacher the experiment has.
+    fn validate_teachers(&self) -> Result<()> {
         for (i, extra) in self.teachers.iter().enumerate() {
             crate::ensure!(
                 !extra.name.is_empty()
@@ -384,6 +398,11 @@ impl Experiment {
                 );
             }
         }
+        Ok(())
+    }
+
+    /// Checks the `[pipeline]` settings.
+    fn validate_pipeline(&self) -> Result<()> {
         match &self.pipeline {
             Pipeline::Standard {} => {}
             Pipeline::Assistant { train, .. } => {
@@ -403,6 +422,12 @@ impl Experiment {
                     .context("in [pipeline] mutual")?;
             }
         }
+        Ok(())
+    }
+
+    /// Checks the `[data]` settings that need no data: a CSV's path and target, one label
+    /// budget at most.
+    fn validate_data(&self) -> Result<()> {
         match self.data.source {
             DataSource::Csv => {
                 crate::ensure!(

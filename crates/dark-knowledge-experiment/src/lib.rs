@@ -20,12 +20,17 @@
 pub mod bench;
 pub mod error;
 pub mod experiment;
+mod metrics;
 pub mod model_card;
 pub mod predict;
 pub mod prepare;
 pub mod run;
 pub mod study;
+mod workflow;
 
 pub use error::{Context, Error, Result};
 // `bail!` and `ensure!` are exported at the crate root by `#[macro_export]`.
 pub use experiment::{Experiment, ResumeOptions};
+pub use prepare::Prepared;
+pub use run::{TeacherSource, TrainingMetrics};
+pub use workflow::{LATENCY_RUNS, Workflow, quantize_run};

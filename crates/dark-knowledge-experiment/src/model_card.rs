@@ -3,12 +3,12 @@
 
 use std::fmt::Write as _;
 
-use dark_knowledge_eval::{ModelMetrics, Report};
+use dark_knowledge_eval::{DatasetSummary, ModelMetrics, Report};
 use dark_knowledge_models::ModelInfo;
 
 use crate::experiment::Experiment;
+use crate::metrics::TrainingMetrics;
 use crate::prepare::Prepared;
-use crate::run::TrainingMetrics;
 
 /// One model of the run, as the card describes it.
 pub struct CardModel<'a> {
@@ -43,15 +43,7 @@ pub struct CardModels<'a> {
 
 /// The card of an evaluated run, from its report.
 pub fn model_card(experiment: &Experiment, report: &Report, models: &CardModels<'_>) -> String {
-    let CardModels {
-        student,
-        teacher,
-        baseline,
-        quantized,
-    } = models;
-    let baseline = baseline.as_ref();
-    let d = &report.dataset;
-    let m = student.metrics;
+    let student = &models.student;
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -63,13 +55,27 @@ pub fn model_card(experiment: &Experiment, report: &Report, models: &CardModels<
         "A student distilled from a teacher with dark-knowledge {}. Figures are measured on the test split and equal those of `report.json`.\n",
         env!("CARGO_PKG_VERSION")
     );
+    data_section(&mut s, experiment.seed, &report.dataset, true);
+    models_section(&mut s, models);
+    training_section(&mut s, student);
+    quality_section(&mut s, models);
+    fidelity_section(&mut s, models);
+    efficiency_section(&mut s, &experiment.device, models);
+    int8_section(&mut s, models);
+    limits_section(&mut s, student.metrics, report.dataset.test_rows);
+    versions_section(&mut s);
+    s
+}
 
+/// `## Data`: source, split, features and classes (with the positive class and the
+/// majority-class rate when `full`).
+fn data_section(s: &mut String, seed: u64, d: &DatasetSummary, full: bool) {
     let _ = writeln!(s, "## Data\n");
     let _ = writeln!(s, "- source: {}", d.name);
     let _ = writeln!(
         s,
-        "- split (stratified, seed {}): {} train / {} validation / {} test rows",
-        experiment.seed, d.train_rows, d.valid_rows, d.test_rows
+        "- split (stratified, seed {seed}): {} train / {} validation / {} test rows",
+        d.train_rows, d.valid_rows, d.test_rows
     );
     let _ = writeln!(
         s,
@@ -78,6 +84,10 @@ pub fn model_card(experiment: &Experiment, report: &Report, models: &CardModels<
         d.num_classes,
         d.class_names.join(", ")
     );
+    if !full {
+        let _ = writeln!(s);
+        return;
+    }
     if let Some(p) = &d.positive_class {
         let _ = writeln!(s, "- positive class: {p}");
     }
@@ -86,13 +96,22 @@ pub fn model_card(experiment: &Experiment, report: &Report, models: &CardModels<
         "- majority-class rate on the test split: {}\n",
         pct(d.majority_class_rate)
     );
+}
 
+/// `## Models`: architecture, parameters and bytes of each model.
+fn models_section(s: &mut String, models: &CardModels<'_>) {
+    let CardModels {
+        student,
+        teacher,
+        baseline,
+        quantized,
+    } = models;
     let _ = writeln!(s, "## Models\n");
     let _ = writeln!(s, "| model | architecture | parameters | bytes |");
     let _ = writeln!(s, "|---|---|---:|---:|");
     for c in teacher
         .iter()
-        .chain(baseline)
+        .chain(baseline.as_ref())
         .chain(std::iter::once(student))
         .chain(quantized.as_ref())
     {
@@ -103,7 +122,10 @@ pub fn model_card(experiment: &Experiment, report: &Report, models: &CardModels<
         );
     }
     let _ = writeln!(s);
+}
 
+/// `## Training`: the student's loss, optimizer and schedule.
+fn training_section(s: &mut String, student: &CardModel<'_>) {
     if let Some(t) = student.training {
         let c = &t.trainer;
         let _ = writeln!(s, "## Training\n");
@@ -123,11 +145,18 @@ pub fn model_card(experiment: &Experiment, report: &Report, models: &CardModels<
             c.epochs, c.batch_size, c.seed, t.best_epoch
         );
     }
+}
 
+/// `## Quality and calibration`: the student's test metrics beside the teacher's.
+fn quality_section(s: &mut String, models: &CardModels<'_>) {
+    let (m, t) = (
+        models.student.metrics,
+        models.teacher.as_ref().map(|c| c.metrics),
+    );
+    let student = &models.student;
     let _ = writeln!(s, "## Quality and calibration (test split)\n");
     let _ = writeln!(s, "| metric | {} | teacher |", student.info.role);
     let _ = writeln!(s, "|---|---:|---:|");
-    let t = teacher.as_ref().map(|c| c.metrics);
     let tv = |f: &dyn Fn(&ModelMetrics) -> Option<String>| {
         t.and_then(f).unwrap_or_else(|| "–".to_string())
     };
@@ -150,7 +179,11 @@ pub fn model_card(experiment: &Experiment, report: &Report, models: &CardModels<
     row("ECE (15 bins)", f4(m.ece), tv(&|t| Some(f4(t.ece))));
     row("Brier", f4(m.brier), tv(&|t| Some(f4(t.brier))));
     let _ = writeln!(s);
+}
 
+/// `## Fidelity to the teacher`: agreement and KL, and the baseline's for comparison.
+fn fidelity_section(s: &mut String, models: &CardModels<'_>) {
+    let m = models.student.metrics;
     let _ = writeln!(s, "## Fidelity to the teacher\n");
     let _ = writeln!(
         s,
@@ -158,7 +191,7 @@ pub fn model_card(experiment: &Experiment, report: &Report, models: &CardModels<
         pct(m.agreement_with_teacher)
     );
     let _ = writeln!(s, "- mean KL(teacher ‖ student): {:.4}", m.kl_to_teacher);
-    if let Some(b) = baseline {
+    if let Some(b) = &models.baseline {
         let _ = writeln!(
             s,
             "- the same architecture trained from labels only: accuracy {}, agreement {}, KL {:.4}",
@@ -168,8 +201,15 @@ pub fn model_card(experiment: &Experiment, report: &Report, models: &CardModels<
         );
     }
     let _ = writeln!(s);
+}
 
-    let _ = writeln!(s, "## Efficiency (device: {})\n", experiment.device);
+/// `## Efficiency`: size, latency and throughput against the teacher's.
+fn efficiency_section(s: &mut String, device: &str, models: &CardModels<'_>) {
+    let (m, t) = (
+        models.student.metrics,
+        models.teacher.as_ref().map(|c| c.metrics),
+    );
+    let _ = writeln!(s, "## Efficiency (device: {})\n", device);
     match t {
         Some(t) => {
             let _ = writeln!(
@@ -197,8 +237,12 @@ pub fn model_card(experiment: &Experiment, report: &Report, models: &CardModels<
             );
         }
     }
+}
 
-    if let Some(q) = quantized {
+/// `## int8 copy`: the quantized model against the float one.
+fn int8_section(s: &mut String, models: &CardModels<'_>) {
+    let m = models.student.metrics;
+    if let Some(q) = &models.quantized {
         let qm = q.metrics;
         let _ = writeln!(s, "## int8 copy ({})\n", q.info.description);
         let _ = writeln!(
@@ -225,7 +269,10 @@ pub fn model_card(experiment: &Experiment, report: &Report, models: &CardModels<
             qm.latency_us_batch1
         );
     }
+}
 
+/// `## Known limits`: classes with low recall, poor calibration, one split.
+fn limits_section(s: &mut String, m: &ModelMetrics, test_rows: usize) {
     let _ = writeln!(s, "## Known limits\n");
     let mut limits = 0;
     for c in &m.per_class {
@@ -261,15 +308,18 @@ pub fn model_card(experiment: &Experiment, report: &Report, models: &CardModels<
     let _ = writeln!(
         s,
         "- measured on one split of {} test rows with one seed; other data may differ",
-        d.test_rows
+        test_rows
     );
+}
+
+/// `## Versions`.
+fn versions_section(s: &mut String) {
     let _ = writeln!(s, "\n## Versions\n");
     let _ = writeln!(
         s,
         "- dark-knowledge {} on burn 0.22; settings in `experiment.toml`",
         env!("CARGO_PKG_VERSION")
     );
-    s
 }
 
 /// A model of a run that is trained but not evaluated yet.
@@ -307,23 +357,7 @@ pub fn training_card(
         "Written after training by dark-knowledge {}. Figures are from the validation split during training and equal those of each model's `metrics.json`. Test-split quality, calibration, fidelity and efficiency are added by `dark-knowledge evaluate`, which rewrites this card.\n",
         env!("CARGO_PKG_VERSION")
     );
-    let _ = writeln!(s, "## Data\n");
-    let _ = writeln!(s, "- source: {}", data.name);
-    let _ = writeln!(
-        s,
-        "- split (stratified, seed {}): {} train / {} validation / {} test rows",
-        experiment.seed,
-        data.train.len(),
-        data.valid.len(),
-        data.test.len()
-    );
-    let _ = writeln!(
-        s,
-        "- {} input features, {} classes: {}\n",
-        data.num_features(),
-        data.num_classes(),
-        data.class_names.join(", ")
-    );
+    data_section(&mut s, experiment.seed, &data.summary(), false);
     let _ = writeln!(s, "## Models (validation split, best epoch)\n");
     let _ = writeln!(
         s,
@@ -361,11 +395,6 @@ pub fn training_card(
         s,
         "- not evaluated on the test split: no calibration, per-class or efficiency figures yet"
     );
-    let _ = writeln!(s, "\n## Versions\n");
-    let _ = writeln!(
-        s,
-        "- dark-knowledge {} on burn 0.22; settings in `experiment.toml`",
-        env!("CARGO_PKG_VERSION")
-    );
+    versions_section(&mut s);
     s
 }

@@ -5,11 +5,12 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::BufWriter;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::bail;
 use crate::error::{Context, Result};
 use burn::tensor::Device;
+use dark_knowledge_core::io::{NamedTempFile, persist, temp_file_for};
 use dark_knowledge_infer::Predictor;
 
 /// Rows scored per forward pass.
@@ -57,16 +58,49 @@ pub fn predict(
         .iter()
         .map(str::to_string)
         .collect();
-    let tmp = temp_path(out)?;
+    let tmp = temp_file_for(out).with_context(|| format!("cannot write {}", out.display()))?;
     let result = (|| {
-        let file =
-            File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+        let file = tmp.reopen()?;
         let mut writer = csv::Writer::from_writer(BufWriter::new(file));
         let mut header_out = headers.clone();
         header_out.push("predicted".into());
         header_out.extend(predictor.class_names().iter().map(|c| format!("p_{c}")));
         writer.write_record(&header_out)?;
+        let rows = CsvRows {
+            predictor: &predictor,
+            headers: &headers,
+            input,
+            on_bad_row,
+        };
+        let summary = rows.score(&mut reader, &mut writer)?;
+        close(writer, tmp.path())?;
+        Ok(summary)
+    })();
+    let summary = finish(result, tmp, out)?;
+    if summary.skipped > MAX_REPORTED {
+        log::warn!("… {} bad rows in all", summary.skipped);
+    }
+    Ok(summary)
+}
 
+/// The rows of one CSV to score: the model, the file's header and what to do with a row
+/// that cannot be read.
+struct CsvRows<'a> {
+    predictor: &'a Predictor,
+    headers: &'a [String],
+    input: &'a Path,
+    on_bad_row: OnBadRow,
+}
+
+impl CsvRows<'_> {
+    /// Scores every record of `reader` chunk by chunk into `writer`, skipping (or stopping
+    /// at) the bad ones.
+    fn score<R: std::io::Read, W: std::io::Write>(
+        &self,
+        reader: &mut csv::Reader<R>,
+        writer: &mut csv::Writer<W>,
+    ) -> Result<PredictSummary> {
+        let predictor = self.predictor;
         let mut summary = PredictSummary {
             scored: 0,
             skipped: 0,
@@ -75,54 +109,59 @@ pub fn predict(
         let mut pending_rows: Vec<Vec<String>> = Vec::new();
         for (i, record) in reader.records().enumerate() {
             let line = i + 2;
-            let bad = match record {
-                Err(e) => Some(format!("unreadable CSV ({e})")),
-                Ok(r) if r.len() != headers.len() => Some(format!(
-                    "{} fields, expected {} as in the header",
-                    r.len(),
-                    headers.len()
-                )),
-                Ok(r) => {
-                    let map: HashMap<String, String> = headers
-                        .iter()
-                        .cloned()
-                        .zip(r.iter().map(str::to_string))
-                        .collect();
-                    match predictor.encode_record(&map) {
-                        Ok(f) => {
-                            features.extend(f);
-                            pending_rows.push(r.iter().map(str::to_string).collect());
-                            None
-                        }
-                        Err(e) => Some(e.to_string()),
+            match self.encode(record) {
+                Ok((f, row)) => {
+                    features.extend(f);
+                    pending_rows.push(row);
+                }
+                Err(reason) => {
+                    if self.on_bad_row == OnBadRow::Fail {
+                        bail!(
+                            "{} line {line}: {reason} (use --on-bad-row skip to skip such rows)",
+                            self.input.display()
+                        );
                     }
-                }
-            };
-            if let Some(reason) = bad {
-                if on_bad_row == OnBadRow::Fail {
-                    bail!(
-                        "{} line {line}: {reason} (use --on-bad-row skip to skip such rows)",
-                        input.display()
-                    );
-                }
-                summary.skipped += 1;
-                if summary.skipped <= MAX_REPORTED {
-                    log::warn!("skipped {} line {line}: {reason}", input.display());
+                    summary.skipped += 1;
+                    if summary.skipped <= MAX_REPORTED {
+                        log::warn!("skipped {} line {line}: {reason}", self.input.display());
+                    }
                 }
             }
             if pending_rows.len() == CHUNK {
-                summary.scored += flush(&predictor, &mut features, &mut pending_rows, &mut writer)?;
+                summary.scored += flush(predictor, &mut features, &mut pending_rows, writer)?;
             }
         }
-        summary.scored += flush(&predictor, &mut features, &mut pending_rows, &mut writer)?;
-        close(writer, &tmp)?;
+        summary.scored += flush(predictor, &mut features, &mut pending_rows, writer)?;
         Ok(summary)
-    })();
-    let summary = finish(result, &tmp, out)?;
-    if summary.skipped > MAX_REPORTED {
-        log::warn!("… {} bad rows in all", summary.skipped);
     }
-    Ok(summary)
+
+    /// A record's features and fields, or why it cannot be scored.
+    fn encode(
+        &self,
+        record: csv::Result<csv::StringRecord>,
+    ) -> std::result::Result<(Vec<f32>, Vec<String>), String> {
+        let r = match record {
+            Err(e) => return Err(format!("unreadable CSV ({e})")),
+            Ok(r) => r,
+        };
+        if r.len() != self.headers.len() {
+            return Err(format!(
+                "{} fields, expected {} as in the header",
+                r.len(),
+                self.headers.len()
+            ));
+        }
+        let map: HashMap<String, String> = self
+            .headers
+            .iter()
+            .cloned()
+            .zip(r.iter().map(str::to_string))
+            .collect();
+        match self.predictor.encode_record(&map) {
+            Ok(f) => Ok((f, r.iter().map(str::to_string).collect())),
+            Err(e) => Err(e.to_string()),
+        }
+    }
 }
 
 fn flush<W: std::io::Write>(
@@ -147,20 +186,6 @@ fn flush<W: std::io::Write>(
     Ok(n)
 }
 
-fn temp_path(out: &Path) -> Result<PathBuf> {
-    let name = out
-        .file_name()
-        .with_context(|| format!("--out {} is not a file path", out.display()))?
-        .to_string_lossy()
-        .into_owned();
-    let dir = match out.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&dir)?;
-    Ok(dir.join(format!(".{name}.tmp-{}", std::process::id())))
-}
-
 /// Which images of an IDX folder to score.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
@@ -183,7 +208,7 @@ pub fn predict_images(
     out: &Path,
     device: &Device,
 ) -> Result<PredictSummary> {
-    use dark_knowledge_data::idx::{read_idx_images, read_idx_labels, split_files};
+    use dark_knowledge_data::idx::{read_idx_images, split_files};
 
     let predictor = Predictor::load(run_dir, role, device)?;
     if predictor.encoder().is_some() {
@@ -204,38 +229,14 @@ pub fn predict_images(
             images.cols
         );
     }
-    let classes = predictor.class_names().to_vec();
-    let labels = match &labels_path {
-        Some(path) => {
-            let labels = read_idx_labels(path)?;
-            if labels.len() != images.count {
-                bail!(
-                    "{} has {} labels for the {} images of {}",
-                    path.display(),
-                    labels.len(),
-                    images.count,
-                    images_path.display()
-                );
-            }
-            if let Some((i, l)) = labels
-                .iter()
-                .enumerate()
-                .find(|(_, l)| usize::from(**l) >= classes.len())
-            {
-                bail!(
-                    "{} item {i}: label {l} is not a class of the model (0..{})",
-                    path.display(),
-                    classes.len()
-                );
-            }
-            Some(labels)
-        }
-        None => None,
-    };
-    let tmp = temp_path(out)?;
+    let classes = predictor.class_names();
+    let labels = labels_path
+        .as_deref()
+        .map(|path| read_image_labels(path, images.count, &images_path, classes.len()))
+        .transpose()?;
+    let tmp = temp_file_for(out).with_context(|| format!("cannot write {}", out.display()))?;
     let result = (|| {
-        let file =
-            File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+        let file = tmp.reopen()?;
         let mut writer = csv::Writer::from_writer(BufWriter::new(file));
         let mut header = vec!["index".to_string()];
         if labels.is_some() {
@@ -244,32 +245,77 @@ pub fn predict_images(
         header.push("predicted".into());
         header.extend(classes.iter().map(|c| format!("p_{c}")));
         writer.write_record(&header)?;
-        let mut start = 0;
-        while start < images.count {
-            let end = (start + CHUNK).min(images.count);
-            let features: Vec<f32> = images.pixels[start * nf..end * nf]
-                .iter()
-                .map(|&p| f32::from(p) / 255.0)
-                .collect();
-            let probs = predictor.predict_proba_features(&features)?;
-            for (i, p) in (start..end).zip(&probs) {
-                let mut record = vec![i.to_string()];
-                if let Some(labels) = &labels {
-                    record.push(classes[usize::from(labels[i])].clone());
-                }
-                record.push(classes[argmax(p)].clone());
-                record.extend(p.iter().map(|v| format!("{v:.6}")));
-                writer.write_record(&record)?;
-            }
-            start = end;
-        }
-        close(writer, &tmp)?;
+        score_images(&predictor, &images, labels.as_deref(), &mut writer)?;
+        close(writer, tmp.path())?;
         Ok(PredictSummary {
             scored: images.count,
             skipped: 0,
         })
     })();
-    finish(result, &tmp, out)
+    finish(result, tmp, out)
+}
+
+/// The labels file of `count` images (`images_path`), checked: one label per image, each
+/// a class of the model (`num_classes` of them).
+fn read_image_labels(
+    path: &Path,
+    count: usize,
+    images_path: &Path,
+    num_classes: usize,
+) -> Result<Vec<u8>> {
+    let labels = dark_knowledge_data::idx::read_idx_labels(path)?;
+    if labels.len() != count {
+        bail!(
+            "{} has {} labels for the {} images of {}",
+            path.display(),
+            labels.len(),
+            count,
+            images_path.display()
+        );
+    }
+    if let Some((i, l)) = labels
+        .iter()
+        .enumerate()
+        .find(|(_, l)| usize::from(**l) >= num_classes)
+    {
+        bail!(
+            "{} item {i}: label {l} is not a class of the model (0..{num_classes})",
+            path.display()
+        );
+    }
+    Ok(labels)
+}
+
+/// Scores the images chunk by chunk into `writer`: index, label (when given), predicted
+/// class and probabilities, pixels scaled to `[0, 1]`.
+fn score_images<W: std::io::Write>(
+    predictor: &Predictor,
+    images: &dark_knowledge_data::idx::IdxImages,
+    labels: Option<&[u8]>,
+    writer: &mut csv::Writer<W>,
+) -> Result<()> {
+    let classes = predictor.class_names();
+    let nf = predictor.info().num_features;
+    let mut start = 0;
+    while start < images.count {
+        let end = (start + CHUNK).min(images.count);
+        let features: Vec<f32> = images.pixels[start * nf..end * nf]
+            .iter()
+            .map(|&p| f32::from(p) / 255.0)
+            .collect();
+        let probs = predictor.predict_proba_features(&features)?;
+        for (i, p) in (start..end).zip(&probs) {
+            let mut record = vec![i.to_string()];
+            if let Some(labels) = labels {
+                record.push(classes[usize::from(labels[i])].clone());
+            }
+            record.push(classes[argmax(p)].clone());
+            record.extend(p.iter().map(|v| format!("{v:.6}")));
+            writer.write_record(&record)?;
+        }
+        start = end;
+    }
+    Ok(())
 }
 
 /// Flushes the CSV writer and its buffer and syncs the temporary file to disk.
@@ -291,15 +337,13 @@ pub fn argmax(p: &[f32]) -> usize {
         .fold(0, |b, (i, v)| if *v > p[b] { i } else { b })
 }
 
-fn finish(result: Result<PredictSummary>, tmp: &Path, out: &Path) -> Result<PredictSummary> {
-    match result {
-        Ok(summary) => {
-            std::fs::rename(tmp, out).with_context(|| format!("cannot write {}", out.display()))?;
-            Ok(summary)
-        }
-        Err(e) => {
-            let _ = std::fs::remove_file(tmp);
-            Err(e)
-        }
-    }
+/// Renames the finished temporary file over `out`; on an error it is dropped (removed).
+fn finish(
+    result: Result<PredictSummary>,
+    tmp: NamedTempFile,
+    out: &Path,
+) -> Result<PredictSummary> {
+    let summary = result?;
+    persist(tmp, out).with_context(|| format!("cannot write {}", out.display()))?;
+    Ok(summary)
 }

@@ -5,7 +5,9 @@ use crate::error::{Context, Result};
 use burn::tensor::Device;
 use dark_knowledge_data::idx::{DEFAULT_FASHION_MNIST_DIR, FASHION_MNIST_CLASSES, FashionMnist};
 use dark_knowledge_data::tabular::{CsvTable, TabularConfig, TabularEncoder, TargetEncoding};
-use dark_knowledge_data::{CHURN_CSV, Dataset, LabelBudget, stratified_labeled, stratified_split};
+use dark_knowledge_data::{
+    CHURN_CSV, Dataset, LabelBudget, Split, stratified_labeled, stratified_split,
+};
 
 use crate::experiment::{DataConfig, DataSource, UnlabeledRows};
 
@@ -46,6 +48,16 @@ impl Prepared {
     /// Number of classes.
     pub fn num_classes(&self) -> usize {
         self.class_names.len()
+    }
+
+    /// The report's description of these data (majority-class rate on the test split).
+    pub fn summary(&self) -> dark_knowledge_eval::DatasetSummary {
+        dark_knowledge_eval::DatasetSummary::of(
+            self.name.clone(),
+            [&self.train, &self.valid, &self.test],
+            &self.class_names,
+            self.positive_class,
+        )
     }
 
     /// The rows a model trains on: every training row for a distilled student when the
@@ -130,7 +142,7 @@ fn prepare_all(config: &DataConfig, seed: u64, device: &Device) -> Result<Prepar
     match config.source {
         DataSource::Churn => {
             let table = CsvTable::parse(CHURN_CSV).context("reading the embedded churn data")?;
-            prepare_table(
+            encode_table(
                 &table,
                 "churn (embedded mlc_churn.csv)".into(),
                 config,
@@ -144,13 +156,45 @@ fn prepare_all(config: &DataConfig, seed: u64, device: &Device) -> Result<Prepar
                 .as_ref()
                 .context("[data] source = \"csv\" needs `path`")?;
             let table = CsvTable::from_path(path)?;
-            prepare_table(&table, path.display().to_string(), config, seed, device)
+            encode_table(&table, path.display().to_string(), config, seed, device)
         }
         DataSource::FashionMnist => prepare_fashion(config, seed, device),
     }
 }
 
-fn prepare_table(
+/// Splits and encodes a CSV table as `[data]` says (`target`, `positive`, column choices,
+/// fractions, label budgets): the split is stratified and seeded, the preprocessing fitted on
+/// the training rows, and the class names and positive class come with the datasets.
+///
+/// ```no_run
+/// use dark_knowledge_data::tabular::CsvTable;
+/// use dark_knowledge_experiment::experiment::{DataConfig, DataSource};
+/// use dark_knowledge_experiment::prepare::prepare_table;
+///
+/// # fn main() -> dark_knowledge_experiment::Result<()> {
+/// let device = dark_knowledge_core::device_from_name("cpu")?;
+/// let table = CsvTable::from_path("customers.csv".as_ref())?;
+/// let mut config = DataConfig::new(DataSource::Csv);
+/// config.target = Some("churned".into());
+/// config.positive = Some("yes".into());
+/// let data = prepare_table(&table, "customers".into(), &config, 42, &device)?;
+/// println!("{} train rows, classes {:?}", data.train.len(), data.class_names);
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+/// No `target`; a target or column the table does not have; values that cannot be encoded.
+pub fn prepare_table(
+    table: &CsvTable,
+    name: String,
+    config: &DataConfig,
+    seed: u64,
+    device: &Device,
+) -> Result<Prepared> {
+    encode_table(table, name, config, seed, device)?.hide_labels(config, seed)
+}
+
+fn encode_table(
     table: &CsvTable,
     name: String,
     config: &DataConfig,
@@ -161,67 +205,32 @@ fn prepare_table(
         .target
         .as_deref()
         .context("[data] needs `target`, the label column")?;
-    let positive = config.positive.as_deref();
-    let (target, partial) = if config.missing_target_is_unlabeled {
-        let target = TargetEncoding::fit_partial(table, target_name, positive)?;
-        let partial = target.labels_partial(table)?;
-        (target, partial)
-    } else {
-        let target = TargetEncoding::fit(table, target_name, positive)?;
-        let labels = target.labels(table)?;
-        (target, labels.into_iter().map(Some).collect())
-    };
-    // Rows without label take no part in the split: they are training rows.
-    let labeled_rows: Vec<usize> = (0..partial.len())
-        .filter(|&r| partial[r].is_some())
-        .collect();
-    let unlabeled_rows: Vec<usize> = (0..partial.len())
-        .filter(|&r| partial[r].is_none())
-        .collect();
-    let labels: Vec<usize> = partial.iter().map(|l| l.unwrap_or(0)).collect();
-    let labeled_labels: Vec<usize> = labeled_rows.iter().map(|&r| labels[r]).collect();
-    let mut split = stratified_split(
-        &labeled_labels,
-        config.valid_fraction,
-        config.test_fraction,
-        seed,
-    )?;
-    for part in [&mut split.train, &mut split.valid, &mut split.test] {
-        part.iter_mut().for_each(|p| *p = labeled_rows[*p]);
-    }
-    let tab_config = TabularConfig {
-        target: target_name.to_string(),
-        positive: config.positive.clone(),
-        drop_columns: config.drop_columns.clone(),
-        categorical_columns: config.categorical_columns.clone(),
-        numeric_columns: config.numeric_columns.clone(),
-        drop_constant: config.drop_constant,
-        drop_id_like: config.drop_id_like,
-    };
+    let (target, partial) = encode_target(table, target_name, config)?;
+    let rows = TableRows::split(&partial, config, seed)?;
     // Preprocessing is fitted on the training rows, unlabelled ones included.
-    let mut fit_rows = split.train.clone();
-    fit_rows.extend(&unlabeled_rows);
+    let mut fit_rows = rows.split.train.clone();
+    fit_rows.extend(&rows.unlabeled);
     fit_rows.sort_unstable();
-    let encoder = TabularEncoder::fit(table, &fit_rows, &tab_config)?;
+    let encoder = TabularEncoder::fit(table, &fit_rows, &tabular_config(target_name, config))?;
     let all_rows: Vec<usize> = (0..table.len()).collect();
     let features = encoder.encode_rows(table, &all_rows)?;
     let num_classes = target.num_classes();
     let data = Dataset::new(
         features,
         encoder.num_features(),
-        labels,
+        rows.labels,
         num_classes,
         device,
     )?;
-    let data = if unlabeled_rows.is_empty() {
+    let data = if rows.unlabeled.is_empty() {
         data
     } else {
-        data.hide_labels(&unlabeled_rows)?
+        data.hide_labels(&rows.unlabeled)?
     };
-    let mut train_rows = systematic_sample(&split.train, config.max_train_rows);
-    train_rows.extend(&unlabeled_rows);
+    let mut train_rows = systematic_sample(&rows.split.train, config.max_train_rows);
+    train_rows.extend(&rows.unlabeled);
     train_rows.sort_unstable();
-    let test_rows = systematic_sample(&split.test, config.max_test_rows);
+    let test_rows = systematic_sample(&rows.split.test, config.max_test_rows);
     let positive_class = match (&target.positive, num_classes) {
         (Some(p), _) => target.index_of(p),
         (None, 2) => Some(1),
@@ -230,7 +239,7 @@ fn prepare_table(
     Prepared {
         name,
         train: data.subset(&train_rows)?,
-        valid: data.subset(&split.valid)?,
+        valid: data.subset(&rows.split.valid)?,
         test: data.subset(&test_rows)?,
         all: data,
         test_in_all: true,
@@ -241,6 +250,76 @@ fn prepare_table(
         encoder: Some(encoder),
     }
     .with_unlabeled_rows(config)
+}
+
+/// The target column's encoding and each row's class, `None` for a row without label
+/// (an empty target, allowed by `missing_target_is_unlabeled`).
+fn encode_target(
+    table: &CsvTable,
+    target_name: &str,
+    config: &DataConfig,
+) -> Result<(TargetEncoding, Vec<Option<usize>>)> {
+    let positive = config.positive.as_deref();
+    Ok(if config.missing_target_is_unlabeled {
+        let target = TargetEncoding::fit_partial(table, target_name, positive)?;
+        let partial = target.labels_partial(table)?;
+        (target, partial)
+    } else {
+        let target = TargetEncoding::fit(table, target_name, positive)?;
+        let labels = target.labels(table)?;
+        (target, labels.into_iter().map(Some).collect())
+    })
+}
+
+/// The rows of a table by part: the stratified split of the labelled rows, the rows
+/// without label (training rows, outside the split), and every row's class (0 when
+/// unlabelled).
+struct TableRows {
+    split: Split,
+    unlabeled: Vec<usize>,
+    labels: Vec<usize>,
+}
+
+impl TableRows {
+    /// Splits the labelled rows of `partial` (seeded with `seed`); rows without label take
+    /// no part in the split.
+    fn split(partial: &[Option<usize>], config: &DataConfig, seed: u64) -> Result<Self> {
+        let labeled_rows: Vec<usize> = (0..partial.len())
+            .filter(|&r| partial[r].is_some())
+            .collect();
+        let unlabeled: Vec<usize> = (0..partial.len())
+            .filter(|&r| partial[r].is_none())
+            .collect();
+        let labels: Vec<usize> = partial.iter().map(|l| l.unwrap_or(0)).collect();
+        let labeled_labels: Vec<usize> = labeled_rows.iter().map(|&r| labels[r]).collect();
+        let mut split = stratified_split(
+            &labeled_labels,
+            config.valid_fraction,
+            config.test_fraction,
+            seed,
+        )?;
+        for part in [&mut split.train, &mut split.valid, &mut split.test] {
+            part.iter_mut().for_each(|p| *p = labeled_rows[*p]);
+        }
+        Ok(Self {
+            split,
+            unlabeled,
+            labels,
+        })
+    }
+}
+
+/// The tabular preprocessing settings of `[data]`.
+fn tabular_config(target_name: &str, config: &DataConfig) -> TabularConfig {
+    TabularConfig {
+        target: target_name.to_string(),
+        positive: config.positive.clone(),
+        drop_columns: config.drop_columns.clone(),
+        categorical_columns: config.categorical_columns.clone(),
+        numeric_columns: config.numeric_columns.clone(),
+        drop_constant: config.drop_constant,
+        drop_id_like: config.drop_id_like,
+    }
 }
 
 /// At most `max` of `rows`, spread evenly over them (every k-th row), so a reduced run still

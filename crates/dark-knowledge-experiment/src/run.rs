@@ -23,8 +23,8 @@ use dark_knowledge_core::io::write_atomic;
 use dark_knowledge_models::{
     AnyModel, ModelInfo, ModelSpec, WeightFormat, load_saved_model, save_saved_model,
 };
-use dark_knowledge_train::{EpochRecord, Progress, TeacherSet, Trainer, TrainerConfig};
-use serde::{Deserialize, Serialize};
+use dark_knowledge_train::{Progress, TeacherSet, Trainer, TrainerConfig};
+use serde::Serialize;
 
 mod distill;
 mod evaluate;
@@ -35,30 +35,20 @@ use evaluate::write_model_card;
 pub use evaluate::{evaluate, quantize};
 pub use teacher_source::{TeacherSource, cache_teacher, default_cache_path};
 
+pub use crate::metrics::TrainingMetrics;
+
 use crate::experiment::Experiment;
 use crate::prepare::{Prepared, prepare};
-
-/// Per-epoch history of a trained model.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct TrainingMetrics {
-    /// The epoch whose weights were kept.
-    pub best_epoch: usize,
-    /// Settings used.
-    pub trainer: TrainerConfig,
-    /// One record per epoch.
-    pub history: Vec<EpochRecord>,
-    /// Where and why early stopping ended training, if it did.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stopped: Option<dark_knowledge_train::EarlyStop>,
-    /// What the model learnt from: "no teacher", one teacher, or a weighted ensemble.
-    #[serde(default)]
-    pub taught_by: String,
-}
 
 /// Where an experiment's run folder and its parts are.
 pub struct RunDir(pub PathBuf);
 
 impl RunDir {
+    /// The run folder of `experiment` (its `output_dir`).
+    pub fn of(experiment: &Experiment) -> Self {
+        Self(experiment.output_dir.clone())
+    }
+
     fn role(&self, role: &str) -> PathBuf {
         self.0.join(role)
     }
@@ -76,7 +66,7 @@ fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
 
 /// Writes the resolved experiment and the preprocessing into the run folder.
 pub fn write_run_header(experiment: &Experiment, data: &Prepared) -> Result<()> {
-    let run = RunDir(experiment.output_dir.clone());
+    let run = RunDir::of(experiment);
     write_atomic(
         &run.0.join("experiment.toml"),
         experiment.to_toml()?.as_bytes(),
@@ -212,7 +202,7 @@ fn train_role(
         taught_by: teachers.describe(),
     };
     save_trained(
-        &RunDir(experiment.output_dir.clone()),
+        &RunDir::of(experiment),
         role,
         spec,
         data,
@@ -251,12 +241,7 @@ pub fn train_teacher(
         };
         train_role(experiment, data, device, job, progress)?;
     }
-    write_model_card(
-        experiment,
-        &RunDir(experiment.output_dir.clone()),
-        data,
-        None,
-    )?;
+    write_model_card(experiment, &RunDir::of(experiment), data, None)?;
     Ok(model)
 }
 

@@ -9,6 +9,8 @@ use burn::tensor::{Device, Tensor, activation::relu};
 use dark_knowledge_core::error as dk;
 use dark_knowledge_core::{Classifier, FeatureNames, Features};
 
+use crate::check::{check_dropout, check_num_classes, invalid};
+
 /// Settings of a [`Cnn`]:
 /// `conv3×3(c1) → ReLU → maxpool2 → conv3×3(c2) → ReLU → maxpool2 → dense(hidden) → ReLU →
 /// dropout → dense(classes)`, for square single-channel images whose side is divisible by 4.
@@ -41,22 +43,9 @@ impl CnnConfig {
     /// [`dk::Error::InvalidValue`] for a zero size, a side not divisible by 4 or a dropout outside
     /// `[0, 1)`.
     pub fn validate(&self) -> dk::Result<()> {
-        let bad = |name, value: String, allowed| {
-            Err(dk::Error::InvalidValue {
-                name,
-                value,
-                allowed,
-            })
-        };
-        if self.num_classes < 2 {
-            return bad(
-                "num_classes",
-                self.num_classes.to_string(),
-                "an integer >= 2",
-            );
-        }
+        check_num_classes(self.num_classes)?;
         if self.image_side == 0 || !self.image_side.is_multiple_of(4) {
-            return bad(
+            return invalid(
                 "image_side",
                 self.image_side.to_string(),
                 "a positive multiple of 4",
@@ -68,17 +57,10 @@ impl CnnConfig {
             ("hidden_size", self.hidden_size),
         ] {
             if v == 0 {
-                return bad(name, "0".into(), "an integer >= 1");
+                return invalid(name, "0".into(), "an integer >= 1");
             }
         }
-        if !(self.dropout.is_finite() && (0.0..1.0).contains(&self.dropout)) {
-            return bad(
-                "dropout",
-                self.dropout.to_string(),
-                "a probability in [0, 1)",
-            );
-        }
-        Ok(())
+        check_dropout(self.dropout)
     }
 
     /// Checks the settings and builds the network on `device`.
@@ -87,19 +69,8 @@ impl CnnConfig {
     /// As [`validate`](Self::validate).
     pub fn try_init(&self, device: &Device) -> dk::Result<Cnn> {
         self.validate()?;
-        Ok(self.init(device))
-    }
-
-    /// Builds the network on `device`.
-    ///
-    /// # Panics
-    /// If the settings are invalid; use [`try_init`](Self::try_init) for user input.
-    pub fn init(&self, device: &Device) -> Cnn {
-        if let Err(e) = self.validate() {
-            panic!("{e}");
-        }
         let quarter = self.image_side / 4;
-        Cnn {
+        Ok(Cnn {
             conv1: Conv2dConfig::new([1, self.channels_1], [3, 3])
                 .with_padding(PaddingConfig2d::Same)
                 .init(device),
@@ -113,7 +84,15 @@ impl CnnConfig {
             dropout: DropoutConfig::new(self.dropout).init(),
             num_classes: self.num_classes,
             image_side: self.image_side,
-        }
+        })
+    }
+
+    /// Builds the network on `device`.
+    ///
+    /// # Panics
+    /// If the settings are invalid; use [`try_init`](Self::try_init) for user input.
+    pub fn init(&self, device: &Device) -> Cnn {
+        self.try_init(device).unwrap_or_else(|e| panic!("{e}"))
     }
 }
 

@@ -3,6 +3,7 @@
 //! `init(&device)` and a burn module implementing [`Classifier`](dark_knowledge_core::Classifier).
 #![warn(missing_docs)]
 
+mod check;
 mod cnn;
 mod compact;
 mod error;

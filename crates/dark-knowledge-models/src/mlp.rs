@@ -8,6 +8,8 @@ use burn::tensor::{Device, Tensor, activation::relu};
 use dark_knowledge_core::error as dk;
 use dark_knowledge_core::{Classifier, FeatureNames, Features};
 
+use crate::check::{check_dropout, check_num_classes, invalid};
+
 /// Settings of an [`Mlp`]: `input → hidden… → classes`, ReLU and dropout after each hidden
 /// layer.
 #[derive(Config, Debug, PartialEq)]
@@ -29,38 +31,18 @@ impl MlpConfig {
     /// # Errors
     /// [`dk::Error::InvalidValue`] for a zero size or a dropout outside `[0, 1)`.
     pub fn validate(&self) -> dk::Result<()> {
-        let bad = |name, value: String, allowed| {
-            Err(dk::Error::InvalidValue {
-                name,
-                value,
-                allowed,
-            })
-        };
         if self.input_size == 0 {
-            return bad("input_size", "0".into(), "an integer >= 1");
+            return invalid("input_size", "0".into(), "an integer >= 1");
         }
-        if self.num_classes < 2 {
-            return bad(
-                "num_classes",
-                self.num_classes.to_string(),
-                "an integer >= 2",
-            );
-        }
+        check_num_classes(self.num_classes)?;
         if let Some(w) = self.hidden_sizes.iter().find(|&&w| w == 0) {
-            return bad(
+            return invalid(
                 "hidden_sizes",
                 format!("a layer of width {w}"),
                 "widths >= 1",
             );
         }
-        if !(self.dropout.is_finite() && (0.0..1.0).contains(&self.dropout)) {
-            return bad(
-                "dropout",
-                self.dropout.to_string(),
-                "a probability in [0, 1)",
-            );
-        }
-        Ok(())
+        check_dropout(self.dropout)
     }
 
     /// Checks the settings and builds the network on `device`.
@@ -72,17 +54,6 @@ impl MlpConfig {
     /// As [`validate`](Self::validate).
     pub fn try_init(&self, device: &Device) -> dk::Result<Mlp> {
         self.validate()?;
-        Ok(self.init(device))
-    }
-
-    /// Builds the network on `device`.
-    ///
-    /// # Panics
-    /// If the settings are invalid; use [`try_init`](Self::try_init) for user input.
-    pub fn init(&self, device: &Device) -> Mlp {
-        if let Err(e) = self.validate() {
-            panic!("{e}");
-        }
         let mut widths = vec![self.input_size];
         widths.extend(&self.hidden_sizes);
         let hidden = widths
@@ -90,13 +61,21 @@ impl MlpConfig {
             .map(|w| LinearConfig::new(w[0], w[1]).init(device))
             .collect();
         let last = *widths.last().expect("widths starts with input_size");
-        Mlp {
+        Ok(Mlp {
             hidden,
             output: LinearConfig::new(last, self.num_classes).init(device),
             dropout: DropoutConfig::new(self.dropout).init(),
             num_classes: self.num_classes,
             num_features: self.input_size,
-        }
+        })
+    }
+
+    /// Builds the network on `device`.
+    ///
+    /// # Panics
+    /// If the settings are invalid; use [`try_init`](Self::try_init) for user input.
+    pub fn init(&self, device: &Device) -> Mlp {
+        self.try_init(device).unwrap_or_else(|e| panic!("{e}"))
     }
 }
 

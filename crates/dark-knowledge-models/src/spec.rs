@@ -189,6 +189,19 @@ mod tests {
 
     use super::*;
 
+    /// A CNN spec with 2 and 3 channels and a dense layer of 5, for 28×28 images and 4
+    /// classes, built on `device`.
+    fn small_cnn(dropout: f64, device: &Device) -> AnyModel {
+        ModelSpec::Cnn {
+            channels_1: 2,
+            channels_2: 3,
+            hidden_size: 5,
+            dropout,
+        }
+        .build(784, 4, device)
+        .unwrap()
+    }
+
     #[test]
     fn specs_build_the_described_models_and_reject_bad_shapes() {
         let device = Device::flex();
@@ -211,14 +224,7 @@ mod tests {
     #[test]
     fn any_model_delegates_forward_features() {
         let device = Device::flex();
-        let cnn = ModelSpec::Cnn {
-            channels_1: 2,
-            channels_2: 3,
-            hidden_size: 5,
-            dropout: 0.0,
-        }
-        .build(784, 4, &device)
-        .unwrap();
+        let cnn = small_cnn(0.0, &device);
         let features = cnn.forward_features(Tensor::ones([2, 784], &device));
         assert_eq!(features.maps.len(), 2);
         assert_eq!(features.hidden[0].dims(), [2, 5]);
@@ -235,14 +241,7 @@ mod tests {
         // Built on the autodiff device, as a teacher fresh from training would be.
         let device = Device::flex().autodiff();
         device.seed(2);
-        let model = ModelSpec::Cnn {
-            channels_1: 2,
-            channels_2: 3,
-            hidden_size: 5,
-            dropout: 0.5,
-        }
-        .build(784, 4, &device)
-        .unwrap();
+        let model = small_cnn(0.5, &device);
         let teacher = FrozenTeacher::new(model);
         let inputs = Tensor::<2>::ones([2, 784], &device);
         let batch = TeacherBatch {

@@ -9,9 +9,9 @@ use dark_knowledge_core::loss::{
     SoftTargetLossConfig, cross_entropy_no_reduction,
 };
 
-use crate::objective::{Combine, averaged_log_probs, hidden_pair, map_pair};
+use crate::objective::{Combine, averaged_log_probs, ensemble_predicted, hidden_pair, map_pair};
 use crate::term::{DistillationTerm, TermInputs};
-use crate::terms::{LossTerm, TermKind};
+use crate::terms::{LayerChoice, LossTerm, TermKind};
 
 impl DistillationTerm for LossTerm {
     fn name(&self) -> String {
@@ -34,9 +34,7 @@ impl DistillationTerm for LossTerm {
                 teacher_layer,
                 teacher,
             } => {
-                let t = teacher_features(inputs, *teacher)?;
-                let (s, t) =
-                    hidden_pair(student, t, student_layer.as_ref(), teacher_layer.as_ref())?;
+                let (s, t) = hidden_features(inputs, *teacher, student_layer, teacher_layer)?;
                 let projection = inputs.projection.ok_or_else(|| {
                     CoreError::Teacher("a `hint` term was given no projection".into())
                 })?;
@@ -59,9 +57,7 @@ impl DistillationTerm for LossTerm {
                 teacher_layer,
                 teacher,
             } => {
-                let t = teacher_features(inputs, *teacher)?;
-                let (s, t) =
-                    hidden_pair(student, t, student_layer.as_ref(), teacher_layer.as_ref())?;
+                let (s, t) = hidden_features(inputs, *teacher, student_layer, teacher_layer)?;
                 RkdConfig {
                     distance_weight: *distance_weight,
                     angle_weight: *angle_weight,
@@ -111,13 +107,7 @@ fn logit_term(term: &LossTerm, inputs: &TermInputs<'_>) -> CoreResult<Tensor<1>>
     // DKD needs a class per row: an unlabelled row is split at the teacher's prediction.
     let filled;
     let targets = if inputs.partially_labeled && matches!(term.kind, TermKind::Dkd { .. }) {
-        let predicted = if teachers.len() == 1 {
-            teachers[0].clone()
-        } else {
-            averaged_log_probs(teachers, weights, 1.0)
-        };
-        let [n, _] = predicted.dims();
-        let predicted = predicted.argmax(1).reshape([n]);
+        let predicted = ensemble_predicted(teachers, weights);
         let targets = inputs.targets;
         filled = targets
             .clone()
@@ -182,6 +172,22 @@ fn single_logit_term(
             unreachable!("not a logit term")
         }
     })
+}
+
+/// The student's and teacher `teacher`'s hidden vectors a feature term reads.
+fn hidden_features(
+    inputs: &TermInputs<'_>,
+    teacher: usize,
+    student_layer: &LayerChoice,
+    teacher_layer: &LayerChoice,
+) -> CoreResult<(Tensor<2>, Tensor<2>)> {
+    let t = teacher_features(inputs, teacher)?;
+    hidden_pair(
+        inputs.student,
+        t,
+        student_layer.as_ref(),
+        teacher_layer.as_ref(),
+    )
 }
 
 fn teacher_features<'a>(inputs: &TermInputs<'a>, index: usize) -> CoreResult<&'a Features> {

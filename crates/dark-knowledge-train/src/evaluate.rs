@@ -5,6 +5,9 @@ use std::collections::BTreeMap;
 use burn::nn::Linear;
 use burn::tensor::{Int, Tensor};
 use dark_knowledge_core::loss::SoftTargetLoss;
+use dark_knowledge_core::rows::batch_ranges;
+pub use dark_knowledge_core::rows::predicted_classes;
+use dark_knowledge_core::tensor_util::{to_vec_f32, to_vec_i64};
 use dark_knowledge_core::{Classifier, Features, ModelInput, Teacher, TeacherBatch};
 use dark_knowledge_data::BatchSource;
 
@@ -25,16 +28,6 @@ pub fn count_correct(logits: Tensor<2>, targets: Tensor<1, Int>) -> usize {
         .int()
         .sum()
         .into_scalar::<i64>() as usize
-}
-
-/// The arg-max class of each row.
-///
-/// # Shapes
-/// - `logits`: `[batch_size, num_classes]`
-/// - output: `[batch_size]`
-pub fn predicted_classes(logits: Tensor<2>) -> Tensor<1, Int> {
-    let [batch_size, _] = logits.dims();
-    logits.argmax(1).reshape([batch_size])
 }
 
 /// Evaluates `model` (use its `valid()` snapshot: no dropout, no graph) on `data`.
@@ -68,14 +61,11 @@ pub(crate) fn evaluate_objective<M: Classifier>(
     epoch: usize,
     batch_size: usize,
 ) -> Result<SplitMetrics> {
-    let batch_size = batch_size.max(1);
     let features_of = objective.features_of(teachers.len());
     let mut sums = Sums::new(objective.terms.len());
     let partial = data.is_partially_labeled();
-    let mut start = 0;
-    while start < data.len() {
-        let end = (start + batch_size).min(data.len());
-        let batch = data.range(start, end)?;
+    for range in batch_ranges(data.len(), batch_size) {
+        let batch = data.range(range.start, range.end)?;
         let inputs = batch.inputs.clone().without_autodiff();
         let student = student_outputs(model, inputs, objective.needs_features());
         let logits = student.logits.clone().detach();
@@ -99,9 +89,8 @@ pub(crate) fn evaluate_objective<M: Classifier>(
             &outputs,
             partial,
         )?;
-        sums.add(end - start, &values);
+        sums.add(range.len(), &values);
         sums.labeled += batch.labeled;
-        start = end;
     }
     Ok(sums.finish(data.len(), !teachers.is_empty(), &objective.names))
 }
@@ -114,22 +103,18 @@ pub(crate) fn valid_auc<M: Classifier>(
     batch_size: usize,
 ) -> Result<f64> {
     let (mut scores, mut positive) = (Vec::new(), Vec::new());
-    let mut start = 0;
-    while start < data.len() {
-        let end = (start + batch_size.max(1)).min(data.len());
-        let batch = data.range(start, end)?;
+    for range in batch_ranges(data.len(), batch_size) {
+        let batch = data.range(range.start, range.end)?;
         let logits = model.logits(batch.inputs.clone().without_autodiff());
-        let n = end - start;
         let margin = logits.clone().narrow(1, 1, 1) - logits.narrow(1, 0, 1);
-        let margin = dark_knowledge_core::tensor_util::to_vec_f32(margin.reshape([n]));
-        let targets = dark_knowledge_core::tensor_util::to_vec_i64(batch.targets);
+        let margin = to_vec_f32(margin.reshape([range.len()]));
+        let targets = to_vec_i64(batch.targets);
         for (m, t) in margin.into_iter().zip(targets) {
             if t == 0 || t == 1 {
                 scores.push(m);
                 positive.push(t == 1);
             }
         }
-        start = end;
     }
     Ok(crate::stopping::roc_auc(&scores, &positive))
 }

@@ -6,6 +6,7 @@ use dark_knowledge_core::Features;
 use dark_knowledge_core::error::check_non_negative;
 use dark_knowledge_core::error::{Error as CoreError, Result as CoreResult};
 use dark_knowledge_core::loss::log_softmax_stable;
+use dark_knowledge_core::rows::predicted_classes;
 use serde::{Deserialize, Serialize};
 
 #[allow(unused_imports)] // named in the docs
@@ -221,11 +222,7 @@ pub(crate) fn averaged_log_probs(teachers: &[Tensor<2>], weights: &[f64], t: f64
     let sum = (stacked - max.clone()).exp().sum_dim(0);
     let [_, n, c] = max.dims();
     let log_mean = (max + sum.log()).reshape([n, c]);
-    let top = log_mean
-        .clone()
-        .detach()
-        .argmax(1)
-        .reshape([n])
+    let top = predicted_classes(log_mean.clone().detach())
         .one_hot::<2>(c)
         .float();
     let others = (log_mean.clone().exp() * top.clone().neg().add_scalar(1.0)).sum_dim(1);
@@ -234,6 +231,16 @@ pub(crate) fn averaged_log_probs(teachers: &[Tensor<2>], weights: &[f64], t: f64
     // Only the top entry of a confident row changes: log_mean + (top_log − log_mean) there.
     let correction = (top_log - log_mean.clone()) * top * confident;
     log_mean + correction
+}
+
+/// The predicted class of one teacher (the arg-max of its logits) or of an ensemble (the
+/// arg-max of the `weights`' mean probabilities at T = 1).
+pub(crate) fn ensemble_predicted(logits: &[Tensor<2>], weights: &[f64]) -> Tensor<1, Int> {
+    if logits.len() == 1 {
+        predicted_classes(logits[0].clone())
+    } else {
+        predicted_classes(averaged_log_probs(logits, weights, 1.0))
+    }
 }
 
 /// The student's and the teacher's hidden vectors a term reads.

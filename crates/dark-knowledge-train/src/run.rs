@@ -7,8 +7,8 @@ use std::time::Instant;
 
 use burn::module::Module;
 use burn::optim::{GradientsParams, ModuleOptimizer};
-use burn::tensor::{Device, Tensor};
-use dark_knowledge_core::{Classifier, Error as CoreError, ModelInput, TeacherBatch};
+use burn::tensor::{Device, Int, Tensor};
+use dark_knowledge_core::{Classifier, Error as CoreError, Features, ModelInput, TeacherBatch};
 use dark_knowledge_data::{Batch, BatchSource, EpochPlan, mix_seed};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -20,7 +20,7 @@ use crate::error::{Error, Result};
 use crate::evaluate::{Sums, count_correct, evaluate_objective, student_outputs, valid_auc};
 use crate::history::EpochRecord;
 use crate::mutual::{MUTUAL_TERM, MutualConfig, mutual_terms};
-use crate::objective::Objective;
+use crate::objective::{Objective, TeacherOutputs};
 use crate::observer::{StepEvent, TrainObserver};
 use crate::progress::Reporter;
 use crate::stopping::{EarlyStop, StopMetric};
@@ -99,6 +99,20 @@ impl EpochStart {
             seconds: 0.0,
         }
     }
+}
+
+/// What the losses of one training step read besides the students' outputs.
+struct StepInputs<'b> {
+    /// The epoch, 0-based.
+    epoch: usize,
+    /// Rows in the batch.
+    rows: usize,
+    /// The learning rate of the step.
+    lr: f64,
+    /// The batch's labels, on the autodiff device.
+    targets: &'b Tensor<1, Int>,
+    /// What the teachers produced for the batch.
+    teachers: &'b TeacherOutputs,
 }
 
 /// The seed of the device's generator before global step `step` (0-based): dropout masks
@@ -194,7 +208,6 @@ impl<M: Classifier> Run<'_, '_, M> {
         lr: f64,
     ) -> Result<()> {
         let teachers = self.teachers;
-        let rows = batch.rows.len();
         let features_of = self.objective.features_of(teachers.len());
         let t_out = teachers.outputs(
             TeacherBatch {
@@ -206,6 +219,27 @@ impl<M: Classifier> Run<'_, '_, M> {
         )?;
         let t_pred = (!teachers.is_empty()).then(|| teachers.predicted(&t_out.logits));
         let targets = batch.targets.clone().autodiff();
+        let outputs = self.forward_students(&batch, t_pred.as_ref(), sums);
+        let step = StepInputs {
+            epoch,
+            rows: batch.rows.len(),
+            lr,
+            targets: &targets,
+            teachers: &t_out,
+        };
+        let total = self.student_losses(&step, &outputs, sums)?;
+        self.apply_gradients(total, lr);
+        Ok(())
+    }
+
+    /// Every student's outputs on `batch` (features when a term reads them), counting its
+    /// correct predictions and its agreement with the teachers' prediction `t_pred`.
+    fn forward_students(
+        &self,
+        batch: &Batch<M::Input>,
+        t_pred: Option<&Tensor<1, Int>>,
+        sums: &mut [Sums],
+    ) -> Vec<Features> {
         let mut outputs = Vec::with_capacity(self.students.len());
         for (student, sums) in self.students.iter().zip(sums.iter_mut()) {
             let inputs = batch.inputs.clone().autodiff();
@@ -213,11 +247,22 @@ impl<M: Classifier> Run<'_, '_, M> {
             let logits = out.logits.clone().detach();
             sums.correct += count_correct(logits.clone(), batch.targets.clone());
             sums.labeled += batch.labeled;
-            if let Some(t_pred) = &t_pred {
+            if let Some(t_pred) = t_pred {
                 sums.agree += count_correct(logits, t_pred.clone());
             }
             outputs.push(out);
         }
+        outputs
+    }
+
+    /// The sum of the students' losses on one batch (each with its mutual term, if any);
+    /// adds each student's values to its `sums` and reports the step to the watchers.
+    fn student_losses(
+        &self,
+        step: &StepInputs<'_>,
+        outputs: &[Features],
+        sums: &mut [Sums],
+    ) -> Result<Tensor<1>> {
         let peers = self.mutual.map(|m| {
             let logits: Vec<Tensor<2>> = outputs.iter().map(|o| o.logits.clone()).collect();
             (m.weight, mutual_terms(&logits, m.temperature))
@@ -226,11 +271,11 @@ impl<M: Classifier> Run<'_, '_, M> {
         let mut total: Option<Tensor<1>> = None;
         for (i, (out, student)) in outputs.iter().zip(&self.students).enumerate() {
             let mut values = self.objective.compute(
-                epoch + 1,
+                step.epoch + 1,
                 out,
                 &student.projections,
-                &targets,
-                &t_out,
+                step.targets,
+                step.teachers,
                 partial,
             )?;
             if let Some((w, terms)) = &peers {
@@ -241,21 +286,26 @@ impl<M: Classifier> Run<'_, '_, M> {
                 None => values.total.clone(),
                 Some(acc) => acc + values.total.clone(),
             });
-            let (loss, values) = sums[i].add(rows, &detached(values));
+            let (loss, values) = sums[i].add(step.rows, &detached(values));
             let event = StepEvent {
                 student: i,
-                epoch: epoch + 1,
+                epoch: step.epoch + 1,
                 step: self.step + 1,
                 total_steps: self.total_steps,
-                learning_rate: lr,
-                rows,
+                learning_rate: step.lr,
+                rows: step.rows,
                 loss,
                 names: &self.names,
                 values: &values,
             };
             self.watchers.each(|o| o.step(&event));
         }
-        let mut grads = total.expect("at least one student").backward();
+        Ok(total.expect("at least one student"))
+    }
+
+    /// Back-propagates `total` and takes one optimiser step of every student at rate `lr`.
+    fn apply_gradients(&mut self, total: Tensor<1>, lr: f64) {
+        let mut grads = total.backward();
         let students = std::mem::take(&mut self.students);
         self.students = students
             .into_iter()
@@ -265,7 +315,6 @@ impl<M: Classifier> Run<'_, '_, M> {
                 optim.step(lr, student, g)
             })
             .collect();
-        Ok(())
     }
 
     /// Validates student `i` after `epoch`, keeps it if it is the best so far, and records

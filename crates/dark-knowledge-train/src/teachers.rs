@@ -4,8 +4,7 @@ use burn::tensor::{Int, Tensor};
 use dark_knowledge_core::error::{Error as CoreError, Result as CoreResult};
 use dark_knowledge_core::{Teacher, TeacherBatch, check_class_counts};
 
-use crate::evaluate::predicted_classes;
-use crate::objective::{Combine, TeacherOutputs, averaged_log_probs};
+use crate::objective::{Combine, TeacherOutputs, ensemble_predicted};
 
 /// The teachers a student learns from: none (training from labels), one, or a weighted
 /// ensemble, possibly of different architectures or sources (a network, a cache).
@@ -179,10 +178,6 @@ impl<'a, I> TeacherSet<'a, I> {
 
     /// The ensemble's predicted class (arg-max of the weighted mean probabilities at T = 1).
     pub(crate) fn predicted(&self, logits: &[Tensor<2>]) -> Tensor<1, Int> {
-        if logits.len() == 1 {
-            predicted_classes(logits[0].clone())
-        } else {
-            predicted_classes(averaged_log_probs(logits, &self.weights, 1.0))
-        }
+        ensemble_predicted(logits, &self.weights)
     }
 }

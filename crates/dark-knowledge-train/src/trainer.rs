@@ -281,21 +281,7 @@ impl Trainer {
         let reporter = Reporter::new(self.progress, &self.label, c.epochs, steps_per_epoch);
         let watchers = Watchers::new(&reporter, &self.observers);
         watchers.each(|o| o.start(c.epochs, steps_per_epoch));
-        let fingerprint = Fingerprint {
-            settings: serde_json::to_value(c).unwrap_or_default(),
-            tag: self
-                .checkpoints
-                .as_ref()
-                .map(|k| k.tag.clone())
-                .unwrap_or_default(),
-            students: k,
-            train_rows: train.len(),
-            valid_rows: valid.len(),
-            classes: train.num_classes(),
-            features: train.num_features(),
-            teachers: teachers.members().iter().map(|t| t.describe()).collect(),
-            terms: names.clone(),
-        };
+        let fingerprint = self.fingerprint(k, train, valid, teachers, &names);
         let mut run = Run {
             config: c,
             objective,
@@ -318,6 +304,32 @@ impl Trainer {
         let (first_epoch, start) = self.restore(&mut run)?;
         run.drive(&mut rng, first_epoch, start)?;
         Ok(run.outputs())
+    }
+
+    /// What identifies this run's experiment in its checkpoints.
+    fn fingerprint<I>(
+        &self,
+        students: usize,
+        train: &dyn BatchSource<I>,
+        valid: &dyn BatchSource<I>,
+        teachers: &TeacherSet<'_, I>,
+        names: &[String],
+    ) -> Fingerprint {
+        Fingerprint {
+            settings: serde_json::to_value(&self.config).unwrap_or_default(),
+            tag: self
+                .checkpoints
+                .as_ref()
+                .map(|k| k.tag.clone())
+                .unwrap_or_default(),
+            students,
+            train_rows: train.len(),
+            valid_rows: valid.len(),
+            classes: train.num_classes(),
+            features: train.num_features(),
+            teachers: teachers.members().iter().map(|t| t.describe()).collect(),
+            terms: names.to_vec(),
+        }
     }
 
     /// Resumes `run` from the newest checkpoint when resuming: the first epoch to train and

@@ -102,20 +102,8 @@ fn mutual_learning_trains_every_student_and_logs_the_mutual_term() {
 
 #[test]
 fn composed_terms_are_logged_with_their_scheduled_weights_and_temperatures() {
-    let _rng = exclusive_rng();
-    let device = Device::flex();
-    let task = task(&device, 600);
-    let teacher = trained_teacher(&device, &task);
-    let dkd = LossTerm::new(
-        TermKind::Dkd {
-            temperature: 4.0,
-            temperature_schedule: Schedule::Constant {},
-            alpha: 1.0,
-            beta: 2.0,
-            warmup_epochs: 4,
-        },
-        1.0,
-    );
+    let (_rng, device, task, teacher) = task_with_teacher(600);
+    let dkd = dkd_term(1.0, 4.0, 2.0, 4);
     let kd = LossTerm::new(
         TermKind::Kd {
             temperature: 8.0,
@@ -154,10 +142,7 @@ fn composed_terms_are_logged_with_their_scheduled_weights_and_temperatures() {
 
 #[test]
 fn an_ensemble_of_teachers_is_combined_as_configured() {
-    let _rng = exclusive_rng();
-    let device = Device::flex();
-    let task = task(&device, 600);
-    let good = trained_teacher(&device, &task);
+    let (_rng, device, task, good) = task_with_teacher(600);
     // A second "teacher" that knows nothing: uniform logits everywhere.
     let uniform = PrecomputedTeacher::new(burn::tensor::Tensor::zeros(
         [task.train.len().max(task.valid.len()) + 1000, CLASSES],
@@ -208,16 +193,7 @@ fn an_ensemble_of_teachers_is_combined_as_configured() {
     ))
     .unwrap();
     let mix = |combine| TeacherSet::weighted(vec![(&good, 1.0), (&noisy, 1.0)], combine).unwrap();
-    let dist = vec![LossTerm::new(
-        TermKind::Dkd {
-            temperature: 2.0,
-            temperature_schedule: Schedule::Constant {},
-            alpha: 1.0,
-            beta: 8.0,
-            warmup_epochs: 0,
-        },
-        1.0,
-    )];
+    let dist = vec![dkd_term(1.0, 2.0, 8.0, 0)];
     let fit_dist = |teachers: &TeacherSet<'_>| {
         let ad = device.clone().autodiff();
         ad.seed(9);
@@ -241,10 +217,7 @@ fn an_ensemble_of_teachers_is_combined_as_configured() {
 
 #[test]
 fn feature_terms_train_the_hint_projection_and_leave_the_teacher_frozen() {
-    let _rng = exclusive_rng();
-    let device = Device::flex();
-    let task = task(&device, 600);
-    let teacher = trained_teacher(&device, &task);
+    let (_rng, device, task, teacher) = task_with_teacher(600);
     let before = parameters_to_vec(teacher.model());
     let hint = LossTerm::new(
         TermKind::Hint {
@@ -280,10 +253,7 @@ fn feature_terms_train_the_hint_projection_and_leave_the_teacher_frozen() {
 
 #[test]
 fn feature_terms_without_features_are_clear_errors() {
-    let _rng = exclusive_rng();
-    let device = Device::flex();
-    let task = task(&device, 300);
-    let teacher = trained_teacher(&device, &task);
+    let (_rng, device, task, teacher) = task_with_teacher(300);
     let ad = device.clone().autodiff();
     let attention = LossTerm::new(
         TermKind::Attention {

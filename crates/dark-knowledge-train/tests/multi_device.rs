@@ -8,6 +8,8 @@
 //! gathered on the main device, one optimizer step. That path is the same for two GPUs; only
 //! the devices change (see docs/devices.md).
 
+mod common;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -21,6 +23,8 @@ use dark_knowledge_core::tensor_util::parameters_to_vec;
 use dark_knowledge_data::{Dataset, GaussianMixtureConfig, LabeledBatch, RowBatcher, RowItems};
 use dark_knowledge_models::MlpConfig;
 use dark_knowledge_train::learner::{DistillLearnerConfig, QuietRenderer};
+
+use crate::common::max_abs_diff;
 
 type Loader = Arc<dyn DataLoader<LabeledBatch<Tensor<2>>>>;
 
@@ -69,14 +73,6 @@ fn train(strategy: ExecutionStrategy, train: &Dataset, batch_size: usize, lr: f6
         .launch(Learner::new(model, SgdConfig::new().init(), lr));
     assert!(result.error.is_none(), "{:?}", result.error);
     parameters_to_vec(result.model.student())
-}
-
-fn max_difference(a: &[f32], b: &[f32]) -> f32 {
-    assert_eq!(a.len(), b.len());
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
 }
 
 #[test]
@@ -128,14 +124,14 @@ fn two_workers_match_one_device_on_the_same_batches() {
     // Each gradient carries a relative error of a few ulps of a sum of 2B = 64 terms, at most
     // 64 · 2^-24 ≈ 4e-6 of |g| (|g| < 1 here), times lr = 0.2: under 1e-6 per step, and
     // 8 steps of a small, well-conditioned network do not amplify it beyond 1e-5.
-    let difference = max_difference(&two, &one);
+    let difference = max_abs_diff(&two, &one);
     eprintln!("two workers vs one device: max weight difference {difference:e}");
     assert!(difference < 1e-5, "max weight difference {difference}");
 
     // The tolerance separates: the same single-device run at lr (half the update) lands far
     // away, so a strategy that averaged instead of summing would fail the check above.
     let averaged = train(ExecutionStrategy::single(device), &paired, 2 * B, lr);
-    let apart = max_difference(&two, &averaged);
+    let apart = max_abs_diff(&two, &averaged);
     eprintln!("two workers vs one device at half the step: {apart:e}");
     assert!(apart > 100.0 * 1e-5, "difference {apart}");
 }

@@ -2,18 +2,14 @@
 
 mod common;
 
-use burn::tensor::Device;
 use common::*;
 use dark_knowledge_core::tensor_util::parameters_to_vec;
 use dark_knowledge_data::{LabelBudget, stratified_labeled};
-use dark_knowledge_train::{LossTerm, Schedule, TermKind};
+use dark_knowledge_train::LossTerm;
 
 #[test]
 fn with_every_label_hidden_the_student_learns_from_the_teacher_alone() {
-    let _rng = exclusive_rng();
-    let device = Device::flex();
-    let task = task(&device, 900);
-    let teacher = trained_teacher(&device, &task);
+    let (_rng, device, task, teacher) = task_with_teacher(900);
     let all: Vec<usize> = (0..task.train.len()).collect();
     let unlabeled = task.train.hide_labels(&all).unwrap();
     assert_eq!(unlabeled.num_labeled(), 0);
@@ -46,10 +42,7 @@ fn with_every_label_hidden_the_student_learns_from_the_teacher_alone() {
 
 #[test]
 fn labeled_rows_get_every_term_and_unlabeled_rows_the_distillation_terms_only() {
-    let _rng = exclusive_rng();
-    let device = Device::flex();
-    let task = task(&device, 900);
-    let teacher = trained_teacher(&device, &task);
+    let (_rng, device, task, teacher) = task_with_teacher(900);
     let keep = stratified_labeled(task.train.labels_host(), LabelBudget::PerClass(10), 3).unwrap();
     let hide: Vec<usize> = (0..task.train.len())
         .filter(|p| !keep.contains(p))
@@ -57,16 +50,7 @@ fn labeled_rows_get_every_term_and_unlabeled_rows_the_distillation_terms_only() 
     let partial = task.train.hide_labels(&hide).unwrap();
     assert_eq!(partial.num_labeled(), 10 * CLASSES);
     let labeled_only = partial.subset(&partial.labeled_positions()).unwrap();
-    let dkd = LossTerm::new(
-        TermKind::Dkd {
-            temperature: 4.0,
-            temperature_schedule: Schedule::Constant {},
-            alpha: 1.0,
-            beta: 2.0,
-            warmup_epochs: 0,
-        },
-        0.5,
-    );
+    let dkd = dkd_term(0.5, 4.0, 2.0, 0);
     let terms = vec![LossTerm::ce(1.0), LossTerm::kd(1.0, 2.0), dkd];
     let ad = device.clone().autodiff();
     let fit = |data: &dark_knowledge_data::Dataset,

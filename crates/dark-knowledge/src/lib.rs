@@ -34,7 +34,34 @@
 //! - [`data`]: datasets as device tensors, splits, synthetic tasks;
 //! - [`models`]: the reference MLP and CNN;
 //! - [`train`]: the trainer, and [`train::learner`] for burn-train's `Learner`;
-//! - [`infer`]: scoring records with a saved model and its preprocessing.
+//! - [`infer`]: scoring records with a saved model and its preprocessing;
+//! - [`eval`]: metrics, the comparison report, plots;
+//! - [`workflow`]: everything the `dark-knowledge` command does — experiment files, data
+//!   preparation ([`Prepared`], [`prepare_table`]), the run folder ([`Workflow`]: teacher,
+//!   distillation pipelines, cache, int8, report, model card), sweeps and studies
+//!   ([`sweep`], [`reproduce`]), streaming prediction ([`predict_csv`], [`predict_images`]).
+//!
+//! Every workflow call fails with one [`Error`], which holds the typed error of the crate
+//! that failed ([`Error::root`] under its context).
+//!
+//! ## The workflow from Rust
+//! What `dark-knowledge demo` then `dark-knowledge predict` do, with the same files:
+//!
+//! ```no_run
+//! use dark_knowledge::{Experiment, OnBadRow, Workflow, predict_csv};
+//!
+//! # fn main() -> Result<(), dark_knowledge::Error> {
+//! let experiment = Experiment::churn_demo("runs/churn".into(), 42, "cpu".into());
+//! let report = Workflow::new(experiment)?.demo()?; // teacher, students, int8, report
+//! println!("{}", report.comparison_table());
+//! let device = dark_knowledge::device_from_name("cpu")?;
+//! let scored = predict_csv(
+//!     "runs/churn".as_ref(), "distilled", "new_customers.csv".as_ref(),
+//!     "scores.csv".as_ref(), OnBadRow::Skip, &device,
+//! )?;
+//! println!("{} rows scored", scored.scored);
+//! # Ok(()) }
+//! ```
 //!
 //! ## Features
 //! - `flex` (default): burn's pure-Rust CPU backend;
@@ -45,9 +72,29 @@
 pub use burn;
 pub use dark_knowledge_core as core;
 pub use dark_knowledge_data as data;
+pub use dark_knowledge_eval as eval;
+pub use dark_knowledge_experiment as workflow;
 pub use dark_knowledge_infer as infer;
 pub use dark_knowledge_models as models;
 pub use dark_knowledge_train as train;
+
+pub use dark_knowledge_data::cache::{CacheDtype, TeacherCache};
+pub use dark_knowledge_data::tabular::{CsvTable, TabularConfig, TabularEncoder};
+pub use dark_knowledge_eval::{DatasetSummary, ModelMetrics, Report, evaluate_model};
+pub use dark_knowledge_experiment::predict::{
+    ImageSplit, OnBadRow, PredictSummary, predict as predict_csv, predict_images,
+};
+pub use dark_knowledge_experiment::prepare::{prepare, prepare_table};
+pub use dark_knowledge_experiment::study::StudyOutcome;
+pub use dark_knowledge_experiment::study::reproduce::{ReproduceOptions, reproduce};
+pub use dark_knowledge_experiment::study::sweep::sweep;
+pub use dark_knowledge_experiment::{
+    Context, Error, Experiment, Prepared, Result, ResumeOptions, TeacherSource, TrainingMetrics,
+    Workflow, quantize_run,
+};
+pub use dark_knowledge_models::{
+    ModelError, ModelInfo, ModelSpec, load_saved_model, save_saved_model,
+};
 
 pub use dark_knowledge_core::loss::{
     CrossEntropyLoss, DecoupledKdConfig, DecoupledKdLoss, DistConfig, DistLoss,
@@ -86,9 +133,64 @@ pub mod prelude {
         Progress, SoftTargetLoss, SoftTargetLossConfig, StopMetric, Teacher, TrainObserver,
         Trainer, TrainerConfig, device_from_name, stratified_split,
     };
+    pub use crate::{Experiment, Workflow};
 }
 
 /// The guide's "your own model and data" page (`docs/own-model.md`); its code blocks are
 /// compiled and run as this crate's doc-tests.
 #[doc = include_str!("../../../docs/own-model.md")]
 pub mod guide_own_model {}
+
+/// The repository's README; its code blocks are compiled and run as doc-tests.
+#[doc = include_str!("../../../README.md")]
+pub mod guide_readme {}
+
+/// The guide's command-line page (`docs/cli.md`).
+#[doc = include_str!("../../../docs/cli.md")]
+pub mod guide_cli {}
+
+/// The guide's devices and backends page (`docs/devices.md`); its code blocks are compiled.
+#[doc = include_str!("../../../docs/devices.md")]
+pub mod guide_devices {}
+
+/// The guide's inference page (`docs/inference.md`); its code blocks are compiled.
+#[doc = include_str!("../../../docs/inference.md")]
+pub mod guide_inference {}
+
+/// The guide's losses page (`docs/losses.md`).
+#[doc = include_str!("../../../docs/losses.md")]
+pub mod guide_losses {}
+
+/// The guide's methods page (`docs/methods.md`); its code blocks are compiled and run.
+#[doc = include_str!("../../../docs/methods.md")]
+pub mod guide_methods {}
+
+/// The guide's offline teachers and cache page (`docs/offline.md`); its code blocks are
+/// compiled and run.
+#[doc = include_str!("../../../docs/offline.md")]
+pub mod guide_offline {}
+
+/// The guide's performance page (`docs/performance.md`).
+#[doc = include_str!("../../../docs/performance.md")]
+pub mod guide_performance {}
+
+/// The guide's report page (`docs/report.md`).
+#[doc = include_str!("../../../docs/report.md")]
+pub mod guide_report {}
+
+/// The guide's reproductions page (`docs/reproductions.md`).
+#[doc = include_str!("../../../docs/reproductions.md")]
+pub mod guide_reproductions {}
+
+/// The guide's studies page (`docs/studies.md`).
+#[doc = include_str!("../../../docs/studies.md")]
+pub mod guide_studies {}
+
+/// The guide's training page (`docs/training.md`); its code blocks are compiled and run.
+#[doc = include_str!("../../../docs/training.md")]
+pub mod guide_training {}
+
+/// The guide's workflow page (`docs/workflow.md`: every command as a library call); its
+/// code blocks are compiled and run.
+#[doc = include_str!("../../../docs/workflow.md")]
+pub mod guide_workflow {}

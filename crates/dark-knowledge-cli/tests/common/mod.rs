@@ -99,3 +99,31 @@ pub fn fashion_dir() -> Option<String> {
         None
     }
 }
+
+/// A small sweep: `data` is the `[data]` table, `student_extra` is appended to
+/// `[student.train]`, `grid` to `[sweep]`.
+pub fn small_sweep(data: &str, student_extra: &str, teacher_epochs: usize, grid: &str) -> String {
+    format!(
+        r#"
+seed = 7
+output_dir = "out"
+[data]
+{data}
+[teacher]
+model = {{ kind = "mlp", hidden_sizes = [32] }}
+[teacher.train]
+epochs = {teacher_epochs}
+batch_size = 64
+learning_rate = 0.003
+[student]
+model = {{ kind = "mlp", hidden_sizes = [8] }}
+[student.train]
+batch_size = 64
+learning_rate = 0.003
+{student_extra}
+[sweep]
+steps = 60
+{grid}
+"#
+    )
+}

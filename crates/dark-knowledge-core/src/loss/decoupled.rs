@@ -57,18 +57,7 @@ impl DecoupledKdConfig {
         }
     }
 
-    /// The same configuration with another temperature.
-    pub fn with_temperature(mut self, temperature: f64) -> Self {
-        self.temperature = temperature;
-        self
-    }
-
-    /// The same configuration with other weights.
-    pub fn with_weights(mut self, alpha: f64, beta: f64) -> Self {
-        self.alpha = alpha;
-        self.beta = beta;
-        self
-    }
+    temperature_and_weights_builders!(with_temperature(temperature), with_weights(alpha, beta));
 
     /// Checks every value and builds the loss.
     ///

@@ -51,18 +51,7 @@ impl DistConfig {
         Self { tau, beta, gamma }
     }
 
-    /// The same configuration with another temperature.
-    pub fn with_tau(mut self, tau: f64) -> Self {
-        self.tau = tau;
-        self
-    }
-
-    /// The same configuration with other weights.
-    pub fn with_weights(mut self, beta: f64, gamma: f64) -> Self {
-        self.beta = beta;
-        self.gamma = gamma;
-        self
-    }
+    temperature_and_weights_builders!(with_tau(tau), with_weights(beta, gamma));
 
     /// Checks every value and builds the loss.
     ///
@@ -182,13 +171,10 @@ impl DistLoss {
 
 #[cfg(test)]
 mod tests {
-    use burn::tensor::{Device, TensorData};
+    use burn::tensor::Device;
 
     use super::*;
-
-    fn logits(values: Vec<f32>, shape: [usize; 2], device: &Device) -> Tensor<2> {
-        Tensor::from_data(TensorData::new(values, shape), device)
-    }
+    use crate::test_support::{assert_finite_gradient, tensor as logits};
 
     #[test]
     fn init_rejects_each_invalid_setting_with_a_message_naming_it() {
@@ -242,9 +228,7 @@ mod tests {
             .init()
             .unwrap()
             .forward(zs.clone(), zt);
-        let grads = loss.backward();
-        let grad = crate::tensor_util::to_vec_f32(zs.grad(&grads).unwrap());
-        assert!(grad.iter().all(|g| g.is_finite()), "{grad:?}");
+        assert_finite_gradient(&loss, &zs);
         let value = loss.into_scalar::<f32>();
         assert!(value.is_finite() && value > 1.0, "{value}");
     }

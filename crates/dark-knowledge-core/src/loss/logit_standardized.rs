@@ -147,13 +147,10 @@ fn standardize(logits: Tensor<2>) -> Tensor<2> {
 
 #[cfg(test)]
 mod tests {
-    use burn::tensor::{Device, TensorData};
+    use burn::tensor::Device;
 
     use super::*;
-
-    fn logits(values: Vec<f32>, shape: [usize; 2], device: &Device) -> Tensor<2> {
-        Tensor::from_data(TensorData::new(values, shape), device)
-    }
+    use crate::test_support::{assert_finite_gradient, tensor as logits};
 
     #[test]
     fn init_rejects_each_invalid_setting_with_a_message_naming_it() {
@@ -210,9 +207,7 @@ mod tests {
             .init()
             .unwrap()
             .forward(zs.clone(), zt);
-        let grads = loss.backward();
-        let grad = crate::tensor_util::to_vec_f32(zs.grad(&grads).unwrap());
-        assert!(grad.iter().all(|g| g.is_finite()), "{grad:?}");
+        assert_finite_gradient(&loss, &zs);
         assert!(loss.into_scalar::<f32>().is_finite());
     }
 }

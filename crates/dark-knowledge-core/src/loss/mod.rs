@@ -9,6 +9,27 @@
 //! Each logit loss matches the PyTorch float64 reference vectors of `data/parity/losses.json`
 //! (see `tests/parity.rs` of this crate) in value and in gradient.
 
+/// The builder methods of a loss configuration with a temperature and two term weights:
+/// `$with_temperature` sets the temperature field `$temperature`, `with_weights` the weight
+/// fields `$first` and `$second`. (A macro: the configurations name their fields after
+/// their papers.)
+macro_rules! temperature_and_weights_builders {
+    ($with_temperature:ident($temperature:ident), with_weights($first:ident, $second:ident)) => {
+        /// The same configuration with another temperature.
+        pub fn $with_temperature(mut self, $temperature: f64) -> Self {
+            self.$temperature = $temperature;
+            self
+        }
+
+        /// The same configuration with other weights.
+        pub fn with_weights(mut self, $first: f64, $second: f64) -> Self {
+            self.$first = $first;
+            self.$second = $second;
+            self
+        }
+    };
+}
+
 mod correlation;
 mod cross_entropy;
 mod decoupled;

@@ -71,18 +71,10 @@ impl SoftTargetLossConfig {
         self
     }
 
-    /// The same configuration with another temperature.
-    pub fn with_temperature(mut self, temperature: f64) -> Self {
-        self.temperature = temperature;
-        self
-    }
-
-    /// The same configuration with other weights.
-    pub fn with_weights(mut self, ce_weight: f64, kd_weight: f64) -> Self {
-        self.ce_weight = ce_weight;
-        self.kd_weight = kd_weight;
-        self
-    }
+    temperature_and_weights_builders!(
+        with_temperature(temperature),
+        with_weights(ce_weight, kd_weight)
+    );
 
     /// Checks every value and builds the loss.
     ///

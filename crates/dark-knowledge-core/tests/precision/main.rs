@@ -20,6 +20,7 @@ use dark_knowledge_core::loss::{
     CrossEntropyLoss, DecoupledKdConfig, DistConfig, LogitStandardizedKdConfig, Reduction,
     SoftTargetLossConfig,
 };
+use dark_knowledge_core::rows::argmax;
 use dark_knowledge_core::tensor_util::to_vec_f32;
 use dual::D;
 use reference::Rows;
@@ -80,10 +81,6 @@ fn make_confident(row: &mut [f64], t: f64, q: f64) {
     let m = others.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
     let lse = m + others.iter().map(|x| (x - m).exp()).sum::<f64>().ln();
     row[top] = t * (((1.0 - q) / q).ln() + lse);
-}
-
-fn argmax<T: PartialOrd + Copy>(row: &[T]) -> usize {
-    (0..row.len()).fold(0, |best, i| if row[i] > row[best] { i } else { best })
 }
 
 fn draw(id: u64, min_batch: usize) -> Case {

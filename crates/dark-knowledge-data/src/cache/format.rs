@@ -73,8 +73,9 @@ pub(crate) struct Layout {
     pub data_bytes: usize,
 }
 
+/// 32 hex digits (BLAKE3), or 16 (FNV-1a, caches of earlier versions).
 fn is_fingerprint(s: &str) -> bool {
-    s.len() == 16
+    (s.len() == 32 || s.len() == 16)
         && s.bytes()
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
@@ -102,7 +103,7 @@ pub(crate) fn validate_header(path: &Path, h: &CacheHeader) -> Result<Layout> {
     ] {
         if !is_fingerprint(fp) {
             return Err(bad(format!(
-                "{name} is {fp:?}, expected 16 lowercase hex digits"
+                "{name} is {fp:?}, expected 32 (or, from earlier versions, 16) lowercase hex digits"
             )));
         }
     }

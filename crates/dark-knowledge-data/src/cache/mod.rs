@@ -67,32 +67,63 @@ pub use format::{CacheDtype, CacheHeader, FORMAT_VERSION, MAGIC};
 pub use reader::{TeacherCache, TopKRow};
 pub use writer::CacheWriter;
 
-/// FNV-1a 64-bit fingerprint of a dataset (or a teacher's parameters).
+/// BLAKE3 fingerprint of a dataset (or a teacher's parameters): 32 lowercase hexadecimal
+/// digits (the hash's first 128 bits).
 ///
-/// Hashes, in order: the row count `row_ids.len()` as `u64` LE, every row id
-/// as `u64` LE, then the bit pattern of every value in `values` as `u32` LE.
-/// Returns 16 lowercase hexadecimal digits.
-///
-/// The fingerprint identifies the inputs *and their order*: changing one value
-/// (even just its bit pattern, e.g. `0.0` vs `-0.0`) or swapping two rows
-/// changes it. It is a cheap consistency check, **not** a cryptographic hash:
-/// it does not protect against deliberate collisions.
+/// Hashes, in order: the row count `row_ids.len()` as `u64` LE, every row id as `u64` LE,
+/// then the bit pattern of every value in `values` as `u32` LE. It identifies the inputs
+/// *and their order*: changing one value (even just its bit pattern, e.g. `0.0` vs `-0.0`)
+/// or swapping two rows changes it.
 pub fn fingerprint(values: &[f32], row_ids: &[usize]) -> String {
+    let mut h = blake3::Hasher::new();
+    feed(values, row_ids, |bytes| {
+        h.update(bytes);
+    });
+    let hash = h.finalize();
+    hash.to_hex()[..32].to_string()
+}
+
+/// The 16-hex-digit FNV-1a fingerprint over the same bytes as [`fingerprint`], which
+/// earlier versions wrote into caches and study keys; still accepted when reading them
+/// ([`fingerprint_matches`]).
+pub fn legacy_fingerprint(values: &[f32], row_ids: &[usize]) -> String {
     const OFFSET_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
     const PRIME: u64 = 0x0000_0100_0000_01b3;
     let mut h = OFFSET_BASIS;
-    let mut eat = |bytes: &[u8]| {
+    feed(values, row_ids, |bytes| {
         for &b in bytes {
             h ^= u64::from(b);
             h = h.wrapping_mul(PRIME);
         }
-    };
-    eat(&(row_ids.len() as u64).to_le_bytes());
-    for &id in row_ids {
-        eat(&(id as u64).to_le_bytes());
-    }
-    for v in values {
-        eat(&v.to_bits().to_le_bytes());
-    }
+    });
     format!("{h:016x}")
+}
+
+/// Whether `stored` — a [`fingerprint`], or a [`legacy_fingerprint`] written by an earlier
+/// version (16 digits) — is the fingerprint of `values` and `row_ids`.
+pub fn fingerprint_matches(stored: &str, values: &[f32], row_ids: &[usize]) -> bool {
+    if stored.len() == 16 {
+        stored == legacy_fingerprint(values, row_ids)
+    } else {
+        stored == fingerprint(values, row_ids)
+    }
+}
+
+/// The bytes both fingerprints hash, in chunks of at most 64 KiB.
+fn feed(values: &[f32], row_ids: &[usize], mut eat: impl FnMut(&[u8])) {
+    const CHUNK: usize = 1 << 14;
+    eat(&(row_ids.len() as u64).to_le_bytes());
+    let mut buf = Vec::with_capacity(CHUNK * 8);
+    for ids in row_ids.chunks(CHUNK) {
+        buf.clear();
+        ids.iter()
+            .for_each(|&id| buf.extend_from_slice(&(id as u64).to_le_bytes()));
+        eat(&buf);
+    }
+    for vs in values.chunks(CHUNK) {
+        buf.clear();
+        vs.iter()
+            .for_each(|v| buf.extend_from_slice(&v.to_bits().to_le_bytes()));
+        eat(&buf);
+    }
 }

@@ -52,100 +52,9 @@ impl TeacherCache {
     /// The file must not be modified in place while it is open (the writer
     /// never does this: it replaces files by atomic rename).
     pub fn open(path: &Path) -> Result<Self> {
-        let io = |action: &'static str| {
-            move |source| CacheError::Io {
-                path: path.to_path_buf(),
-                action,
-                source,
-            }
-        };
-        let file = File::open(path).map_err(io("opening"))?;
-        let file_len = file.metadata().map_err(io("reading metadata of"))?.len();
-        let min_len = (PREAMBLE_LEN + CRC_LEN) as u64;
-        if file_len == 0 {
-            return Err(CacheError::Truncated {
-                path: path.to_path_buf(),
-                expected: min_len,
-                found: 0,
-            });
-        }
-        // SAFETY: the map is read-only and this library never modifies cache
-        // files in place (CacheWriter replaces them by atomic rename). As with
-        // any mmap, another process truncating or rewriting the file while it
-        // is mapped is outside what we can guard against; this is documented.
-        #[allow(unsafe_code)]
-        let map = unsafe { Mmap::map(&file) }.map_err(io("memory-mapping"))?;
-        let bytes: &[u8] = &map;
-        let found = bytes.len() as u64;
-
-        let magic_len = bytes.len().min(MAGIC.len());
-        if bytes[..magic_len] != MAGIC[..magic_len] {
-            return Err(CacheError::BadMagic {
-                path: path.to_path_buf(),
-                found: bytes[..magic_len].to_vec(),
-            });
-        }
-        let truncated = |expected: u64| CacheError::Truncated {
-            path: path.to_path_buf(),
-            expected,
-            found,
-        };
-        let Some(&[_, _, _, _, v0, v1, h0, h1, h2, h3]) = bytes.get(..PREAMBLE_LEN) else {
-            return Err(truncated(min_len));
-        };
-        let version = u16::from_le_bytes([v0, v1]);
-        if version != FORMAT_VERSION {
-            return Err(CacheError::UnsupportedVersion {
-                path: path.to_path_buf(),
-                what: "format version",
-                found: u64::from(version),
-                expected: u64::from(FORMAT_VERSION),
-            });
-        }
-        let header_len = u32::from_le_bytes([h0, h1, h2, h3]) as usize;
-        let data_offset = PREAMBLE_LEN + header_len;
-        let Some(json) = bytes
-            .get(PREAMBLE_LEN..data_offset)
-            .filter(|_| data_offset + CRC_LEN <= bytes.len())
-        else {
-            return Err(truncated((data_offset + CRC_LEN) as u64));
-        };
-        let header: CacheHeader = serde_json::from_slice(json).map_err(|e| CacheError::Header {
-            path: path.to_path_buf(),
-            reason: format!("{e}; expected a JSON object with exactly the CacheHeader fields"),
-        })?;
-        let layout = validate_header(path, &header)?;
-        let expected = data_offset
-            .checked_add(layout.data_bytes)
-            .and_then(|n| n.checked_add(CRC_LEN))
-            .ok_or_else(|| CacheError::Header {
-                path: path.to_path_buf(),
-                reason: "num_rows x row size overflows the address space".into(),
-            })? as u64;
-        if found < expected {
-            return Err(truncated(expected));
-        }
-        if found > expected {
-            return Err(CacheError::TrailingBytes {
-                path: path.to_path_buf(),
-                expected,
-                found,
-            });
-        }
-        let (body, crc_bytes) = bytes.split_at(bytes.len() - CRC_LEN);
-        let stored = u32s(crc_bytes).next().unwrap_or(0);
-        let mut hasher = crc32fast::Hasher::new();
-        for chunk in body.chunks(1 << 20) {
-            hasher.update(chunk);
-        }
-        let computed = hasher.finalize();
-        if stored != computed {
-            return Err(CacheError::Checksum {
-                path: path.to_path_buf(),
-                stored,
-                computed,
-            });
-        }
+        let map = map_file(path)?;
+        let (header, layout, data_offset) = read_header(path, &map)?;
+        check_crc(path, &map)?;
         Ok(TeacherCache {
             path: path.to_path_buf(),
             map,
@@ -374,4 +283,111 @@ impl TeacherCache {
         }
         Ok(())
     }
+}
+
+/// Memory-maps the cache file at `path`; an empty file is [`CacheError::Truncated`].
+fn map_file(path: &Path) -> Result<Mmap> {
+    let io = |action: &'static str| {
+        move |source| CacheError::Io {
+            path: path.to_path_buf(),
+            action,
+            source,
+        }
+    };
+    let file = File::open(path).map_err(io("opening"))?;
+    let file_len = file.metadata().map_err(io("reading metadata of"))?.len();
+    if file_len == 0 {
+        return Err(CacheError::Truncated {
+            path: path.to_path_buf(),
+            expected: (PREAMBLE_LEN + CRC_LEN) as u64,
+            found: 0,
+        });
+    }
+    // SAFETY: the map is read-only and this library never modifies cache
+    // files in place (CacheWriter replaces them by atomic rename). As with
+    // any mmap, another process truncating or rewriting the file while it
+    // is mapped is outside what we can guard against; this is documented.
+    #[allow(unsafe_code)]
+    let map = unsafe { Mmap::map(&file) }.map_err(io("memory-mapping"))?;
+    Ok(map)
+}
+
+/// Checks the magic bytes, the format version, the header and the exact file length of the
+/// cache `bytes` (from `path`); returns the header, its layout and where the rows start.
+fn read_header(path: &Path, bytes: &[u8]) -> Result<(CacheHeader, Layout, usize)> {
+    let found = bytes.len() as u64;
+    let magic_len = bytes.len().min(MAGIC.len());
+    if bytes[..magic_len] != MAGIC[..magic_len] {
+        return Err(CacheError::BadMagic {
+            path: path.to_path_buf(),
+            found: bytes[..magic_len].to_vec(),
+        });
+    }
+    let truncated = |expected: u64| CacheError::Truncated {
+        path: path.to_path_buf(),
+        expected,
+        found,
+    };
+    let Some(&[_, _, _, _, v0, v1, h0, h1, h2, h3]) = bytes.get(..PREAMBLE_LEN) else {
+        return Err(truncated((PREAMBLE_LEN + CRC_LEN) as u64));
+    };
+    let version = u16::from_le_bytes([v0, v1]);
+    if version != FORMAT_VERSION {
+        return Err(CacheError::UnsupportedVersion {
+            path: path.to_path_buf(),
+            what: "format version",
+            found: u64::from(version),
+            expected: u64::from(FORMAT_VERSION),
+        });
+    }
+    let header_len = u32::from_le_bytes([h0, h1, h2, h3]) as usize;
+    let data_offset = PREAMBLE_LEN + header_len;
+    let Some(json) = bytes
+        .get(PREAMBLE_LEN..data_offset)
+        .filter(|_| data_offset + CRC_LEN <= bytes.len())
+    else {
+        return Err(truncated((data_offset + CRC_LEN) as u64));
+    };
+    let header: CacheHeader = serde_json::from_slice(json).map_err(|e| CacheError::Header {
+        path: path.to_path_buf(),
+        reason: format!("{e}; expected a JSON object with exactly the CacheHeader fields"),
+    })?;
+    let layout = validate_header(path, &header)?;
+    let expected = data_offset
+        .checked_add(layout.data_bytes)
+        .and_then(|n| n.checked_add(CRC_LEN))
+        .ok_or_else(|| CacheError::Header {
+            path: path.to_path_buf(),
+            reason: "num_rows x row size overflows the address space".into(),
+        })? as u64;
+    if found < expected {
+        return Err(truncated(expected));
+    }
+    if found > expected {
+        return Err(CacheError::TrailingBytes {
+            path: path.to_path_buf(),
+            expected,
+            found,
+        });
+    }
+    Ok((header, layout, data_offset))
+}
+
+/// Checks the CRC32 stored in the last bytes of `bytes` against the rest.
+fn check_crc(path: &Path, bytes: &[u8]) -> Result<()> {
+    let (body, crc_bytes) = bytes.split_at(bytes.len() - CRC_LEN);
+    let stored = u32s(crc_bytes).next().unwrap_or(0);
+    let mut hasher = crc32fast::Hasher::new();
+    for chunk in body.chunks(1 << 20) {
+        hasher.update(chunk);
+    }
+    let computed = hasher.finalize();
+    if stored != computed {
+        return Err(CacheError::Checksum {
+            path: path.to_path_buf(),
+            stored,
+            computed,
+        });
+    }
+    Ok(())
 }

@@ -4,15 +4,21 @@
 //!
 //! Logits produced in PyTorch or scikit-learn are usually saved with
 //! `numpy.save` (`.npy`) or `safetensors` (`.safetensors`). This module reads
-//! both formats with small hand-written parsers and returns a row-major
-//! `f32` matrix of shape `[rows, classes]`.
+//! both formats with maintained crates — the header of a `.npy` file with
+//! `ndarray-npy`, a safetensors file with `safetensors`, the format's
+//! reference implementation — and returns a row-major `f32` matrix of shape
+//! `[rows, classes]`. What remains here is mapping their dtypes, checking
+//! and converting the values, and errors that name the file and the numbers.
 //!
 //! * `.npy` (NEP 1, versions 1.0/2.0/3.0): dtypes `f2`, `f4`, `f8` in either
 //!   byte order, C or Fortran order (Fortran is transposed to row-major).
 //! * safetensors: dtypes `F32`, `F64`, `F16`, `BF16`.
 //!
 //! Every value must be finite; `f64` values must fit in `f32`. Errors never
-//! panic on malformed input and always name the file.
+//! panic on malformed input and always name the file: inputs that would make
+//! one of the crates panic, allocate without bound or take exponential time
+//! are refused before the crate sees them (see the `npy` and `safetensors`
+//! submodules).
 //!
 //! ```no_run
 //! use std::path::Path;

@@ -1,11 +1,15 @@
-//! `.npy` reader following NEP 1 (format versions 1.0, 2.0 and 3.0).
+//! `.npy` reader (NEP 1, format versions 1.0, 2.0 and 3.0).
 //!
-//! Layout: magic `\x93NUMPY`, one byte major and one byte minor version,
-//! a little-endian header length (u16 for 1.0, u32 for 2.0/3.0), the header
-//! (a Python dict literal padded with spaces and ending in `\n`), then the
-//! raw array data.
+//! The header — magic, version, header length and the Python dict literal
+//! with `descr`, `fortran_order` and `shape` — is parsed by the
+//! `ndarray-npy` crate. This module only checks the preamble first (so that
+//! errors can say exactly what is wrong, and to guard the crate, see
+//! [`check_preamble`]), maps the `descr` string to one of our dtypes and
+//! hands the data bytes to [`convert::decode_matrix`].
 
 use std::path::Path;
+
+use ndarray_npy::npy::header::Header;
 
 use super::convert::{self, Dtype, Endian, Layout};
 use super::{ImportError, LogitMatrix};
@@ -17,18 +21,16 @@ pub(crate) const MAGIC: &[u8] = b"\x93NUMPY";
 const ALLOWED: &str = "'<f4' (float32), '<f8' (float64), '<f2' (float16); '>' for big-endian, \
                        '=' or '|' for native byte order";
 
-/// Maximum nesting of tuples/lists accepted in the header.
-const MAX_DEPTH: usize = 16;
+/// Longest header accepted, in bytes: numpy's own default
+/// (`numpy.load(max_header_size=10000)`), which numpy applies for the same
+/// reason we do — the literal parser's time grows with the header.
+const MAX_HEADER: usize = 10_000;
 
-/// A value in the header dict (the subset of Python literals numpy writes).
-#[derive(Debug, Clone, PartialEq)]
-enum PyValue {
-    Str(String),
-    Bool(bool),
-    None,
-    Int(u64),
-    Seq(Vec<PyValue>),
-}
+/// Deepest bracket nesting accepted in the header. A logit file needs 2
+/// (the dict and the shape tuple); the Python-literal parser behind
+/// `ndarray-npy` takes time exponential in the nesting depth (about 2x per
+/// level), so deeper headers are refused before it sees them.
+const MAX_DEPTH: usize = 8;
 
 /// Parses a complete `.npy` file held in memory.
 pub(crate) fn parse(path: &Path, bytes: &[u8]) -> Result<LogitMatrix, ImportError> {
@@ -36,82 +38,107 @@ pub(crate) fn parse(path: &Path, bytes: &[u8]) -> Result<LogitMatrix, ImportErro
         path: path.to_path_buf(),
         detail,
     };
-    if !bytes.starts_with(MAGIC) {
-        let head = bytes.get(..6).unwrap_or(bytes);
-        return Err(err(format!(
-            "missing magic string b\"\\x93NUMPY\" at the start of the file (found {:?})",
-            head.escape_ascii().to_string()
-        )));
+    let header_range = check_preamble(bytes).map_err(err)?;
+    if let Some(text) = bytes.get(header_range) {
+        check_nesting(text).map_err(|d| err(format!("header: {d}")))?;
     }
-    let (major, minor) = match bytes.get(6..8) {
-        Some(&[major, minor]) => (major, minor),
-        _ => return Err(err("file ends inside the format version bytes".into())),
-    };
-    let len_size = match (major, minor) {
-        (1, 0) => 2,
-        (2, 0) | (3, 0) => 4,
-        _ => {
-            return Err(err(format!(
-                "unsupported format version {major}.{minor}; allowed: 1.0, 2.0, 3.0"
-            )));
-        }
-    };
-    let header_start = 8 + len_size;
-    let header_len = match bytes.get(8..header_start) {
-        Some(&[a, b]) => usize::from(u16::from_le_bytes([a, b])),
-        Some(&[a, b, c, d]) => usize::try_from(u32::from_le_bytes([a, b, c, d]))
-            .map_err(|_| err("header length does not fit in memory".into()))?,
-        _ => return Err(err("file ends inside the header length field".into())),
-    };
-    let header_end = header_start
-        .checked_add(header_len)
-        .filter(|&end| end <= bytes.len())
-        .ok_or_else(|| {
-            err(format!(
-                "header length {header_len} is larger than the {} bytes left in the file",
-                bytes.len().saturating_sub(header_start)
-            ))
-        })?;
-    let header = bytes.get(header_start..header_end).unwrap_or_default();
-    let text = std::str::from_utf8(header)
-        .map_err(|e| err(format!("header is not valid ASCII/UTF-8 text: {e}")))?;
-    let (descr, fortran, shape) = parse_header(text).map_err(|d| err(format!("header: {d}")))?;
+    let mut data = bytes;
+    let header = Header::from_reader(&mut data).map_err(|e| err(e.to_string()))?;
 
-    let descr = match descr {
-        PyValue::Str(s) => s,
-        other => {
-            return Err(ImportError::UnsupportedDtype {
-                path: path.to_path_buf(),
-                dtype: format!("{other:?} (structured/record dtype)"),
-                allowed: ALLOWED,
-            });
-        }
+    let Some(descr) = header.type_descriptor.as_string() else {
+        return Err(ImportError::UnsupportedDtype {
+            path: path.to_path_buf(),
+            dtype: format!("{} (structured/record dtype)", header.type_descriptor),
+            allowed: ALLOWED,
+        });
     };
-    let (dtype, endian) = parse_descr(&descr).ok_or_else(|| ImportError::UnsupportedDtype {
+    let (dtype, endian) = parse_descr(descr).ok_or_else(|| ImportError::UnsupportedDtype {
         path: path.to_path_buf(),
         dtype: format!("{descr:?}"),
         allowed: ALLOWED,
     })?;
-    let [rows, cols] =
-        <[u64; 2]>::try_from(shape.as_slice()).map_err(|_| ImportError::NotTwoDimensional {
+    let [rows, cols] = <[usize; 2]>::try_from(header.shape.as_slice()).map_err(|_| {
+        ImportError::NotTwoDimensional {
             path: path.to_path_buf(),
-            shape: shape.clone(),
-        })?;
-    let to_usize = |v: u64| {
-        usize::try_from(v).map_err(|_| err(format!("shape [{rows}, {cols}] is too large")))
-    };
+            shape: header.shape.iter().map(|&d| d as u64).collect(),
+        }
+    })?;
     let layout = Layout {
-        rows: to_usize(rows)?,
-        cols: to_usize(cols)?,
+        rows,
+        cols,
         dtype,
         endian,
-        fortran,
+        fortran: header.layout.is_fortran(),
     };
     if layout.byte_len().is_none() {
         return Err(err(format!("shape [{rows}, {cols}] is too large")));
     }
-    let data = bytes.get(header_end..).unwrap_or_default();
     convert::decode_matrix(path, data, layout)
+}
+
+/// Checks magic, version and header length; returns the header's byte range.
+///
+/// Besides precise messages, this guards `ndarray-npy`, which allocates the
+/// header length it reads (up to 4 GiB for version 2.0) before reading it.
+fn check_preamble(bytes: &[u8]) -> Result<std::ops::Range<usize>, String> {
+    if !bytes.starts_with(MAGIC) {
+        let head = bytes.get(..6).unwrap_or(bytes);
+        return Err(format!(
+            "missing magic string b\"\\x93NUMPY\" at the start of the file (found {:?})",
+            head.escape_ascii().to_string()
+        ));
+    }
+    let len_size = match bytes.get(6..8) {
+        Some(&[1, 0]) => 2,
+        Some(&[2 | 3, 0]) => 4,
+        Some(&[major, minor]) => {
+            return Err(format!(
+                "unsupported format version {major}.{minor}; allowed: 1.0, 2.0, 3.0"
+            ));
+        }
+        _ => return Err("file ends inside the format version bytes".into()),
+    };
+    let start = 8 + len_size;
+    let header_len = match bytes.get(8..start) {
+        Some(&[a, b]) => usize::from(u16::from_le_bytes([a, b])),
+        Some(&[a, b, c, d]) => {
+            usize::try_from(u32::from_le_bytes([a, b, c, d])).unwrap_or(usize::MAX)
+        }
+        _ => return Err("file ends inside the header length field".into()),
+    };
+    let left = bytes.len() - start;
+    if header_len > left {
+        return Err(format!(
+            "header length {header_len} is larger than the {left} bytes left in the file"
+        ));
+    }
+    if header_len > MAX_HEADER {
+        return Err(format!(
+            "header length {header_len} exceeds the limit of {MAX_HEADER} bytes \
+             (numpy's default max_header_size)"
+        ));
+    }
+    Ok(start..start + header_len)
+}
+
+/// Refuses headers whose brackets nest deeper than [`MAX_DEPTH`]. Counts
+/// every bracket, quoted or not: conservative, and numpy's headers for
+/// plain dtypes nest 2 deep.
+fn check_nesting(text: &[u8]) -> Result<(), String> {
+    let mut depth = 0usize;
+    for &c in text {
+        match c {
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        if depth > MAX_DEPTH {
+            return Err(format!(
+                "brackets nest more than {MAX_DEPTH} deep; a logit header needs 2"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Maps a numpy `descr` string such as `'<f4'` to a dtype and byte order.
@@ -132,262 +159,9 @@ fn parse_descr(descr: &str) -> Option<(Dtype, Endian)> {
     Some((dtype, endian))
 }
 
-/// Parses the header dict and extracts `(descr, fortran_order, shape)`.
-fn parse_header(text: &str) -> Result<(PyValue, bool, Vec<u64>), String> {
-    let mut p = Parser {
-        s: text.as_bytes(),
-        pos: 0,
-    };
-    let entries = p.dict()?;
-    p.skip_ws();
-    if p.pos != p.s.len() {
-        return Err(format!(
-            "unexpected text after the closing '}}' at byte {}",
-            p.pos
-        ));
-    }
-    let mut descr = None;
-    let mut fortran = None;
-    let mut shape = None;
-    for (key, value) in entries {
-        let slot = match key.as_str() {
-            "descr" => &mut descr,
-            "fortran_order" => &mut fortran,
-            "shape" => &mut shape,
-            _ => continue,
-        };
-        if slot.replace(value).is_some() {
-            return Err(format!("key '{key}' appears more than once"));
-        }
-    }
-    let missing =
-        |k: &str| format!("missing key '{k}' (required: 'descr', 'fortran_order', 'shape')");
-    let descr = descr.ok_or_else(|| missing("descr"))?;
-    let fortran = match fortran.ok_or_else(|| missing("fortran_order"))? {
-        PyValue::Bool(b) => b,
-        other => {
-            return Err(format!(
-                "'fortran_order' must be True or False, found {other:?}"
-            ));
-        }
-    };
-    let shape = match shape.ok_or_else(|| missing("shape"))? {
-        PyValue::Seq(items) => items
-            .into_iter()
-            .map(|v| match v {
-                PyValue::Int(n) => Ok(n),
-                other => Err(format!("shape entries must be integers, found {other:?}")),
-            })
-            .collect::<Result<Vec<u64>, String>>()?,
-        other => {
-            return Err(format!(
-                "'shape' must be a tuple of integers, found {other:?}"
-            ));
-        }
-    };
-    Ok((descr, fortran, shape))
-}
-
-/// Minimal recursive-descent parser for Python dict/tuple literals.
-struct Parser<'a> {
-    s: &'a [u8],
-    pos: usize,
-}
-
-impl Parser<'_> {
-    fn peek(&self) -> Option<u8> {
-        self.s.get(self.pos).copied()
-    }
-
-    fn skip_ws(&mut self) {
-        while self.peek().is_some_and(|c| c.is_ascii_whitespace()) {
-            self.pos += 1;
-        }
-    }
-
-    fn expect(&mut self, want: u8) -> Result<(), String> {
-        self.skip_ws();
-        match self.peek() {
-            Some(c) if c == want => {
-                self.pos += 1;
-                Ok(())
-            }
-            found => Err(format!(
-                "expected '{}' at byte {}, found {}",
-                want as char,
-                self.pos,
-                describe(found)
-            )),
-        }
-    }
-
-    fn dict(&mut self) -> Result<Vec<(String, PyValue)>, String> {
-        self.expect(b'{')?;
-        let mut entries = Vec::new();
-        loop {
-            self.skip_ws();
-            if self.peek() == Some(b'}') {
-                self.pos += 1;
-                return Ok(entries);
-            }
-            let key = match self.value(0)? {
-                PyValue::Str(k) => k,
-                other => return Err(format!("dict keys must be strings, found {other:?}")),
-            };
-            self.expect(b':')?;
-            let value = self.value(0)?;
-            entries.push((key, value));
-            self.skip_ws();
-            match self.peek() {
-                Some(b',') => self.pos += 1,
-                Some(b'}') => {}
-                found => {
-                    return Err(format!(
-                        "expected ',' or '}}' at byte {}, found {}",
-                        self.pos,
-                        describe(found)
-                    ));
-                }
-            }
-        }
-    }
-
-    fn value(&mut self, depth: usize) -> Result<PyValue, String> {
-        if depth > MAX_DEPTH {
-            return Err("values nested too deeply".into());
-        }
-        self.skip_ws();
-        match self.peek() {
-            Some(q @ (b'\'' | b'"')) => self.string(q),
-            Some(b'(') => self.seq(b')', depth),
-            Some(b'[') => self.seq(b']', depth),
-            Some(c) if c.is_ascii_digit() => self.int(),
-            Some(c) if c.is_ascii_alphabetic() => {
-                let start = self.pos;
-                while self.peek().is_some_and(|c| c.is_ascii_alphanumeric()) {
-                    self.pos += 1;
-                }
-                match self.s.get(start..self.pos).unwrap_or_default() {
-                    b"True" => Ok(PyValue::Bool(true)),
-                    b"False" => Ok(PyValue::Bool(false)),
-                    b"None" => Ok(PyValue::None),
-                    word => Err(format!(
-                        "unknown name '{}' at byte {start}; allowed: True, False, None",
-                        word.escape_ascii()
-                    )),
-                }
-            }
-            found => Err(format!(
-                "expected a value at byte {}, found {}",
-                self.pos,
-                describe(found)
-            )),
-        }
-    }
-
-    fn string(&mut self, quote: u8) -> Result<PyValue, String> {
-        let start = self.pos;
-        self.pos += 1;
-        let mut out = Vec::new();
-        loop {
-            match self.peek() {
-                None => return Err(format!("unterminated string starting at byte {start}")),
-                Some(b'\\') => {
-                    self.pos += 1;
-                    let c = self.peek().ok_or("unterminated escape in string")?;
-                    out.push(c);
-                }
-                Some(c) if c == quote => {
-                    self.pos += 1;
-                    break;
-                }
-                Some(c) => out.push(c),
-            }
-            self.pos += 1;
-        }
-        String::from_utf8(out)
-            .map(PyValue::Str)
-            .map_err(|_| format!("string at byte {start} is not valid UTF-8"))
-    }
-
-    fn int(&mut self) -> Result<PyValue, String> {
-        let start = self.pos;
-        let mut n: u64 = 0;
-        while let Some(c) = self.peek().filter(u8::is_ascii_digit) {
-            n = n
-                .checked_mul(10)
-                .and_then(|n| n.checked_add(u64::from(c - b'0')))
-                .ok_or_else(|| format!("integer at byte {start} is too large"))?;
-            self.pos += 1;
-        }
-        if matches!(self.peek(), Some(b'L' | b'l')) {
-            self.pos += 1; // Python 2 long suffix
-        }
-        Ok(PyValue::Int(n))
-    }
-
-    /// Tuple or list; `(x)` without a comma is just `x`, as in Python.
-    fn seq(&mut self, close: u8, depth: usize) -> Result<PyValue, String> {
-        self.pos += 1;
-        let mut items = Vec::new();
-        let mut saw_comma = false;
-        loop {
-            self.skip_ws();
-            if self.peek() == Some(close) {
-                self.pos += 1;
-                break;
-            }
-            items.push(self.value(depth + 1)?);
-            self.skip_ws();
-            match self.peek() {
-                Some(b',') => {
-                    saw_comma = true;
-                    self.pos += 1;
-                }
-                Some(c) if c == close => {}
-                found => {
-                    return Err(format!(
-                        "expected ',' or '{}' at byte {}, found {}",
-                        close as char,
-                        self.pos,
-                        describe(found)
-                    ));
-                }
-            }
-        }
-        if close == b')' && items.len() == 1 && !saw_comma {
-            return Ok(items.pop().unwrap_or(PyValue::None));
-        }
-        Ok(PyValue::Seq(items))
-    }
-}
-
-fn describe(c: Option<u8>) -> String {
-    match c {
-        Some(c) => format!("'{}'", [c].escape_ascii()),
-        None => "end of header".into(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn header_parser_handles_python_literals() {
-        let (d, f, s) =
-            parse_header("{\"shape\": (5, 3,), 'fortran_order': True, 'descr': '>f8'}\n").unwrap();
-        assert_eq!(d, PyValue::Str(">f8".into()));
-        assert!(f);
-        assert_eq!(s, vec![5, 3]);
-        let (_, _, s) = parse_header("{'descr':'<f4','fortran_order':False,'shape':(7,)}").unwrap();
-        assert_eq!(s, vec![7]);
-        assert!(parse_header("{'descr': '<f4', 'fortran_order': False}").is_err());
-        assert!(parse_header("{'descr': '<f4', 'descr': '<f4'}").is_err());
-        assert!(parse_header("{'descr': '<f4', 'fortran_order': Maybe, 'shape': ()}").is_err());
-        let deep = format!("{{'shape': {}}}", "(".repeat(10_000));
-        assert!(parse_header(&deep).is_err());
-    }
 
     #[test]
     fn descr_mapping() {
@@ -397,5 +171,42 @@ mod tests {
         assert_eq!(parse_descr("<i8"), None);
         assert_eq!(parse_descr("<c8"), None);
         assert_eq!(parse_descr(""), None);
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_before_the_parser_sees_it() {
+        assert!(check_nesting(b"{'descr': '<M8[ns]', 'shape': (2, 3), }").is_ok());
+        let deep = format!("{{'shape': ({}{},)}}", "[".repeat(40), "]".repeat(40));
+        assert!(check_nesting(deep.as_bytes()).is_err());
+        let bytes = npy_with_header(&deep);
+        let start = std::time::Instant::now();
+        assert!(parse(Path::new("deep.npy"), &bytes).is_err());
+        assert!(start.elapsed().as_secs() < 5, "took {:?}", start.elapsed());
+    }
+
+    #[test]
+    fn oversized_header_is_refused() {
+        let long = format!(
+            "{{'descr': '<f4', 'fortran_order': False, 'shape': ({})}}",
+            "1, ".repeat(4000)
+        );
+        let msg = parse(Path::new("long.npy"), &npy_with_header(&long))
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("exceeds the limit of 10000"), "{msg}");
+    }
+
+    #[test]
+    fn shape_overflowing_u64_is_an_error() {
+        let dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296), }";
+        assert!(parse(Path::new("big.npy"), &npy_with_header(dict)).is_err());
+    }
+
+    fn npy_with_header(dict: &str) -> Vec<u8> {
+        let mut out = b"\x93NUMPY\x02\x00".to_vec();
+        out.extend((dict.len() as u32 + 1).to_le_bytes());
+        out.extend(dict.as_bytes());
+        out.push(b'\n');
+        out
     }
 }

@@ -1,6 +1,7 @@
 //! `evaluate` and `quantize`: the comparison report, per-row test predictions, the int8
 //! copy and the model card.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::bail;
@@ -10,10 +11,10 @@ use dark_knowledge_core::FrozenTeacher;
 use dark_knowledge_core::io::write_atomic;
 use dark_knowledge_data::CachedTeacher;
 use dark_knowledge_eval::{
-    DatasetSummary, Report, derived_from, evaluate_model, predict_proba, teacher_proba,
+    ModelMetrics, Report, derived_from, evaluate_model, predict_proba, teacher_proba,
 };
 use dark_knowledge_models::{
-    ModelInfo, WeightFormat, load_saved_model, quantize_int8, save_saved_model,
+    AnyModel, ModelInfo, WeightFormat, load_saved_model, quantize_int8, save_saved_model,
 };
 
 use super::{RunDir, TrainingMetrics, default_cache_path, load_role, load_role_with_info};
@@ -67,7 +68,7 @@ pub fn evaluate(
     device: &Device,
     latency_runs: usize,
 ) -> Result<Report> {
-    let run = RunDir(experiment.output_dir.clone());
+    let run = RunDir::of(experiment);
     let teacher_model = if run.role("teacher").join("model.json").exists() {
         Some(FrozenTeacher::new(load_role(
             &run, "teacher", data, device,
@@ -79,97 +80,122 @@ pub fn evaluate(
     let teacher: &dyn dark_knowledge_core::Teacher = match &teacher_model {
         Some(t) => t,
         None => {
-            let path = default_cache_path(experiment);
-            if !path.exists() {
-                bail!(
-                    "no teacher model ({}) and no teacher cache ({}) in {}",
-                    run.role("teacher").join("model.json").display(),
-                    path.display(),
-                    run.0.display()
-                );
-            }
-            if !data.test_in_all {
-                bail!(
-                    "{} covers the training images only; evaluating against the teacher needs its model",
-                    path.display()
-                );
-            }
-            cached = CachedTeacher::open(&path, &data.all)?;
-            log::info!(
-                "evaluate: no teacher model, fidelity measured against {}",
-                cached.describe()
-            );
+            cached = open_cached_teacher(experiment, &run, data)?;
             &cached
         }
     };
     let teacher_probs = teacher_proba(teacher, &data.test, 1024)?;
-    let mut models = std::collections::BTreeMap::new();
-    let mut probs_of: std::collections::BTreeMap<String, Vec<f32>> =
-        std::collections::BTreeMap::new();
-    for role in run_roles(&run) {
-        let role = role.as_str();
-        log::info!("evaluate: {role} on {} test rows", data.test.len());
-        let (info, model) = if let (true, Some(t)) = (role == "teacher", &teacher_model) {
-            (read_info(&run, role)?, t.model().clone())
-        } else {
-            load_role_with_info(&run, role, data, device)?
-        };
-        let mut metrics = evaluate_model(
-            &model,
-            &data.test,
-            &teacher_probs,
-            &data.class_names,
-            data.positive_class,
-            latency_runs,
-        )?;
-        let weights = run.role(role).join(info.weights_file());
-        metrics.bytes = std::fs::metadata(&weights)
-            .with_context(|| format!("reading {}", weights.display()))?
-            .len() as usize;
-        let probs = predict_proba(&model, &data.test, 1024);
-        if let Some(source) = &info.source
-            && let Some(source_probs) = probs_of.get(source.as_str())
-        {
-            metrics.derived_from = Some(derived_from(
-                source,
-                &probs,
-                source_probs,
-                data.num_classes(),
-            )?);
-        }
-        write_test_predictions(&run.role(role), data, &probs)?;
-        probs_of.insert(role.to_string(), probs);
-        models.insert(role.to_string(), metrics);
-    }
-    let labels = data.test.labels_host();
-    let majority = (0..data.num_classes())
-        .map(|c| labels.iter().filter(|&&l| l == c).count())
-        .max()
-        .unwrap_or(0) as f64
-        / labels.len().max(1) as f64;
-    let report = Report {
-        dataset: DatasetSummary {
-            name: data.name.clone(),
-            num_classes: data.num_classes(),
-            class_names: data.class_names.clone(),
-            train_rows: data.train.len(),
-            valid_rows: data.valid.len(),
-            test_rows: data.test.len(),
-            num_features: data.num_features(),
-            majority_class_rate: majority,
-            positive_class: data.positive_class.map(|i| data.class_names[i].clone()),
-        },
-        models,
-        notes: vec![
-            format!("device: {}; seed: {}", experiment.device, experiment.seed),
-            "metrics on the test split; agreement and KL are measured against the teacher's predictions".into(),
-            "latency: median per sample at batch 1; throughput: median at batch 1024; size: the saved weights file".into(),
-        ],
+    let evaluation = Evaluation {
+        run: &run,
+        data,
+        device,
+        teacher_model: teacher_model.as_ref(),
+        teacher_probs: &teacher_probs,
+        latency_runs,
     };
+    let models = evaluation.evaluate_roles()?;
+    let mut report = Report::new(data.summary());
+    report.models = models;
+    report
+        .add_note(format!("device: {}; seed: {}", experiment.device, experiment.seed))
+        .add_note("metrics on the test split; agreement and KL are measured against the teacher's predictions")
+        .add_note("latency: median per sample at batch 1; throughput: median at batch 1024; size: the saved weights file");
     write_atomic(&run.0.join("report.json"), report.to_json().as_bytes())?;
     write_atomic(&run.0.join("report.md"), report.to_markdown().as_bytes())?;
     write_model_card(experiment, &run, data, Some(&report))?;
     Ok(report)
+}
+
+/// The run's teacher cache, when the run has no teacher model: fidelity is measured
+/// against its logits.
+fn open_cached_teacher(
+    experiment: &Experiment,
+    run: &RunDir,
+    data: &Prepared,
+) -> Result<CachedTeacher> {
+    let path = default_cache_path(experiment);
+    if !path.exists() {
+        bail!(
+            "no teacher model ({}) and no teacher cache ({}) in {}",
+            run.role("teacher").join("model.json").display(),
+            path.display(),
+            run.0.display()
+        );
+    }
+    if !data.test_in_all {
+        bail!(
+            "{} covers the training images only; evaluating against the teacher needs its model",
+            path.display()
+        );
+    }
+    let cached = CachedTeacher::open(&path, &data.all)?;
+    log::info!(
+        "evaluate: no teacher model, fidelity measured against {}",
+        cached.describe()
+    );
+    Ok(cached)
+}
+
+/// What measuring each saved model of a run needs: the run, the data, and the teacher's
+/// test predictions the fidelity metrics compare against.
+struct Evaluation<'a> {
+    run: &'a RunDir,
+    data: &'a Prepared,
+    device: &'a Device,
+    /// The saved teacher, already loaded, when there is one.
+    teacher_model: Option<&'a FrozenTeacher<AnyModel>>,
+    teacher_probs: &'a [f32],
+    latency_runs: usize,
+}
+
+impl Evaluation<'_> {
+    /// Every saved model's test metrics, by role, writing each one's test predictions.
+    fn evaluate_roles(&self) -> Result<BTreeMap<String, ModelMetrics>> {
+        let Self { run, data, .. } = *self;
+        let mut models = BTreeMap::new();
+        let mut probs_of: BTreeMap<String, Vec<f32>> = BTreeMap::new();
+        for role in run_roles(run) {
+            let role = role.as_str();
+            log::info!("evaluate: {role} on {} test rows", data.test.len());
+            let (info, model) = self.load(role)?;
+            let mut metrics = evaluate_model(
+                &model,
+                &data.test,
+                self.teacher_probs,
+                &data.class_names,
+                data.positive_class,
+                self.latency_runs,
+            )?;
+            let weights = run.role(role).join(info.weights_file());
+            metrics.bytes = std::fs::metadata(&weights)
+                .with_context(|| format!("reading {}", weights.display()))?
+                .len() as usize;
+            let probs = predict_proba(&model, &data.test, 1024);
+            if let Some(source) = &info.source
+                && let Some(source_probs) = probs_of.get(source.as_str())
+            {
+                metrics.derived_from = Some(derived_from(
+                    source,
+                    &probs,
+                    source_probs,
+                    data.num_classes(),
+                )?);
+            }
+            write_test_predictions(&run.role(role), data, &probs)?;
+            probs_of.insert(role.to_string(), probs);
+            models.insert(role.to_string(), metrics);
+        }
+        Ok(models)
+    }
+
+    /// The saved model of `role` with its description (the teacher: the one loaded).
+    fn load(&self, role: &str) -> Result<(ModelInfo, AnyModel)> {
+        if let (true, Some(t)) = (role == "teacher", self.teacher_model) {
+            Ok((read_info(self.run, role)?, t.model().clone()))
+        } else {
+            load_role_with_info(self.run, role, self.data, self.device)
+        }
+    }
 }
 
 /// Writes `dir/test_predictions.csv`: per test row its id (the data row of a CSV, counted
@@ -197,7 +223,7 @@ fn write_test_predictions(dir: &Path, data: &Prepared, probs: &[f32]) -> Result<
         record.extend(p.iter().map(|v| format!("{v:.6}")));
         writer.write_record(&record)?;
     }
-    let bytes = writer.into_inner().map_err(|e| crate::Error::msg(e))?;
+    let bytes = writer.into_inner().map_err(crate::Error::msg)?;
     let path = dir.join("test_predictions.csv");
     write_atomic(&path, &bytes).with_context(|| format!("writing {}", path.display()))
 }
@@ -263,7 +289,7 @@ pub(super) fn write_model_card(
     data: &Prepared,
     report: Option<&Report>,
 ) -> Result<()> {
-    let mut saved = std::collections::BTreeMap::new();
+    let mut saved = BTreeMap::new();
     for role in run_roles(run) {
         if let Some(s) = read_saved(run, &role)? {
             saved.insert(role, s);

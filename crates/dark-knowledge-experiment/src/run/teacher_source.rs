@@ -15,9 +15,10 @@ use crate::experiment::Experiment;
 use crate::prepare::Prepared;
 
 /// Where `distill` gets the teacher's logits.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub enum TeacherSource {
     /// The run's saved teacher model, run on every batch.
+    #[default]
     Model,
     /// A cache made by `cache-teacher` over the experiment's data.
     Cache(PathBuf),
@@ -46,7 +47,7 @@ pub fn cache_teacher(
     dtype: CacheDtype,
     top_k: Option<usize>,
 ) -> Result<()> {
-    let run = RunDir(experiment.output_dir.clone());
+    let run = RunDir::of(experiment);
     check_preprocessing(&run, data)?;
     let (info, model) = load_role_with_info(&run, "teacher", data, device)?;
     if let Some(k) = top_k
@@ -117,14 +118,14 @@ fn import_logits(
     Ok(out)
 }
 
-/// The teacher `distill` uses.
+/// The teacher `distill` uses, from `run`, the run folder of `experiment`.
 pub(super) fn open_teacher(
     experiment: &Experiment,
+    run: &RunDir,
     data: &Prepared,
     device: &Device,
     source: &TeacherSource,
 ) -> Result<Box<dyn dark_knowledge_core::Teacher>> {
-    let run = RunDir(experiment.output_dir.clone());
     let open_cache = |path: &Path| -> Result<Box<dyn dark_knowledge_core::Teacher>> {
         let cached = CachedTeacher::open(path, &data.all).with_context(|| {
             format!(
@@ -137,9 +138,9 @@ pub(super) fn open_teacher(
     };
     match source {
         TeacherSource::Model => {
-            check_preprocessing(&run, data)?;
+            check_preprocessing(run, data)?;
             Ok(Box::new(FrozenTeacher::new(load_role(
-                &run, "teacher", data, device,
+                run, "teacher", data, device,
             )?)))
         }
         TeacherSource::Cache(path) => open_cache(path),

@@ -157,77 +157,97 @@ fn write_plots(out: &Path, results: &[RunResult], rows: &[Row]) -> Result<()> {
         .collect::<std::collections::BTreeSet<_>>()
         .len()
         > 1;
+    plot_against_temperature(&dir, rows, weights_vary)?;
+    plot_against_student_size(&dir, rows, weights_vary)?;
+    write_reliability_diagrams(&dir, results, rows)
+}
+
+/// `accuracy_vs_temperature.svg`, when the study varies the temperature.
+fn plot_against_temperature(dir: &Path, rows: &[Row], weights_vary: bool) -> Result<()> {
     let temps: std::collections::BTreeSet<u64> =
         rows.iter().map(|r| r.temperature.to_bits()).collect();
-    if temps.len() > 1 {
-        // `hard` does not depend on T: drawn at every temperature, as a flat reference.
-        let mut spread = Vec::new();
-        for r in rows {
-            if r.method == Method::Hard {
-                for &t in &temps {
-                    spread.push(Row {
-                        temperature: f64::from_bits(t),
-                        ..r.clone()
-                    });
-                }
-            } else {
-                spread.push(r.clone());
+    if temps.len() <= 1 {
+        return Ok(());
+    }
+    // `hard` does not depend on T: drawn at every temperature, as a flat reference.
+    let mut spread = Vec::new();
+    for r in rows {
+        if r.method == Method::Hard {
+            for &t in &temps {
+                spread.push(Row {
+                    temperature: f64::from_bits(t),
+                    ..r.clone()
+                });
             }
+        } else {
+            spread.push(r.clone());
         }
-        let series = series_by(
-            &spread,
-            |r| r.temperature,
-            |r| {
-                format!(
-                    "{} {} {}{}",
-                    r.method.name(),
-                    r.labels.describe(),
-                    hidden(r),
-                    weight(r, weights_vary)
-                )
-            },
-        );
-        let chart = Chart {
-            title: "Test accuracy against temperature",
-            x_label: "temperature T",
-            y_label: "test accuracy (mean ± std over seeds)",
-            log2_x: true,
-        };
-        write_atomic(
-            &dir.join("accuracy_vs_temperature.svg"),
-            line_chart_svg(&chart, &series).as_bytes(),
-        )?;
     }
+    let series = series_by(
+        &spread,
+        |r| r.temperature,
+        |r| {
+            format!(
+                "{} {} {}{}",
+                r.method.name(),
+                r.labels.describe(),
+                hidden(r),
+                weight(r, weights_vary)
+            )
+        },
+    );
+    let chart = Chart {
+        title: "Test accuracy against temperature",
+        x_label: "temperature T",
+        y_label: "test accuracy (mean ± std over seeds)",
+        log2_x: true,
+    };
+    write_atomic(
+        &dir.join("accuracy_vs_temperature.svg"),
+        line_chart_svg(&chart, &series).as_bytes(),
+    )?;
+    Ok(())
+}
+
+/// `accuracy_vs_student_size.svg`, when the study varies the student's size.
+fn plot_against_student_size(dir: &Path, rows: &[Row], weights_vary: bool) -> Result<()> {
     let sizes: std::collections::BTreeSet<usize> = rows.iter().map(|r| r.student_params).collect();
-    if sizes.len() > 1 {
-        let series = series_by(
-            rows,
-            |r| r.student_params as f64,
-            |r| {
-                let t = if r.method == Method::Hard {
-                    String::new()
-                } else {
-                    format!(" T={}", r.temperature)
-                };
-                format!(
-                    "{} {}{t}{}",
-                    r.method.name(),
-                    r.labels.describe(),
-                    weight(r, weights_vary)
-                )
-            },
-        );
-        let chart = Chart {
-            title: "Test accuracy against student size",
-            x_label: "student parameters",
-            y_label: "test accuracy (mean ± std over seeds)",
-            log2_x: true,
-        };
-        write_atomic(
-            &dir.join("accuracy_vs_student_size.svg"),
-            line_chart_svg(&chart, &series).as_bytes(),
-        )?;
+    if sizes.len() <= 1 {
+        return Ok(());
     }
+    let series = series_by(
+        rows,
+        |r| r.student_params as f64,
+        |r| {
+            let t = if r.method == Method::Hard {
+                String::new()
+            } else {
+                format!(" T={}", r.temperature)
+            };
+            format!(
+                "{} {}{t}{}",
+                r.method.name(),
+                r.labels.describe(),
+                weight(r, weights_vary)
+            )
+        },
+    );
+    let chart = Chart {
+        title: "Test accuracy against student size",
+        x_label: "student parameters",
+        y_label: "test accuracy (mean ± std over seeds)",
+        log2_x: true,
+    };
+    write_atomic(
+        &dir.join("accuracy_vs_student_size.svg"),
+        line_chart_svg(&chart, &series).as_bytes(),
+    )?;
+    Ok(())
+}
+
+/// `reliability_<k>_<method>.svg` per row, its runs' bins pooled over seeds; removes the
+/// diagrams of an earlier, larger grid.
+fn write_reliability_diagrams(dir: &Path, results: &[RunResult], rows: &[Row]) -> Result<()> {
     let mut written = Vec::with_capacity(rows.len());
     for (i, row) in rows.iter().enumerate() {
         let bins: Vec<_> = results
@@ -249,7 +269,7 @@ fn write_plots(out: &Path, results: &[RunResult], rows: &[Row]) -> Result<()> {
         written.push(name);
     }
     // Diagrams of an earlier, larger grid in the same folder would be mistaken for these.
-    for entry in std::fs::read_dir(&dir)?.flatten() {
+    for entry in std::fs::read_dir(dir)?.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         if name.starts_with("reliability_") && name.ends_with(".svg") && !written.contains(&name) {
             std::fs::remove_file(entry.path())?;

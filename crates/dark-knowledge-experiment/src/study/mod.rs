@@ -32,7 +32,7 @@ pub use aggregate::{Row, markdown, write_results};
 pub use labels::{Labels, check_budgets, split_labels};
 pub use spec::{Method, RunResult, RunSpec, describe_weights};
 
-use keys::{TEACHER_KEY_FILE, context_key, teacher_key};
+use keys::{HASHES, TEACHER_KEY_FILE, context_key, teacher_key};
 
 use crate::experiment::Experiment;
 use crate::prepare::Prepared;
@@ -71,6 +71,15 @@ pub struct StudyContext {
     teacher_test: Vec<usize>,
     /// See [`RunResult::context`].
     context: String,
+    /// The context as an earlier version wrote it: its runs are this study's too.
+    legacy_context: String,
+}
+
+impl StudyContext {
+    /// Whether a saved run was made in this study's context.
+    fn made_here(&self, result: &RunResult) -> bool {
+        result.context == self.context || result.context == self.legacy_context
+    }
 }
 
 impl StudyContext {
@@ -81,12 +90,13 @@ impl StudyContext {
     /// A teacher in that folder trained from other settings or data (its key file differs
     /// or is missing); a teacher that fails to train or load.
     pub fn new(experiment: Experiment, data: Prepared, device: &Device) -> Result<Self> {
-        let run = RunDir(experiment.output_dir.clone());
-        let key = teacher_key(&experiment, &data)?;
+        let run = RunDir::of(&experiment);
+        let key = teacher_key(HASHES[0], &experiment, &data)?;
         let key_path = run.0.join("teacher").join(TEACHER_KEY_FILE);
         let teacher = if run.0.join("teacher/model.json").exists() {
             let saved = std::fs::read_to_string(&key_path).unwrap_or_default();
-            if saved.trim() != key {
+            let fits = |hash| teacher_key(hash, &experiment, &data).map(|k| saved.trim() == k);
+            if !(saved.trim() == key || fits(HASHES[1])?) {
                 bail!(
                     "the teacher in {} was trained from other settings or data than this study's \
                      ({} {}); remove that folder to train the teacher again, or choose another output folder",
@@ -107,7 +117,13 @@ impl StudyContext {
             write_atomic(&key_path, key.as_bytes())?;
             run::train_teacher(&experiment, &data, device, Progress::Auto)?
         };
-        let context = context_key(&experiment, &teacher, &data)?;
+        let context = context_key(HASHES[0], &experiment, &teacher, &data)?;
+        // What the runs of an earlier version (FNV-1a fingerprints) recorded for this study.
+        let legacy_context = format!(
+            "{}-{}",
+            teacher_key(HASHES[1], &experiment, &data)?,
+            context_key(HASHES[1], &experiment, &teacher, &data)?
+        );
         let frozen = FrozenTeacher::new(teacher);
         let logits = teacher_logits(&frozen, &data.all)?;
         let test = teacher_logits(&frozen, &data.test)?;
@@ -123,6 +139,7 @@ impl StudyContext {
             teacher: PrecomputedTeacher::new(logits)?,
             teacher_test,
             context: format!("{key}-{context}"),
+            legacy_context,
         })
     }
 
@@ -138,8 +155,47 @@ impl StudyContext {
             ),
             _ => &labeled,
         };
+        let config = self.trainer_config(spec, rows.len())?;
+        let epochs = config.epochs;
+        let model_spec = match &spec.student_hidden {
+            None => self.experiment.student.model.clone(),
+            Some(hidden) => ModelSpec::mlp(hidden.clone(), 0.0),
+        };
+        let autodiff = device.clone().autodiff();
+        autodiff.seed(spec.seed.wrapping_add(1));
+        let model: AnyModel =
+            model_spec.build(self.data.num_features(), self.data.num_classes(), &autodiff)?;
+        let student_params = burn::module::Module::num_params(&model);
+        let trainer = self.trainer(spec, config)?;
+        let teachers = match spec.method {
+            Method::Hard => TeacherSet::none(),
+            Method::Kd | Method::KdTransfer => TeacherSet::single(&self.teacher),
+        };
+        let out = trainer.fit_with(model, rows, &self.data.valid, &teachers)?;
+        let probs = predict_proba(&out.last, &self.data.test, 1024);
+        let c = self.data.num_classes();
+        let labels = self.data.test.labels_host();
+        let agreement_with_teacher = self.agreement_with_teacher(&probs);
+        Ok(RunResult {
+            spec: spec.clone(),
+            n_labeled: labeled.len(),
+            n_train_rows: rows.len(),
+            epochs,
+            student_params,
+            accuracy: accuracy(&probs, c, labels)?,
+            ece: expected_calibration_error(&probs, c, labels, BINS)?,
+            agreement_with_teacher,
+            seconds: started.elapsed().as_secs_f64(),
+            reliability: reliability_bins(&probs, c, labels, BINS)?,
+            context: self.context.clone(),
+        })
+    }
+
+    /// The student's settings for one run: the base experiment's, with the run's seed, the
+    /// epochs that make its steps over `rows` training rows, its temperature and weights.
+    fn trainer_config(&self, spec: &RunSpec, rows: usize) -> Result<TrainerConfig> {
         let base = self.experiment.student_trainer();
-        let steps_per_epoch = rows.len().div_ceil(base.batch_size.max(1));
+        let steps_per_epoch = rows.div_ceil(base.batch_size.max(1));
         let epochs = ((spec.steps as f64 / steps_per_epoch as f64).round() as usize).max(1);
         let mut config = TrainerConfig {
             epochs,
@@ -168,17 +224,13 @@ impl StudyContext {
                 }
             }
         }
-        let model_spec = match &spec.student_hidden {
-            None => self.experiment.student.model.clone(),
-            Some(hidden) => ModelSpec::mlp(hidden.clone(), 0.0),
-        };
-        let autodiff = device.clone().autodiff();
-        autodiff.seed(spec.seed.wrapping_add(1));
-        let model: AnyModel =
-            model_spec.build(self.data.num_features(), self.data.num_classes(), &autodiff)?;
-        let student_params = burn::module::Module::num_params(&model);
-        // Each run checkpoints in its own folder (removed once its result is saved), tagged
-        // with the study's context, and resumes inside the run with `--resume`.
+        Ok(config)
+    }
+
+    /// The trainer of one run: silent, checkpointing in the run's own folder (removed once
+    /// its result is saved), tagged with the study's context, and resuming inside the run
+    /// with `--resume`.
+    fn trainer(&self, spec: &RunSpec, config: TrainerConfig) -> Result<Trainer> {
         let role = format!("study/{}", spec.id());
         let mut checkpoints = self.experiment.checkpoint_config(&role);
         checkpoints.tag.clone_from(&self.context);
@@ -188,15 +240,13 @@ impl StudyContext {
         if self.experiment.resume {
             trainer = trainer.resuming();
         }
-        let teachers = match spec.method {
-            Method::Hard => TeacherSet::none(),
-            Method::Kd | Method::KdTransfer => TeacherSet::single(&self.teacher),
-        };
-        let out = trainer.fit_with(model, rows, &self.data.valid, &teachers)?;
-        let test = &self.data.test;
-        let probs = predict_proba(&out.last, test, 1024);
+        Ok(trainer)
+    }
+
+    /// The fraction of test rows on which the student (its test probabilities `probs`)
+    /// predicts the teacher's class.
+    fn agreement_with_teacher(&self, probs: &[f32]) -> f64 {
         let c = self.data.num_classes();
-        let labels = test.labels_host();
         let predicted: Vec<usize> = probs
             .chunks(c)
             .map(|p| {
@@ -210,19 +260,7 @@ impl StudyContext {
             .zip(&self.teacher_test)
             .filter(|(a, b)| a == b)
             .count();
-        Ok(RunResult {
-            spec: spec.clone(),
-            n_labeled: labeled.len(),
-            n_train_rows: rows.len(),
-            epochs,
-            student_params,
-            accuracy: accuracy(&probs, c, labels)?,
-            ece: expected_calibration_error(&probs, c, labels, BINS)?,
-            agreement_with_teacher: agree as f64 / test.len().max(1) as f64,
-            seconds: started.elapsed().as_secs_f64(),
-            reliability: reliability_bins(&probs, c, labels, BINS)?,
-            context: self.context.clone(),
-        })
+        agree as f64 / self.data.test.len().max(1) as f64
     }
 }
 
@@ -293,14 +331,10 @@ pub fn run_all(
             (result.spec == *spec).then_some(result)
         })
         .collect();
-    let stale = saved
-        .iter()
-        .flatten()
-        .filter(|r| r.context != ctx.context)
-        .count();
+    let stale = saved.iter().flatten().filter(|r| !ctx.made_here(r)).count();
     let mut done: Vec<Option<RunResult>> = saved
         .into_iter()
-        .map(|r| r.filter(|r| r.context == ctx.context))
+        .map(|r| r.filter(|r| ctx.made_here(r)))
         .collect();
     let todo = done.iter().filter(|r| r.is_none()).count();
     log::info!(

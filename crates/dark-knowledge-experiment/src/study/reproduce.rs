@@ -19,7 +19,7 @@ use crate::error::Result;
 use dark_knowledge_models::ModelSpec;
 use dark_knowledge_train::{LrSchedule, TrainerConfig};
 
-use super::{Labels, Method, Row, RunSpec, StudyContext, check_budgets, run_all, write_results};
+use super::{Labels, Method, RunSpec, StudyContext, check_budgets, run_all, write_results};
 use crate::experiment::{DataConfig, DataSource, Experiment};
 use crate::run::prepare_experiment;
 
@@ -62,8 +62,29 @@ pub struct ReproduceOptions {
         arg(long, value_delimiter = ',', default_value = "60,180,600")
     )]
     pub labels_per_class: Vec<usize>,
+    /// Resume and checkpoint flags.
     #[cfg_attr(feature = "clap", command(flatten))]
     pub checkpoints: crate::experiment::ResumeOptions,
+}
+
+impl ReproduceOptions {
+    /// The study `name` into `out`, with the command's defaults: 3 seeds, Fashion-MNIST from
+    /// its Debian folder, the CPU, 10 teacher epochs, 60 / 180 / 600 labels per class.
+    pub fn new(name: impl Into<String>, out: PathBuf) -> Self {
+        Self {
+            name: name.into(),
+            seeds: 3,
+            data_dir: dark_knowledge_data::idx::DEFAULT_FASHION_MNIST_DIR.into(),
+            out,
+            device: "cpu".into(),
+            steps: None,
+            teacher_epochs: 10,
+            max_train_rows: None,
+            max_test_rows: None,
+            labels_per_class: vec![60, 180, 600],
+            checkpoints: Default::default(),
+        }
+    }
 }
 
 /// The study's base experiment: data, teacher, student, trainer settings.

@@ -20,11 +20,11 @@ use std::path::Path;
 use crate::bail;
 use crate::error::{Context, Result};
 use dark_knowledge_models::ModelSpec;
+use dark_knowledge_train::TrainerConfig;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Labels, Method, RunResult, RunSpec, StudyContext, check_budgets, describe_weights, run_all,
-    write_results,
+    Labels, Method, RunSpec, StudyContext, check_budgets, describe_weights, run_all, write_results,
 };
 use crate::experiment::Experiment;
 use crate::run::prepare_experiment;
@@ -99,7 +99,149 @@ pub fn expand(
     grid: &SweepGrid,
     unlabeled_rows: bool,
 ) -> Result<Vec<RunSpec>> {
-    let base = experiment.student_trainer();
+    Ok(Axes::of(experiment, grid)?.specs(unlabeled_rows))
+}
+
+/// The values of every axis of a grid, checked; an axis the grid leaves out has the base
+/// experiment's value.
+struct Axes {
+    seeds: Vec<u64>,
+    methods: Vec<Method>,
+    temps: Vec<f64>,
+    weights: Vec<f64>,
+    /// Term weights by name; `[None]` when the grid sets none.
+    term_weights: Vec<Option<BTreeMap<String, f64>>>,
+    /// Student hidden sizes; `[None]` for the experiment's student.
+    hidden: Vec<Option<Vec<usize>>>,
+    labels: Vec<Labels>,
+    /// Whether `[[loss]]` terms keep their own temperatures.
+    keep_term_temperatures: bool,
+    /// Optimizer steps per run; 0 until `sweep` knows the size of the training split.
+    steps: usize,
+}
+
+impl Axes {
+    /// The axes of `grid` over `experiment`, checked in this order: the loss weights, the
+    /// labels, the temperatures, `kd_weight`, the student sizes, the steps.
+    fn of(experiment: &Experiment, grid: &SweepGrid) -> Result<Self> {
+        let base = experiment.student_trainer();
+        let term_weights = term_weight_axis(&base, grid)?;
+        let labels = label_axis(grid)?;
+        let seeds = or(&grid.seeds, experiment.seed);
+        let methods = if grid.method.is_empty() {
+            vec![Method::Hard, Method::Kd]
+        } else {
+            grid.method.clone()
+        };
+        let (temps, keep_term_temperatures) = temperature_axis(&base, grid)?;
+        let weights = or(&grid.kd_weight, base.loss.kd_weight);
+        for &w in &weights {
+            crate::ensure!(
+                (0.0..=1.0).contains(&w),
+                "[sweep] kd_weight {w}: allowed: a number in [0, 1]"
+            );
+        }
+        let hidden = hidden_axis(experiment, grid)?;
+        let steps = match grid.steps {
+            Some(0) => bail!("[sweep] steps = 0: allowed: an integer >= 1"),
+            Some(s) => s,
+            None => 0, // set by `sweep` once the size of the training split is known
+        };
+        Ok(Self {
+            seeds,
+            methods,
+            temps,
+            weights,
+            term_weights,
+            hidden,
+            labels,
+            keep_term_temperatures,
+            steps,
+        })
+    }
+
+    /// Every run of the grid, seeds innermost; `hard` runs once per setting of the axes it
+    /// does not depend on.
+    fn specs(&self, unlabeled_rows: bool) -> Vec<RunSpec> {
+        let mut specs = Vec::new();
+        for &label in &self.labels {
+            for h in &self.hidden {
+                for &method in &self.methods {
+                    if method == Method::KdTransfer && label == Labels::All && !unlabeled_rows {
+                        continue; // no row without label, no transfer set
+                    }
+                    let (ts, ws, tws) = if method == Method::Hard {
+                        (vec![self.temps[0]], vec![self.weights[0]], vec![None])
+                    } else {
+                        (
+                            self.temps.clone(),
+                            self.weights.clone(),
+                            self.term_weights.clone(),
+                        )
+                    };
+                    for &t in &ts {
+                        for &w in &ws {
+                            for tw in &tws {
+                                let setting = self.setting(label, h.as_deref(), method, t, w, tw);
+                                for &seed in &self.seeds {
+                                    specs.push(RunSpec {
+                                        setting: setting.clone(),
+                                        method,
+                                        labels: label,
+                                        student_hidden: h.clone(),
+                                        temperature: t,
+                                        kd_weight: w,
+                                        keep_term_temperatures: self.keep_term_temperatures,
+                                        term_weights: tw.clone(),
+                                        seed,
+                                        steps: self.steps,
+                                    });
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        specs
+    }
+
+    /// The name of a setting: the labels kept, and each axis that varies besides the method
+    /// and the seed.
+    fn setting(
+        &self,
+        label: Labels,
+        hidden: Option<&[usize]>,
+        method: Method,
+        t: f64,
+        w: f64,
+        term_weights: &Option<BTreeMap<String, f64>>,
+    ) -> String {
+        let mut setting = label.describe();
+        if let Some(h) = hidden {
+            setting.push_str(&format!(", student {h:?}"));
+        }
+        if method != Method::Hard {
+            if self.temps.len() > 1 {
+                setting.push_str(&format!(", T = {t}"));
+            }
+            if self.weights.len() > 1 {
+                setting.push_str(&format!(", kd_weight = {w}"));
+            }
+            if let (Some(tw), true) = (term_weights, self.term_weights.len() > 1) {
+                setting.push_str(&format!(", {}", describe_weights(tw)));
+            }
+        }
+        setting
+    }
+}
+
+/// The term-weight tables of the grid, checked against the loss's term names (`ce` and
+/// `kd` for the classic loss); `[None]` when the grid sets none.
+fn term_weight_axis(
+    base: &TrainerConfig,
+    grid: &SweepGrid,
+) -> Result<Vec<Option<BTreeMap<String, f64>>>> {
     if !base.terms.is_empty() && !grid.kd_weight.is_empty() {
         bail!(
             "[sweep] kd_weight sets the classic loss's weights (ce = 1 − kd_weight); this \
@@ -132,11 +274,16 @@ pub fn expand(
             );
         }
     }
-    let term_weights: Vec<Option<BTreeMap<String, f64>>> = if grid.weights.is_empty() {
+    Ok(if grid.weights.is_empty() {
         vec![None]
     } else {
         grid.weights.iter().cloned().map(Some).collect()
-    };
+    })
+}
+
+/// The label budgets of the grid, checked: labels kept per class, then fractions; all
+/// labels when the grid sets neither.
+fn label_axis(grid: &SweepGrid) -> Result<Vec<Labels>> {
     for &n in &grid.labeled_per_class {
         crate::ensure!(
             n >= 1,
@@ -149,13 +296,21 @@ pub fn expand(
             "[sweep] labeled_fraction {f}: allowed: a fraction in (0, 1]"
         );
     }
-    let seeds = or(&grid.seeds, experiment.seed);
-    let methods = if grid.method.is_empty() {
-        vec![Method::Hard, Method::Kd]
-    } else {
-        grid.method.clone()
-    };
-    // `[[loss]]` terms keep their own temperatures unless the grid sets one.
+    let mut labels: Vec<Labels> = grid
+        .labeled_per_class
+        .iter()
+        .map(|&n| Labels::PerClass(n))
+        .collect();
+    labels.extend(grid.labeled_fraction.iter().map(|&f| Labels::Fraction(f)));
+    if labels.is_empty() {
+        labels.push(Labels::All);
+    }
+    Ok(labels)
+}
+
+/// The temperatures of the grid, checked, and whether `[[loss]]` terms keep their own
+/// temperatures (they do unless the grid sets one).
+fn temperature_axis(base: &TrainerConfig, grid: &SweepGrid) -> Result<(Vec<f64>, bool)> {
     let keep_term_temperatures = !base.terms.is_empty() && grid.temperature.is_empty();
     let own_temperature = base
         .terms
@@ -167,100 +322,31 @@ pub fn expand(
     } else {
         or(&grid.temperature, base.loss.temperature)
     };
-    let weights = or(&grid.kd_weight, base.loss.kd_weight);
     for &t in &temps {
         crate::ensure!(
             t.is_finite() && t > 0.0,
             "[sweep] temperature {t}: allowed: a number > 0"
         );
     }
-    for &w in &weights {
+    Ok((temps, keep_term_temperatures))
+}
+
+/// The student hidden sizes of the grid, checked (MLP students only); `[None]`, the
+/// experiment's student, when the grid sets none.
+fn hidden_axis(experiment: &Experiment, grid: &SweepGrid) -> Result<Vec<Option<Vec<usize>>>> {
+    if grid.student_hidden.is_empty() {
+        return Ok(vec![None]);
+    }
+    if !matches!(experiment.student.model, ModelSpec::Mlp { .. }) {
+        bail!("[sweep] student_hidden varies MLP students; the experiment's student is not an MLP");
+    }
+    for h in &grid.student_hidden {
         crate::ensure!(
-            (0.0..=1.0).contains(&w),
-            "[sweep] kd_weight {w}: allowed: a number in [0, 1]"
+            !h.is_empty() && h.iter().all(|&v| v > 0),
+            "[sweep] student_hidden {h:?}: allowed: one or more sizes >= 1"
         );
     }
-    let hidden: Vec<Option<Vec<usize>>> = if grid.student_hidden.is_empty() {
-        vec![None]
-    } else {
-        if !matches!(experiment.student.model, ModelSpec::Mlp { .. }) {
-            bail!(
-                "[sweep] student_hidden varies MLP students; the experiment's student is not an MLP"
-            );
-        }
-        for h in &grid.student_hidden {
-            crate::ensure!(
-                !h.is_empty() && h.iter().all(|&v| v > 0),
-                "[sweep] student_hidden {h:?}: allowed: one or more sizes >= 1"
-            );
-        }
-        grid.student_hidden.iter().cloned().map(Some).collect()
-    };
-    let mut labels: Vec<Labels> = grid
-        .labeled_per_class
-        .iter()
-        .map(|&n| Labels::PerClass(n))
-        .collect();
-    labels.extend(grid.labeled_fraction.iter().map(|&f| Labels::Fraction(f)));
-    if labels.is_empty() {
-        labels.push(Labels::All);
-    }
-    let steps = match grid.steps {
-        Some(0) => bail!("[sweep] steps = 0: allowed: an integer >= 1"),
-        Some(s) => s,
-        None => 0, // set by `sweep` once the size of the training split is known
-    };
-    let mut specs = Vec::new();
-    for &label in &labels {
-        for h in &hidden {
-            for &method in &methods {
-                if method == Method::KdTransfer && label == Labels::All && !unlabeled_rows {
-                    continue; // no row without label, no transfer set
-                }
-                let (ts, ws, tws) = if method == Method::Hard {
-                    (vec![temps[0]], vec![weights[0]], vec![None])
-                } else {
-                    (temps.clone(), weights.clone(), term_weights.clone())
-                };
-                for &t in &ts {
-                    for &w in &ws {
-                        for tw in &tws {
-                            let mut setting = label.describe();
-                            if let Some(h) = h {
-                                setting.push_str(&format!(", student {h:?}"));
-                            }
-                            if method != Method::Hard {
-                                if temps.len() > 1 {
-                                    setting.push_str(&format!(", T = {t}"));
-                                }
-                                if weights.len() > 1 {
-                                    setting.push_str(&format!(", kd_weight = {w}"));
-                                }
-                                if let (Some(tw), true) = (tw, term_weights.len() > 1) {
-                                    setting.push_str(&format!(", {}", describe_weights(tw)));
-                                }
-                            }
-                            for &seed in &seeds {
-                                specs.push(RunSpec {
-                                    setting: setting.clone(),
-                                    method,
-                                    labels: label,
-                                    student_hidden: h.clone(),
-                                    temperature: t,
-                                    kd_weight: w,
-                                    keep_term_temperatures,
-                                    term_weights: tw.clone(),
-                                    seed,
-                                    steps,
-                                });
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-    Ok(specs)
+    Ok(grid.student_hidden.iter().cloned().map(Some).collect())
 }
 
 fn or<T: Copy>(list: &[T], default: T) -> Vec<T> {
@@ -307,13 +393,28 @@ pub fn sweep(
 mod tests {
     use super::*;
 
-    #[test]
-    fn the_example_sweep_expands_to_its_grid() {
+    /// The example sweep file: its experiment and grid.
+    fn example_sweep() -> (Experiment, SweepGrid) {
         let path = Path::new(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/../../examples/experiments/sweep-churn.toml"
         ));
-        let (experiment, grid) = load(path).unwrap();
+        load(path).unwrap()
+    }
+
+    /// `experiment` with its loss given as `[[loss]]` terms.
+    fn with_loss_terms(experiment: &Experiment) -> Experiment {
+        let mut with_terms = experiment.clone();
+        with_terms.loss = vec![
+            dark_knowledge_train::LossTerm::ce(0.5),
+            dark_knowledge_train::LossTerm::kd(0.5, 2.0),
+        ];
+        with_terms
+    }
+
+    #[test]
+    fn the_example_sweep_expands_to_its_grid() {
+        let (experiment, grid) = example_sweep();
         let specs = expand(&experiment, &grid, false).unwrap();
         // 2 label fractions × 3 student sizes × (hard + 3 kd + 3 kd+transfer) × 3 seeds.
         assert_eq!(specs.len(), 2 * 3 * 7 * 3);
@@ -326,11 +427,7 @@ mod tests {
 
     #[test]
     fn bad_grids_are_errors_naming_the_key() {
-        let path = Path::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../examples/experiments/sweep-churn.toml"
-        ));
-        let (experiment, grid) = load(path).unwrap();
+        let (experiment, grid) = example_sweep();
         for (bad, key) in [
             (
                 SweepGrid {
@@ -378,12 +475,17 @@ mod tests {
             let err = expand(&experiment, &bad, false).unwrap_err().to_string();
             assert!(err.contains(key), "{err}");
         }
+        let err = toml::from_str::<SweepGrid>("temperatures = [2.0]")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("temperatures"), "{err}");
+    }
+
+    #[test]
+    fn kd_weight_is_refused_with_loss_terms() {
+        let (experiment, grid) = example_sweep();
         // kd_weight is the classic loss's; with [[loss]] terms it would change nothing.
-        let mut with_terms = experiment.clone();
-        with_terms.loss = vec![
-            dark_knowledge_train::LossTerm::ce(0.5),
-            dark_knowledge_train::LossTerm::kd(0.5, 2.0),
-        ];
+        let with_terms = with_loss_terms(&experiment);
         let err = expand(&with_terms, &grid, false).unwrap_err().to_string();
         assert!(
             err.contains("kd_weight") && err.contains("[[loss]]"),
@@ -394,7 +496,17 @@ mod tests {
             ..grid.clone()
         };
         assert!(expand(&with_terms, &no_weights, false).is_ok());
-        // Term weights by name instead: checked against the terms' names.
+    }
+
+    #[test]
+    fn term_weights_are_checked_against_the_term_names() {
+        let (experiment, grid) = example_sweep();
+        let with_terms = with_loss_terms(&experiment);
+        let no_weights = SweepGrid {
+            kd_weight: vec![],
+            ..grid.clone()
+        };
+        // Term weights by name instead of kd_weight: checked against the terms' names.
         let table = |pairs: &[(&str, f64)]| -> BTreeMap<String, f64> {
             pairs.iter().map(|(n, v)| (n.to_string(), *v)).collect()
         };
@@ -436,9 +548,5 @@ mod tests {
                 .iter()
                 .any(|s| s.setting.contains("ce = 0.1 kd = 0.9"))
         );
-        let err = toml::from_str::<SweepGrid>("temperatures = [2.0]")
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("temperatures"), "{err}");
     }
 }

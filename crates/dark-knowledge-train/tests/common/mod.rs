@@ -59,7 +59,9 @@ pub fn predictions<M: Classifier<Input = burn::tensor::Tensor<2>>>(
     data: &Dataset,
 ) -> Vec<i64> {
     let logits = model.logits(data.features().clone());
-    dark_knowledge_core::tensor_util::to_vec_i64(logits.argmax(1).reshape([data.len()]))
+    dark_knowledge_core::tensor_util::to_vec_i64(dark_knowledge_core::rows::predicted_classes(
+        logits,
+    ))
 }
 
 /// Trainer settings for loss-term tests: batch 32, learning rate 3e-3, the given terms.
@@ -73,12 +75,49 @@ pub fn terms_config(epochs: usize, terms: Vec<dark_knowledge_train::LossTerm>) -
     }
 }
 
+/// A DKD term of `weight`: constant temperature `temperature`, `alpha = 1`, `beta` and
+/// `warmup_epochs` as given.
+pub fn dkd_term(
+    weight: f64,
+    temperature: f64,
+    beta: f64,
+    warmup_epochs: usize,
+) -> dark_knowledge_train::LossTerm {
+    dark_knowledge_train::LossTerm::new(
+        dark_knowledge_train::TermKind::Dkd {
+            temperature,
+            temperature_schedule: dark_knowledge_train::Schedule::Constant {},
+            alpha: 1.0,
+            beta,
+            warmup_epochs,
+        },
+        weight,
+    )
+}
+
 /// The teacher of the task, trained 8 epochs from labels, frozen.
 pub fn trained_teacher(device: &Device, task: &Task) -> dark_knowledge_core::FrozenTeacher<Mlp> {
     let out = trainer(terms_config(8, Vec::new()))
         .fit(teacher_model(device), &task.train, &task.valid, None)
         .unwrap();
     dark_knowledge_core::FrozenTeacher::new(out.best)
+}
+
+/// What most distillation tests start from: the generator held ([`exclusive_rng`]), the
+/// flex device, the task of `num_samples` rows on it and its [`trained_teacher`].
+pub fn task_with_teacher(
+    num_samples: usize,
+) -> (
+    std::sync::MutexGuard<'static, ()>,
+    Device,
+    Task,
+    dark_knowledge_core::FrozenTeacher<Mlp>,
+) {
+    let rng = exclusive_rng();
+    let device = Device::flex();
+    let task = task(&device, num_samples);
+    let teacher = trained_teacher(&device, &task);
+    (rng, device, task, teacher)
 }
 
 /// The largest absolute difference between two parameter vectors.

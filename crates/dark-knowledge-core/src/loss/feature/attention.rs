@@ -126,14 +126,11 @@ impl AttentionTransferLoss {
 
 #[cfg(test)]
 mod tests {
-    use burn::tensor::{Device, TensorData};
+    use burn::tensor::Device;
 
     use super::*;
     use crate::tensor_util::to_vec_f32;
-
-    fn maps(values: Vec<f32>, dims: [usize; 4], device: &Device) -> Tensor<4> {
-        Tensor::from_data(TensorData::new(values, dims), device)
-    }
+    use crate::test_support::tensor as maps;
 
     /// Student `[1, 2, 2, 2]`: channel 0 = [[2, 0], [0, 0]], channel 1 = [[−2, 0], [0, 0]].
     /// Teacher `[1, 2, 2, 2]`: channel 0 = [[1, 2], [2, 0]], channel 1 = [[1, 0], [0, 0]].

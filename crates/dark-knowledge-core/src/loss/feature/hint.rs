@@ -42,14 +42,9 @@ pub fn hint_projection(student_dim: usize, teacher_dim: usize, device: &Device) 
 
 #[cfg(test)]
 mod tests {
-    use burn::tensor::TensorData;
-
     use super::*;
     use crate::tensor_util::to_vec_f32;
-
-    fn matrix(values: Vec<f32>, dims: [usize; 2], device: &Device) -> Tensor<2> {
-        Tensor::from_data(TensorData::new(values, dims), device)
-    }
+    use crate::test_support::tensor as matrix;
 
     #[test]
     fn hint_loss_is_the_mean_of_the_squared_differences() {

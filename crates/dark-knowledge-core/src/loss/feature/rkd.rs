@@ -259,10 +259,7 @@ mod tests {
 
     use super::*;
     use crate::tensor_util::to_vec_f32;
-
-    fn matrix(values: Vec<f32>, dims: [usize; 2], device: &Device) -> Tensor<2> {
-        Tensor::from_data(TensorData::new(values, dims), device)
-    }
+    use crate::test_support::tensor as matrix;
 
     /// The 3-4-5 right triangle (0, 0), (3, 0), (0, 4) in 2-D.
     fn triangle(device: &Device) -> Tensor<2> {

@@ -1,0 +1,21 @@
+//! Helpers of this crate's unit tests.
+
+use burn::tensor::{Device, Tensor, TensorData};
+
+use crate::tensor_util::to_vec_f32;
+
+/// A float tensor of shape `dims` holding `values` (row-major) on `device`.
+pub(crate) fn tensor<const D: usize>(
+    values: Vec<f32>,
+    dims: [usize; D],
+    device: &Device,
+) -> Tensor<D> {
+    Tensor::from_data(TensorData::new(values, dims), device)
+}
+
+/// Back-propagates `loss` and checks that every entry of the gradient of `input` is finite.
+pub(crate) fn assert_finite_gradient<const D: usize>(loss: &Tensor<1>, input: &Tensor<D>) {
+    let grads = loss.backward();
+    let grad = to_vec_f32(input.grad(&grads).unwrap());
+    assert!(grad.iter().all(|g| g.is_finite()), "{grad:?}");
+}
