@@ -15,25 +15,7 @@ use crate::error::{
 /// gives an empty vector. Validate inputs first (as the metrics here do) when those cases
 /// must be errors.
 pub fn argmax_rows(probs: &[f32], num_classes: usize) -> Vec<usize> {
-    if num_classes == 0 {
-        return Vec::new();
-    }
-    probs
-        .chunks_exact(num_classes)
-        .map(|row| {
-            let mut best: Option<(usize, f32)> = None;
-            for (i, &v) in row.iter().enumerate() {
-                if v.is_nan() {
-                    continue;
-                }
-                match best {
-                    Some((_, b)) if v <= b => {}
-                    _ => best = Some((i, v)),
-                }
-            }
-            best.map_or(0, |(i, _)| i)
-        })
-        .collect()
+    dark_knowledge_core::rows::argmax_rows(probs, num_classes)
 }
 
 /// Row-wise softmax of a row-major matrix of logits with `num_classes` columns.

@@ -330,12 +330,8 @@ fn close(writer: csv::Writer<BufWriter<File>>, tmp: &Path) -> Result<()> {
 }
 
 /// The index of the largest probability, the first one on ties (as `evaluate` picks its
-/// `predicted` class, so the two agree row for row).
-pub fn argmax(p: &[f32]) -> usize {
-    p.iter()
-        .enumerate()
-        .fold(0, |b, (i, v)| if *v > p[b] { i } else { b })
-}
+/// `predicted` class, so the two agree row for row): the one arg-max of the library.
+pub use dark_knowledge_core::rows::argmax;
 
 /// Renames the finished temporary file over `out`; on an error it is dropped (removed).
 fn finish(

@@ -135,14 +135,10 @@ impl Prepared {
 /// Reads and splits the data of `config` (the split is seeded, so the same experiment
 /// always gets the same rows in each part), fitting any preprocessing on the training rows.
 pub fn prepare(config: &DataConfig, seed: u64, device: &Device) -> Result<Prepared> {
-    prepare_all(config, seed, device)?.hide_labels(config, seed)
-}
-
-fn prepare_all(config: &DataConfig, seed: u64, device: &Device) -> Result<Prepared> {
     match config.source {
         DataSource::Churn => {
             let table = CsvTable::parse(CHURN_CSV).context("reading the embedded churn data")?;
-            encode_table(
+            prepare_table(
                 &table,
                 "churn (embedded mlc_churn.csv)".into(),
                 config,
@@ -156,9 +152,11 @@ fn prepare_all(config: &DataConfig, seed: u64, device: &Device) -> Result<Prepar
                 .as_ref()
                 .context("[data] source = \"csv\" needs `path`")?;
             let table = CsvTable::from_path(path)?;
-            encode_table(&table, path.display().to_string(), config, seed, device)
+            prepare_table(&table, path.display().to_string(), config, seed, device)
         }
-        DataSource::FashionMnist => prepare_fashion(config, seed, device),
+        DataSource::FashionMnist => {
+            prepare_fashion(config, seed, device)?.hide_labels(config, seed)
+        }
     }
 }
 
@@ -185,16 +183,6 @@ fn prepare_all(config: &DataConfig, seed: u64, device: &Device) -> Result<Prepar
 /// # Errors
 /// No `target`; a target or column the table does not have; values that cannot be encoded.
 pub fn prepare_table(
-    table: &CsvTable,
-    name: String,
-    config: &DataConfig,
-    seed: u64,
-    device: &Device,
-) -> Result<Prepared> {
-    encode_table(table, name, config, seed, device)?.hide_labels(config, seed)
-}
-
-fn encode_table(
     table: &CsvTable,
     name: String,
     config: &DataConfig,
@@ -249,7 +237,8 @@ fn encode_table(
         transfer: false,
         encoder: Some(encoder),
     }
-    .with_unlabeled_rows(config)
+    .with_unlabeled_rows(config)?
+    .hide_labels(config, seed)
 }
 
 /// The target column's encoding and each row's class, `None` for a row without label
