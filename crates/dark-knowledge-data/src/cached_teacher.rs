@@ -12,7 +12,7 @@ use dark_knowledge_core::{
 };
 
 use crate::Dataset;
-use crate::cache::{CacheError, TeacherCache, fingerprint, legacy_fingerprint};
+use crate::cache::{CacheError, TeacherCache, fingerprint, fingerprint_like};
 
 /// The [`fingerprint`] of a dataset: its inputs and row ids, in order. A cache made over
 /// this dataset stores it; [`CachedTeacher::open`] compares it.
@@ -50,13 +50,12 @@ impl CachedTeacher {
                 found: cache.num_rows(),
             });
         }
-        let features = to_vec_f32(data.features().clone());
-        let current = if cache.header().dataset_fingerprint.len() == 16 {
-            // A cache of an earlier version: its fingerprint is FNV-1a.
-            legacy_fingerprint(&features, data.row_ids())
-        } else {
-            fingerprint(&features, data.row_ids())
-        };
+        // A cache of an earlier version holds an FNV-1a fingerprint: compare like with like.
+        let current = fingerprint_like(
+            &cache.header().dataset_fingerprint,
+            &to_vec_f32(data.features().clone()),
+            data.row_ids(),
+        );
         cache.check_dataset(&current)?;
         let ids = data.row_ids();
         let identity = ids.iter().enumerate().all(|(i, &id)| i == id);

@@ -99,14 +99,21 @@ pub fn legacy_fingerprint(values: &[f32], row_ids: &[usize]) -> String {
     format!("{h:016x}")
 }
 
+/// The fingerprint of `values` and `row_ids` in the flavour of `stored`: a
+/// [`legacy_fingerprint`] when `stored` has its 16 digits (written by an earlier version),
+/// a [`fingerprint`] otherwise — the value to compare `stored` with.
+pub fn fingerprint_like(stored: &str, values: &[f32], row_ids: &[usize]) -> String {
+    if stored.len() == 16 {
+        legacy_fingerprint(values, row_ids)
+    } else {
+        fingerprint(values, row_ids)
+    }
+}
+
 /// Whether `stored` — a [`fingerprint`], or a [`legacy_fingerprint`] written by an earlier
 /// version (16 digits) — is the fingerprint of `values` and `row_ids`.
 pub fn fingerprint_matches(stored: &str, values: &[f32], row_ids: &[usize]) -> bool {
-    if stored.len() == 16 {
-        stored == legacy_fingerprint(values, row_ids)
-    } else {
-        stored == fingerprint(values, row_ids)
-    }
+    stored == fingerprint_like(stored, values, row_ids)
 }
 
 /// The bytes both fingerprints hash, in chunks of at most 64 KiB.

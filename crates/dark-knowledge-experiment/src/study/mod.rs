@@ -71,14 +71,15 @@ pub struct StudyContext {
     teacher_test: Vec<usize>,
     /// See [`RunResult::context`].
     context: String,
-    /// The context as an earlier version wrote it: its runs are this study's too.
-    legacy_context: String,
+    /// The context as an earlier version wrote it, when the folder's teacher key is of that
+    /// version: its runs are this study's too.
+    legacy_context: Option<String>,
 }
 
 impl StudyContext {
     /// Whether a saved run was made in this study's context.
     fn made_here(&self, result: &RunResult) -> bool {
-        result.context == self.context || result.context == self.legacy_context
+        result.context == self.context || self.legacy_context.as_ref() == Some(&result.context)
     }
 }
 
@@ -93,10 +94,17 @@ impl StudyContext {
         let run = RunDir::of(&experiment);
         let key = teacher_key(HASHES[0], &experiment, &data)?;
         let key_path = run.0.join("teacher").join(TEACHER_KEY_FILE);
+        // The key an earlier version (FNV-1a fingerprints) wrote, when this folder has one.
+        let mut legacy_key = None;
         let teacher = if run.0.join("teacher/model.json").exists() {
             let saved = std::fs::read_to_string(&key_path).unwrap_or_default();
-            let fits = |hash| teacher_key(hash, &experiment, &data).map(|k| saved.trim() == k);
-            if !(saved.trim() == key || fits(HASHES[1])?) {
+            if saved.trim() != key {
+                let old = teacher_key(HASHES[1], &experiment, &data)?;
+                if saved.trim() == old {
+                    legacy_key = Some(old);
+                }
+            }
+            if saved.trim() != key && legacy_key.is_none() {
                 bail!(
                     "the teacher in {} was trained from other settings or data than this study's \
                      ({} {}); remove that folder to train the teacher again, or choose another output folder",
@@ -118,12 +126,14 @@ impl StudyContext {
             run::train_teacher(&experiment, &data, device, Progress::Auto)?
         };
         let context = context_key(HASHES[0], &experiment, &teacher, &data)?;
-        // What the runs of an earlier version (FNV-1a fingerprints) recorded for this study.
-        let legacy_context = format!(
-            "{}-{}",
-            teacher_key(HASHES[1], &experiment, &data)?,
-            context_key(HASHES[1], &experiment, &teacher, &data)?
-        );
+        // What the runs of an earlier version recorded, only in a folder of that version.
+        let legacy_context = match legacy_key {
+            Some(k) => Some(format!(
+                "{k}-{}",
+                context_key(HASHES[1], &experiment, &teacher, &data)?
+            )),
+            None => None,
+        };
         let frozen = FrozenTeacher::new(teacher);
         let logits = teacher_logits(&frozen, &data.all)?;
         let test = teacher_logits(&frozen, &data.test)?;
