@@ -10,6 +10,7 @@ pub mod cache;
 mod cached_teacher;
 mod dataset;
 pub mod error;
+mod file_length;
 pub mod idx;
 mod loader;
 pub mod logits;
@@ -25,6 +26,7 @@ pub use augment::{Augment, Augmented, FeatureNoise, HorizontalFlip, RandomShift}
 pub use cached_teacher::{CacheSettings, CachedTeacher, cache_teacher, dataset_fingerprint};
 pub use dataset::{Batch, Dataset, UNLABELED};
 pub use error::{Error, Result};
+pub use file_length::{FileKind, FileLength};
 pub use loader::{LabeledBatch, LoaderData};
 pub use rows::{RowBatcher, RowItem, RowItems};
 pub use source::{BatchSource, Batches, EpochPlan, mix_seed};

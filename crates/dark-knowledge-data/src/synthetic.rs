@@ -40,6 +40,25 @@ impl Default for GaussianMixtureConfig {
 }
 
 impl GaussianMixtureConfig {
+    /// `num_samples` rows of `num_features` features in `num_classes` classes, one cluster
+    /// per class of standard deviation 1, from seed 0.
+    pub fn new(num_samples: usize, num_features: usize, num_classes: usize) -> Self {
+        Self {
+            num_samples,
+            num_features,
+            num_classes,
+            clusters_per_class: 1,
+            cluster_std: 1.0,
+            seed: 0,
+        }
+    }
+
+    /// The same mixture drawn from `seed`.
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
     /// Generates row-major features and labels.
     pub fn generate(&self) -> (Vec<f32>, Vec<usize>) {
         let mut rng = StdRng::seed_from_u64(self.seed);

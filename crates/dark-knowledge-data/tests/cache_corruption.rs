@@ -67,7 +67,8 @@ fn truncated_file_is_truncated_error() {
     for drop in [1, 5, 100, good.len() - 12, good.len() - 3] {
         let err = open_bytes(&dir, &good[..good.len() - drop]).unwrap_err();
         assert!(
-            matches!(err, CacheError::Truncated { found, .. } if found == (good.len() - drop) as u64),
+            matches!(&err, CacheError::FileLength(l)
+                if l.is_truncated() && l.found == (good.len() - drop) as u64),
             "drop {drop}: {err}"
         );
         assert!(err.to_string().contains("truncated"), "{err}");
@@ -82,7 +83,10 @@ fn trailing_bytes_are_an_error() {
         let mut bad = good.clone();
         bad.extend(std::iter::repeat_n(0u8, extra));
         let err = open_bytes(&dir, &bad).unwrap_err();
-        assert!(matches!(err, CacheError::TrailingBytes { .. }), "{err}");
+        assert!(
+            matches!(&err, CacheError::FileLength(l) if !l.is_truncated()),
+            "{err}"
+        );
         assert!(
             err.to_string().contains(&format!("{extra} trailing bytes")),
             "{err}"
@@ -95,15 +99,15 @@ fn empty_magic_only_and_garbage_are_errors() {
     let dir = test_dir("garbage");
     assert!(matches!(
         open_bytes(&dir, b""),
-        Err(CacheError::Truncated { .. })
+        Err(CacheError::FileLength(l)) if l.is_truncated()
     ));
     assert!(matches!(
         open_bytes(&dir, b"DKTC"),
-        Err(CacheError::Truncated { .. })
+        Err(CacheError::FileLength(l)) if l.is_truncated()
     ));
     assert!(matches!(
         open_bytes(&dir, b"DK"),
-        Err(CacheError::Truncated { .. })
+        Err(CacheError::FileLength(l)) if l.is_truncated()
     ));
     assert!(matches!(
         open_bytes(&dir, b"PK\x03\x04zip"),
@@ -176,7 +180,10 @@ fn invalid_headers_with_valid_crc_are_header_errors() {
     ));
     // Wrong data length for a valid header.
     let err = open_bytes(&dir, &raw_file(JSON, &data[..8])).unwrap_err();
-    assert!(matches!(err, CacheError::Truncated { .. }), "{err}");
+    assert!(
+        matches!(&err, CacheError::FileLength(l) if l.is_truncated()),
+        "{err}"
+    );
 }
 
 #[test]

@@ -4,23 +4,24 @@ mod common;
 
 use common::*;
 use dark_knowledge_data::logits::{read_logits, read_npy, read_safetensors};
+use rand::rngs::StdRng;
+use rand::{Rng as _, RngExt as _, SeedableRng};
 
-/// SplitMix64: tiny deterministic PRNG.
-struct Rng(u64);
+/// A seeded generator of mutations.
+struct Rng(StdRng);
 
 impl Rng {
+    fn seeded(seed: u64) -> Self {
+        Self(StdRng::seed_from_u64(seed))
+    }
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
     fn below(&mut self, n: u64) -> usize {
-        (self.next() % n) as usize
+        self.0.random_range(0..n) as usize
     }
     fn bytes(&mut self, n: usize) -> Vec<u8> {
-        (0..n).map(|_| self.next() as u8).collect()
+        (0..n).map(|_| self.0.random()).collect()
     }
 }
 
@@ -41,7 +42,7 @@ fn valid_files() -> Vec<Vec<u8>> {
 #[test]
 fn random_garbage_is_always_err() {
     let dir = tmp_dir("fuzz_garbage");
-    let mut rng = Rng(0x5EED);
+    let mut rng = Rng::seeded(0x5EED);
     let p = dir.join("garbage.bin");
     for i in 0..240 {
         let len = rng.below(300);
@@ -105,7 +106,7 @@ fn every_truncation_is_err() {
 fn random_mutations_never_panic() {
     let dir = tmp_dir("fuzz_mutate");
     let p = dir.join("m.bin");
-    let mut rng = Rng(42);
+    let mut rng = Rng::seeded(42);
     for full in valid_files() {
         for _ in 0..150 {
             let mut bytes = full.clone();

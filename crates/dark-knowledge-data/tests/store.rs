@@ -366,7 +366,7 @@ fn every_cut_and_every_extension_is_detected() {
     for len in 0..bytes.len() {
         let err = open_bytes(&bad, &bytes[..len]);
         assert!(
-            matches!(err, StoreError::Truncated { found, .. } if found == len as u64),
+            matches!(&err, StoreError::FileLength(l) if l.is_truncated() && l.found == len as u64),
             "cut at {len}: {err}"
         );
         assert!(err.to_string().contains("truncated"), "{err}");
@@ -375,7 +375,10 @@ fn every_cut_and_every_extension_is_detected() {
         let mut b = bytes.clone();
         b.extend(std::iter::repeat_n(0u8, extra));
         let err = open_bytes(&bad, &b);
-        assert!(matches!(err, StoreError::TrailingBytes { .. }), "{err}");
+        assert!(
+            matches!(&err, StoreError::FileLength(l) if !l.is_truncated()),
+            "{err}"
+        );
         assert!(
             err.to_string().contains(&format!("{extra} trailing bytes")),
             "{err}"
@@ -577,11 +580,11 @@ fn churn_store_equals_the_in_memory_encoding() {
     assert_eq!((summary.header.num_rows, summary.csv_passes), (5000, 3));
     assert_eq!(encoder.target.classes, ["no", "yes"]);
     // Other settings: forced kinds, dropped and id-like columns.
-    config.categorical_columns = vec!["number_customer_service_calls".into()];
-    config.numeric_columns = vec!["total_day_calls".into()];
-    config.drop_columns = vec!["area_code".into()];
-    config.drop_id_like = true;
-    config.drop_constant = false;
+    config.columns.categorical_columns = vec!["number_customer_service_calls".into()];
+    config.columns.numeric_columns = vec!["total_day_calls".into()];
+    config.columns.drop_columns = vec!["area_code".into()];
+    config.columns.drop_id_like = true;
+    config.columns.drop_constant = false;
     check_against_in_memory(&csv, &config, &CsvStoreOptions::default(), &out);
     // The store loads into the dataset the in-memory path builds.
     let table = CsvTable::parse(CHURN_CSV).unwrap();
@@ -716,8 +719,8 @@ fn random_case(seed: u64) -> (String, TabularConfig, CsvStoreOptions) {
         }
     }
     let mut config = TabularConfig::new("y");
-    config.drop_constant = rng.random_bool(0.7);
-    config.drop_id_like = rng.random_bool(0.5);
+    config.columns.drop_constant = rng.random_bool(0.7);
+    config.columns.drop_id_like = rng.random_bool(0.5);
     config.positive = match rng.random_range(0..4) {
         0 => Some(classes[0].to_string()),
         1 if defect == 3 => Some("nope".into()),
@@ -726,10 +729,10 @@ fn random_case(seed: u64) -> (String, TabularConfig, CsvStoreOptions) {
     for (c, kind) in kinds.iter().enumerate() {
         let name = format!("c{c}");
         match rng.random_range(0..8) {
-            0 => config.drop_columns.push(name),
-            1 => config.categorical_columns.push(name),
+            0 => config.columns.drop_columns.push(name),
+            1 => config.columns.categorical_columns.push(name),
             2 if matches!(kind, Kind::Float | Kind::Int) || defect == 4 => {
-                config.numeric_columns.push(name)
+                config.columns.numeric_columns.push(name)
             }
             _ => {}
         }
@@ -863,16 +866,16 @@ fn header_errors_come_before_reading_the_rows() {
         "{err}"
     );
     config.target = "y".into();
-    config.drop_columns = vec!["z".into()];
+    config.columns.drop_columns = vec!["z".into()];
     let err = write_csv_store(&csv, &config, &out, |_| {}).unwrap_err();
     assert!(
         err.to_string()
             .contains("config field drop_columns names column \"z\""),
         "{err}"
     );
-    config.drop_columns.clear();
-    config.categorical_columns = vec!["x".into()];
-    config.numeric_columns = vec!["x".into()];
+    config.columns.drop_columns.clear();
+    config.columns.categorical_columns = vec!["x".into()];
+    config.columns.numeric_columns = vec!["x".into()];
     let err = write_csv_store(&csv, &config, &out, |_| {}).unwrap_err();
     assert!(err.to_string().contains("listed in both"), "{err}");
     assert!(!out.exists());

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Context, Result};
 use dark_knowledge_core::loss::SoftTargetLossConfig;
+use dark_knowledge_data::tabular::ColumnRules;
 use dark_knowledge_models::ModelSpec;
 use dark_knowledge_train::{Combine, LossTerm, LrSchedule, TrainerConfig};
 use serde::{Deserialize, Serialize};
@@ -155,21 +156,11 @@ pub struct DataConfig {
     /// Positive class label of a binary target (CSV sources; `yes` for the embedded data).
     #[serde(default)]
     pub positive: Option<String>,
-    /// Columns to ignore (CSV sources).
-    #[serde(default)]
-    pub drop_columns: Vec<String>,
-    /// Columns to treat as categorical even if numeric (CSV sources).
-    #[serde(default)]
-    pub categorical_columns: Vec<String>,
-    /// Columns to treat as numeric (CSV sources; a non-number there is an error).
-    #[serde(default)]
-    pub numeric_columns: Vec<String>,
-    /// Drop columns constant on the training rows (CSV sources).
-    #[serde(default = "yes")]
-    pub drop_constant: bool,
-    /// Drop categorical columns whose training values are all distinct (IDs).
-    #[serde(default)]
-    pub drop_id_like: bool,
+    /// Columns to drop or force numeric or categorical (CSV sources): `drop_columns`,
+    /// `categorical_columns`, `numeric_columns`, `drop_constant` (default `true`) and
+    /// `drop_id_like`, written inline in `[data]`.
+    #[serde(flatten)]
+    pub columns: ColumnRules,
     /// Folder with the four Fashion-MNIST IDX files (`source = "fashion-mnist"`).
     #[serde(default)]
     pub data_dir: Option<PathBuf>,
@@ -582,11 +573,7 @@ impl DataConfig {
             path: None,
             target: churn.then(|| "churn".to_string()),
             positive: churn.then(|| "yes".to_string()),
-            drop_columns: Vec::new(),
-            categorical_columns: Vec::new(),
-            numeric_columns: Vec::new(),
-            drop_constant: true,
-            drop_id_like: false,
+            columns: ColumnRules::default(),
             data_dir: None,
             valid_fraction: default_valid_fraction(),
             test_fraction: default_test_fraction(),

@@ -41,19 +41,25 @@ pub struct CardModels<'a> {
     pub quantized: Option<CardModel<'a>>,
 }
 
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// `# Model card: ROLE (DESCRIPTION)SUFFIX`.
+fn card_title(s: &mut String, info: &ModelInfo, suffix: &str) {
+    let _ = writeln!(
+        s,
+        "# Model card: {} ({}){suffix}\n",
+        info.role, info.description
+    );
+}
+
 /// The card of an evaluated run, from its report.
 pub fn model_card(experiment: &Experiment, report: &Report, models: &CardModels<'_>) -> String {
     let student = &models.student;
     let mut s = String::new();
+    card_title(&mut s, student.info, "");
     let _ = writeln!(
         s,
-        "# Model card: {} ({})\n",
-        student.info.role, student.info.description
-    );
-    let _ = writeln!(
-        s,
-        "A student distilled from a teacher with dark-knowledge {}. Figures are measured on the test split and equal those of `report.json`.\n",
-        env!("CARGO_PKG_VERSION")
+        "A student distilled from a teacher with dark-knowledge {VERSION}. Figures are measured on the test split and equal those of `report.json`.\n"
     );
     data_section(&mut s, experiment.seed, &report.dataset, true);
     models_section(&mut s, models);
@@ -346,16 +352,11 @@ pub fn training_card(
         .find(|m| m.info.role == "distilled")
         .or_else(|| models.first());
     if let Some(m) = main {
-        let _ = writeln!(
-            s,
-            "# Model card: {} ({}), not evaluated yet\n",
-            m.info.role, m.info.description
-        );
+        card_title(&mut s, m.info, ", not evaluated yet");
     }
     let _ = writeln!(
         s,
-        "Written after training by dark-knowledge {}. Figures are from the validation split during training and equal those of each model's `metrics.json`. Test-split quality, calibration, fidelity and efficiency are added by `dark-knowledge evaluate`, which rewrites this card.\n",
-        env!("CARGO_PKG_VERSION")
+        "Written after training by dark-knowledge {VERSION}. Figures are from the validation split during training and equal those of each model's `metrics.json`. Test-split quality, calibration, fidelity and efficiency are added by `dark-knowledge evaluate`, which rewrites this card.\n"
     );
     data_section(&mut s, experiment.seed, &data.summary(), false);
     let _ = writeln!(s, "## Models (validation split, best epoch)\n");

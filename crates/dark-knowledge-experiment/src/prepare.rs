@@ -303,11 +303,7 @@ fn tabular_config(target_name: &str, config: &DataConfig) -> TabularConfig {
     TabularConfig {
         target: target_name.to_string(),
         positive: config.positive.clone(),
-        drop_columns: config.drop_columns.clone(),
-        categorical_columns: config.categorical_columns.clone(),
-        numeric_columns: config.numeric_columns.clone(),
-        drop_constant: config.drop_constant,
-        drop_id_like: config.drop_id_like,
+        columns: config.columns.clone(),
     }
 }
 

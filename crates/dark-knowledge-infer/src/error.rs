@@ -6,12 +6,12 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// An invalid value or device name.
-    #[error(transparent)]
-    Core(#[from] dark_knowledge_core::Error),
     /// A record that cannot be encoded (e.g. text in a numeric field).
     #[error(transparent)]
     Encoding(#[from] dark_knowledge_data::tabular::TabularError),
+    /// An invalid value or device name.
+    #[error(transparent)]
+    Core(#[from] dark_knowledge_core::Error),
     /// The run's model is missing, invalid, or does not fit its description.
     #[error(transparent)]
     Model(#[from] dark_knowledge_models::ModelError),

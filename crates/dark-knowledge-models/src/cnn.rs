@@ -87,13 +87,7 @@ impl CnnConfig {
         })
     }
 
-    /// Builds the network on `device`.
-    ///
-    /// # Panics
-    /// If the settings are invalid; use [`try_init`](Self::try_init) for user input.
-    pub fn init(&self, device: &Device) -> Cnn {
-        self.try_init(device).unwrap_or_else(|e| panic!("{e}"))
-    }
+    init_or_panic!(Cnn);
 }
 
 /// A small CNN classifier; see [`CnnConfig`].
@@ -158,12 +152,12 @@ impl Classifier for Cnn {
         self.forward(inputs)
     }
 
-    fn num_classes(&self) -> usize {
-        self.num_classes
-    }
-
     fn num_features(&self) -> Option<usize> {
         Some(self.image_side * self.image_side)
+    }
+
+    fn num_classes(&self) -> usize {
+        self.num_classes
     }
 
     /// Maps: the output of each convolutional block after ReLU and pooling,

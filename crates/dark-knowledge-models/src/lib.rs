@@ -3,6 +3,20 @@
 //! `init(&device)` and a burn module implementing [`Classifier`](dark_knowledge_core::Classifier).
 #![warn(missing_docs)]
 
+/// burn's `init(&device)` for a configuration whose `try_init` checks the settings: the
+/// same network, panicking on settings `try_init` refuses.
+macro_rules! init_or_panic {
+    ($model:ty) => {
+        /// Builds the network on `device`.
+        ///
+        /// # Panics
+        /// If the settings are invalid; use [`try_init`](Self::try_init) for user input.
+        pub fn init(&self, device: &Device) -> $model {
+            self.try_init(device).unwrap_or_else(|e| panic!("{e}"))
+        }
+    };
+}
+
 mod check;
 mod cnn;
 mod compact;

@@ -62,21 +62,15 @@ impl MlpConfig {
             .collect();
         let last = *widths.last().expect("widths starts with input_size");
         Ok(Mlp {
+            num_features: self.input_size,
+            num_classes: self.num_classes,
             hidden,
             output: LinearConfig::new(last, self.num_classes).init(device),
             dropout: DropoutConfig::new(self.dropout).init(),
-            num_classes: self.num_classes,
-            num_features: self.input_size,
         })
     }
 
-    /// Builds the network on `device`.
-    ///
-    /// # Panics
-    /// If the settings are invalid; use [`try_init`](Self::try_init) for user input.
-    pub fn init(&self, device: &Device) -> Mlp {
-        self.try_init(device).unwrap_or_else(|e| panic!("{e}"))
-    }
+    init_or_panic!(Mlp);
 }
 
 /// A multi-layer perceptron classifier; see [`MlpConfig`].

@@ -11,7 +11,7 @@ use dark_knowledge_core::loss::{
 
 use crate::objective::{Combine, averaged_log_probs, ensemble_predicted, hidden_pair, map_pair};
 use crate::term::{DistillationTerm, TermInputs};
-use crate::terms::{LayerChoice, LossTerm, TermKind};
+use crate::terms::{FeatureLayers, LossTerm, TermKind};
 
 impl DistillationTerm for LossTerm {
     fn name(&self) -> String {
@@ -29,35 +29,24 @@ impl DistillationTerm for LossTerm {
             TermKind::Ce {} => {
                 cross_entropy_no_reduction(student.logits.clone(), inputs.targets.clone()).mean()
             }
-            TermKind::Hint {
-                student_layer,
-                teacher_layer,
-                teacher,
-            } => {
-                let (s, t) = hidden_features(inputs, *teacher, student_layer, teacher_layer)?;
+            TermKind::Hint { layers } => {
+                let (s, t) = hidden_features(inputs, layers)?;
                 let projection = inputs.projection.ok_or_else(|| {
                     CoreError::Teacher("a `hint` term was given no projection".into())
                 })?;
                 hint_loss(projection.forward(s), t)?
             }
-            TermKind::Attention {
-                p,
-                student_layer,
-                teacher_layer,
-                teacher,
-            } => {
-                let t = teacher_features(inputs, *teacher)?;
-                let (s, t) = map_pair(student, t, student_layer.as_ref(), teacher_layer.as_ref())?;
+            TermKind::Attention { p, layers } => {
+                let t = teacher_features(inputs, layers.teacher)?;
+                let (s, t) = map_pair(student, t, layers)?;
                 AttentionTransferConfig { p: *p }.init()?.forward(s, t)?
             }
             TermKind::Rkd {
                 distance_weight,
                 angle_weight,
-                student_layer,
-                teacher_layer,
-                teacher,
+                layers,
             } => {
-                let (s, t) = hidden_features(inputs, *teacher, student_layer, teacher_layer)?;
+                let (s, t) = hidden_features(inputs, layers)?;
                 RkdConfig {
                     distance_weight: *distance_weight,
                     angle_weight: *angle_weight,
@@ -174,20 +163,13 @@ fn single_logit_term(
     })
 }
 
-/// The student's and teacher `teacher`'s hidden vectors a feature term reads.
+/// The student's and the chosen teacher's hidden vectors a feature term reads.
 fn hidden_features(
     inputs: &TermInputs<'_>,
-    teacher: usize,
-    student_layer: &LayerChoice,
-    teacher_layer: &LayerChoice,
+    layers: &FeatureLayers,
 ) -> CoreResult<(Tensor<2>, Tensor<2>)> {
-    let t = teacher_features(inputs, teacher)?;
-    hidden_pair(
-        inputs.student,
-        t,
-        student_layer.as_ref(),
-        teacher_layer.as_ref(),
-    )
+    let t = teacher_features(inputs, layers.teacher)?;
+    hidden_pair(inputs.student, t, layers)
 }
 
 fn teacher_features<'a>(inputs: &TermInputs<'a>, index: usize) -> CoreResult<&'a Features> {

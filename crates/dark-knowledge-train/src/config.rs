@@ -14,28 +14,16 @@ use crate::terms::{LossTerm, classic_terms, term_names};
 pub enum OptimizerConfig {
     /// Adam (Kingma & Ba 2015); weight decay is an L2 penalty added to the gradient.
     Adam {
-        /// First-moment decay.
-        #[serde(default = "beta_1")]
-        beta_1: f64,
-        /// Second-moment decay.
-        #[serde(default = "beta_2")]
-        beta_2: f64,
-        /// Numerical-stability term.
-        #[serde(default = "epsilon")]
-        epsilon: f64,
+        /// Its decays and stability term.
+        #[serde(flatten)]
+        moments: AdamMoments,
     },
     /// AdamW (Loshchilov & Hutter 2019): decoupled weight decay. Written `adamw`.
     #[serde(rename = "adamw")]
     AdamW {
-        /// First-moment decay.
-        #[serde(default = "beta_1")]
-        beta_1: f64,
-        /// Second-moment decay.
-        #[serde(default = "beta_2")]
-        beta_2: f64,
-        /// Numerical-stability term.
-        #[serde(default = "epsilon")]
-        epsilon: f64,
+        /// Its decays and stability term.
+        #[serde(flatten)]
+        moments: AdamMoments,
     },
     /// Stochastic gradient descent with (optionally Nesterov) momentum, PyTorch convention
     /// (no dampening); weight decay is an L2 penalty.
@@ -47,6 +35,31 @@ pub enum OptimizerConfig {
         #[serde(default)]
         nesterov: bool,
     },
+}
+
+/// The settings Adam and AdamW share; in a file they stand in `[*.train.optimizer]` beside
+/// `kind`. Defaults are PyTorch's.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct AdamMoments {
+    /// First-moment decay.
+    #[serde(default = "beta_1")]
+    pub beta_1: f64,
+    /// Second-moment decay.
+    #[serde(default = "beta_2")]
+    pub beta_2: f64,
+    /// Numerical-stability term.
+    #[serde(default = "epsilon")]
+    pub epsilon: f64,
+}
+
+impl Default for AdamMoments {
+    fn default() -> Self {
+        Self {
+            beta_1: beta_1(),
+            beta_2: beta_2(),
+            epsilon: epsilon(),
+        }
+    }
 }
 
 fn beta_1() -> f64 {
@@ -66,18 +79,14 @@ impl OptimizerConfig {
     /// Adam with PyTorch's defaults.
     pub fn adam() -> Self {
         Self::Adam {
-            beta_1: beta_1(),
-            beta_2: beta_2(),
-            epsilon: epsilon(),
+            moments: AdamMoments::default(),
         }
     }
 
     /// AdamW with PyTorch's defaults.
     pub fn adamw() -> Self {
         Self::AdamW {
-            beta_1: beta_1(),
-            beta_2: beta_2(),
-            epsilon: epsilon(),
+            moments: AdamMoments::default(),
         }
     }
 
@@ -102,19 +111,10 @@ impl OptimizerConfig {
             }
         };
         match *self {
-            Self::Adam {
-                beta_1,
-                beta_2,
-                epsilon,
-            }
-            | Self::AdamW {
-                beta_1,
-                beta_2,
-                epsilon,
-            } => {
-                in_unit("beta_1", beta_1)?;
-                in_unit("beta_2", beta_2)?;
-                check_positive("epsilon", epsilon)
+            Self::Adam { moments } | Self::AdamW { moments } => {
+                in_unit("beta_1", moments.beta_1)?;
+                in_unit("beta_2", moments.beta_2)?;
+                check_positive("epsilon", moments.epsilon)
             }
             Self::Sgd { momentum, .. } => in_unit("momentum", momentum),
         }

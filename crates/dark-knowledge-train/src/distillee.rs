@@ -50,9 +50,10 @@ pub(crate) fn hint_projections<M: Classifier>(
     )?;
     let mut projections = Vec::new();
     for term in &objective.terms {
-        let Some(index) = term.feature_teacher() else {
+        let Some(layers) = term.kind.feature_layers() else {
             continue;
         };
+        let index = layers.teacher;
         if index >= teachers.len() {
             return Err(CoreError::InvalidValue {
                 name: "teacher",
@@ -65,22 +66,13 @@ pub(crate) fn hint_projections<M: Classifier>(
             .as_ref()
             .expect("features requested for every teacher a term reads");
         match &term.kind {
-            TermKind::Hint {
-                student_layer,
-                teacher_layer,
-                ..
-            } => {
-                let (s, t) =
-                    hidden_pair(&student, t, student_layer.as_ref(), teacher_layer.as_ref())?;
+            TermKind::Hint { .. } => {
+                let (s, t) = hidden_pair(&student, t, layers)?;
                 let device = train.device();
                 projections.push(hint_projection(s.dims()[1], t.dims()[1], &device).train());
             }
-            TermKind::Attention {
-                student_layer,
-                teacher_layer,
-                ..
-            } => {
-                let (s, t) = map_pair(&student, t, student_layer.as_ref(), teacher_layer.as_ref())?;
+            TermKind::Attention { .. } => {
+                let (s, t) = map_pair(&student, t, layers)?;
                 let (sd, td) = (s.dims(), t.dims());
                 if sd[2..] != td[2..] {
                     return Err(CoreError::ShapeMismatch {
@@ -91,14 +83,9 @@ pub(crate) fn hint_projections<M: Classifier>(
                     .into());
                 }
             }
-            TermKind::Rkd {
-                student_layer,
-                teacher_layer,
-                ..
-            } => {
-                hidden_pair(&student, t, student_layer.as_ref(), teacher_layer.as_ref())?;
+            _ => {
+                hidden_pair(&student, t, layers)?;
             }
-            _ => {}
         }
     }
     Ok(projections)

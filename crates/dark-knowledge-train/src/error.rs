@@ -6,12 +6,12 @@ pub enum Error {
     /// An invalid setting, class-count mismatch or teacher failure.
     #[error(transparent)]
     Core(#[from] dark_knowledge_core::Error),
-    /// A problem with the data.
-    #[error(transparent)]
-    Data(#[from] dark_knowledge_data::Error),
     /// A checkpoint cannot be written, or read back for this run.
     #[error(transparent)]
     Checkpoint(#[from] crate::checkpoint::CheckpointError),
+    /// A problem with the data.
+    #[error(transparent)]
+    Data(#[from] dark_knowledge_data::Error),
     /// The loss became NaN or infinite.
     #[error(
         "training diverged in epoch {epoch}: the mean loss is {value}; lower the learning rate or check the inputs for extreme values"

@@ -26,7 +26,7 @@ pub mod terms;
 mod trainer;
 
 pub use checkpoint::{CheckpointConfig, CheckpointError};
-pub use config::{LrSchedule, OptimizerConfig, TrainerConfig};
+pub use config::{AdamMoments, LrSchedule, OptimizerConfig, TrainerConfig};
 pub use error::{Error, Result};
 pub use evaluate::{count_correct, evaluate, predicted_classes};
 pub use history::{EpochRecord, SplitMetrics};
@@ -37,5 +37,5 @@ pub use progress::Progress;
 pub use stopping::{EarlyStop, EarlyStopping, StopMetric, roc_auc};
 pub use teachers::TeacherSet;
 pub use term::{CustomTerm, DistillationTerm, TermInputs};
-pub use terms::{Layer, LayerChoice, LossTerm, Schedule, TermKind};
+pub use terms::{FeatureLayers, Layer, LayerChoice, LossTerm, Schedule, TermKind};
 pub use trainer::{TrainOutput, Trainer};

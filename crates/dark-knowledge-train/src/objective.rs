@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use dark_knowledge_data::UNLABELED;
 
 use crate::term::{CustomTerm, DistillationTerm, TermInputs};
-use crate::terms::{Layer, LossTerm, TermKind, term_names};
+use crate::terms::{FeatureLayers, Layer, LayerChoice, LossTerm, TermKind, term_names};
 
 /// How the teachers of an ensemble are combined for the logit terms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -247,22 +247,14 @@ pub(crate) fn ensemble_predicted(logits: &[Tensor<2>], weights: &[f64]) -> Tenso
 pub(crate) fn hidden_pair(
     student: &Features,
     teacher: &Features,
-    student_layer: Option<&Layer>,
-    teacher_layer: Option<&Layer>,
+    layers: &FeatureLayers,
 ) -> CoreResult<(Tensor<2>, Tensor<2>)> {
+    let pick_hidden = |f: &Features, layer: &LayerChoice, what| {
+        pick(&f.hidden, &f.names.hidden, layer.as_ref(), what)
+    };
     Ok((
-        pick(
-            &student.hidden,
-            &student.names.hidden,
-            student_layer,
-            "student hidden vector",
-        )?,
-        pick(
-            &teacher.hidden,
-            &teacher.names.hidden,
-            teacher_layer,
-            "teacher hidden vector",
-        )?,
+        pick_hidden(student, &layers.student_layer, "student hidden vector")?,
+        pick_hidden(teacher, &layers.teacher_layer, "teacher hidden vector")?,
     ))
 }
 
@@ -270,22 +262,14 @@ pub(crate) fn hidden_pair(
 pub(crate) fn map_pair(
     student: &Features,
     teacher: &Features,
-    student_layer: Option<&Layer>,
-    teacher_layer: Option<&Layer>,
+    layers: &FeatureLayers,
 ) -> CoreResult<(Tensor<4>, Tensor<4>)> {
+    let pick_map = |f: &Features, layer: &LayerChoice, what| {
+        pick(&f.maps, &f.names.maps, layer.as_ref(), what)
+    };
     Ok((
-        pick(
-            &student.maps,
-            &student.names.maps,
-            student_layer,
-            "student feature map",
-        )?,
-        pick(
-            &teacher.maps,
-            &teacher.names.maps,
-            teacher_layer,
-            "teacher feature map",
-        )?,
+        pick_map(student, &layers.student_layer, "student feature map")?,
+        pick_map(teacher, &layers.teacher_layer, "teacher feature map")?,
     ))
 }
 

@@ -149,24 +149,16 @@ pub(crate) fn check_compatible<M: Classifier>(
 pub(crate) fn build_optimizer(config: &OptimizerConfig, weight_decay: f64) -> ModuleOptimizer {
     let l2 = (weight_decay > 0.0).then(|| WeightDecayConfig::new(weight_decay as f32));
     match *config {
-        OptimizerConfig::Adam {
-            beta_1,
-            beta_2,
-            epsilon,
-        } => AdamConfig::new()
-            .with_beta_1(beta_1 as f32)
-            .with_beta_2(beta_2 as f32)
-            .with_epsilon(epsilon as f32)
+        OptimizerConfig::Adam { moments } => AdamConfig::new()
+            .with_beta_1(moments.beta_1 as f32)
+            .with_beta_2(moments.beta_2 as f32)
+            .with_epsilon(moments.epsilon as f32)
             .with_weight_decay(l2)
             .init(),
-        OptimizerConfig::AdamW {
-            beta_1,
-            beta_2,
-            epsilon,
-        } => AdamWConfig::new()
-            .with_beta_1(beta_1 as f32)
-            .with_beta_2(beta_2 as f32)
-            .with_epsilon(epsilon as f32)
+        OptimizerConfig::AdamW { moments } => AdamWConfig::new()
+            .with_beta_1(moments.beta_1 as f32)
+            .with_beta_2(moments.beta_2 as f32)
+            .with_epsilon(moments.epsilon as f32)
             .with_weight_decay(weight_decay as f32)
             .init(),
         OptimizerConfig::Sgd { momentum, nesterov } => SgdConfig::new()

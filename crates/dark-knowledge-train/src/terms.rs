@@ -53,6 +53,40 @@ impl From<&str> for Layer {
 /// A term's choice of representation; `None` means the last one.
 pub type LayerChoice = Option<Layer>;
 
+/// What a feature term (`hint`, `attention`, `rkd`) reads: a student representation, a
+/// teacher representation, and which teacher. In a file the keys stand in the term's table.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeatureLayers {
+    /// Student representation, by name or 0-based position; the last by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub student_layer: LayerChoice,
+    /// Teacher representation; the last by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub teacher_layer: LayerChoice,
+    /// Which teacher (0-based, in declaration order) gives the features.
+    #[serde(default)]
+    pub teacher: usize,
+}
+
+impl FeatureLayers {
+    /// The last representation of the student and of teacher 0.
+    pub fn last() -> Self {
+        Self::default()
+    }
+
+    /// The same choice with the student's representation `layer`.
+    pub fn with_student_layer(mut self, layer: impl Into<Layer>) -> Self {
+        self.student_layer = Some(layer.into());
+        self
+    }
+
+    /// The same choice with the teacher's representation `layer`.
+    pub fn with_teacher_layer(mut self, layer: impl Into<Layer>) -> Self {
+        self.teacher_layer = Some(layer.into());
+        self
+    }
+}
+
 /// The method of one loss term and its own settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
@@ -120,30 +154,18 @@ pub enum TermKind {
     /// FitNets hint (Romero et al. 2015): a learned linear projection of a student hidden
     /// vector, MSE to the teacher's.
     Hint {
-        /// Student hidden vector, by name or 0-based position; the last by default.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        student_layer: LayerChoice,
-        /// Teacher hidden vector; the last by default.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        teacher_layer: LayerChoice,
-        /// Which teacher (0-based, in declaration order) gives the features.
-        #[serde(default)]
-        teacher: usize,
+        /// The hidden vectors compared.
+        #[serde(flatten)]
+        layers: FeatureLayers,
     },
     /// Attention transfer (Zagoruyko & Komodakis 2017) between convolutional feature maps.
     Attention {
         /// Exponent of the attention map, `> 0`.
         #[serde(default = "two")]
         p: f64,
-        /// Student feature map; the last by default.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        student_layer: LayerChoice,
-        /// Teacher feature map; the last by default.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        teacher_layer: LayerChoice,
-        /// Which teacher gives the features.
-        #[serde(default)]
-        teacher: usize,
+        /// The feature maps compared.
+        #[serde(flatten)]
+        layers: FeatureLayers,
     },
     /// Relational KD (Park et al. 2019): distance and angle relations of hidden vectors.
     Rkd {
@@ -153,16 +175,22 @@ pub enum TermKind {
         /// Weight of the angle relation.
         #[serde(default = "fifty")]
         angle_weight: f64,
-        /// Student hidden vector; the last by default.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        student_layer: LayerChoice,
-        /// Teacher hidden vector; the last by default.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        teacher_layer: LayerChoice,
-        /// Which teacher gives the features.
-        #[serde(default)]
-        teacher: usize,
+        /// The hidden vectors compared.
+        #[serde(flatten)]
+        layers: FeatureLayers,
     },
+}
+
+impl TermKind {
+    /// What a feature term reads; `None` for the logit terms.
+    pub fn feature_layers(&self) -> Option<&FeatureLayers> {
+        match self {
+            TermKind::Hint { layers }
+            | TermKind::Attention { layers, .. }
+            | TermKind::Rkd { layers, .. } => Some(layers),
+            _ => None,
+        }
+    }
 }
 
 fn one() -> f64 {
@@ -273,20 +301,12 @@ impl LossTerm {
 
     /// Whether the term reads intermediate features (of the student and a teacher).
     pub fn needs_features(&self) -> bool {
-        matches!(
-            self.kind,
-            TermKind::Hint { .. } | TermKind::Attention { .. } | TermKind::Rkd { .. }
-        )
+        self.kind.feature_layers().is_some()
     }
 
     /// The teacher whose features the term reads, for feature terms.
     pub fn feature_teacher(&self) -> Option<usize> {
-        match self.kind {
-            TermKind::Hint { teacher, .. }
-            | TermKind::Attention { teacher, .. }
-            | TermKind::Rkd { teacher, .. } => Some(teacher),
-            _ => None,
-        }
+        self.kind.feature_layers().map(|layers| layers.teacher)
     }
 
     /// The weight at `epoch` (1-based) of `epochs`, DKD's warm-up included.

@@ -117,33 +117,20 @@ impl Trainer {
         self
     }
 
-    /// The same trainer resuming from the newest checkpoint of its checkpoint directory
-    /// when there is one (and starting afresh when there is none): every `fit*` call then
-    /// resumes. See [`Trainer::resume`].
+    /// The same trainer resuming from the newest checkpoint in the directory set with
+    /// [`Trainer::with_checkpoints`] (from the start when it holds none): every `fit*` call
+    /// then resumes, `trainer.resuming().fit(model, …)`. `model` must be built as for the
+    /// interrupted run (its weights are replaced by the checkpoint's); the run then ends with
+    /// the same weights, bit for bit, as one never interrupted (same seed, same device).
+    /// Temporary files left by a killed run are removed.
+    ///
+    /// A `fit*` call of a resuming trainer fails as [`Trainer::fit`] does, and also without a
+    /// checkpoint directory, or on a checkpoint that is truncated, damaged or from another
+    /// experiment (settings, data shape, teachers, loss terms, tag or model architecture):
+    /// [`Error::Checkpoint`](crate::Error::Checkpoint) names the file and the problem.
     pub fn resuming(mut self) -> Self {
         self.resume = true;
         self
-    }
-
-    /// [`Trainer::fit`], resumed from the newest checkpoint in the directory set with
-    /// [`Trainer::with_checkpoints`] (from the start when it holds none). `model` must be
-    /// built as for the interrupted run (its weights are replaced by the checkpoint's); the
-    /// run then ends with the same weights, bit for bit, as one never interrupted (same
-    /// seed, same device). Temporary files left by a killed run are removed.
-    ///
-    /// # Errors
-    /// As [`Trainer::fit`]; no checkpoint directory configured; a checkpoint that is
-    /// truncated, damaged or from another experiment (settings, data shape, teachers, loss
-    /// terms, tag or model architecture): [`Error::Checkpoint`](crate::Error::Checkpoint)
-    /// names the file and the problem.
-    pub fn resume<M: Classifier>(
-        &self,
-        model: M,
-        train: &dyn BatchSource<M::Input>,
-        valid: &dyn BatchSource<M::Input>,
-        teacher: Option<&dyn Teacher<M::Input>>,
-    ) -> Result<TrainOutput<M>> {
-        self.clone().resuming().fit(model, train, valid, teacher)
     }
 
     /// The same trainer reporting progress as `progress`.

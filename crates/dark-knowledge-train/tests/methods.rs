@@ -12,7 +12,7 @@ use dark_knowledge_core::tensor_util::{
 use dark_knowledge_core::{Classifier, PrecomputedTeacher};
 use dark_knowledge_models::MlpConfig;
 use dark_knowledge_train::{
-    Combine, LossTerm, MutualConfig, Schedule, TeacherSet, TermKind, mutual_terms,
+    Combine, FeatureLayers, LossTerm, MutualConfig, Schedule, TeacherSet, TermKind, mutual_terms,
 };
 
 #[test]
@@ -221,9 +221,7 @@ fn feature_terms_train_the_hint_projection_and_leave_the_teacher_frozen() {
     let before = parameters_to_vec(teacher.model());
     let hint = LossTerm::new(
         TermKind::Hint {
-            student_layer: None,
-            teacher_layer: Some("hidden1".into()),
-            teacher: 0,
+            layers: FeatureLayers::last().with_teacher_layer("hidden1"),
         },
         1.0,
     );
@@ -231,9 +229,7 @@ fn feature_terms_train_the_hint_projection_and_leave_the_teacher_frozen() {
         TermKind::Rkd {
             distance_weight: 25.0,
             angle_weight: 50.0,
-            student_layer: None,
-            teacher_layer: None,
-            teacher: 0,
+            layers: FeatureLayers::last(),
         },
         0.1,
     );
@@ -258,9 +254,7 @@ fn feature_terms_without_features_are_clear_errors() {
     let attention = LossTerm::new(
         TermKind::Attention {
             p: 2.0,
-            student_layer: None,
-            teacher_layer: None,
-            teacher: 0,
+            layers: FeatureLayers::last(),
         },
         1.0,
     );
@@ -271,9 +265,7 @@ fn feature_terms_without_features_are_clear_errors() {
     assert!(err.contains("feature map"), "{err}");
     let hint = LossTerm::new(
         TermKind::Hint {
-            student_layer: Some(5.into()),
-            teacher_layer: None,
-            teacher: 0,
+            layers: FeatureLayers::last().with_student_layer(5),
         },
         1.0,
     );
@@ -285,9 +277,7 @@ fn feature_terms_without_features_are_clear_errors() {
     // By name: an unknown name is an error listing the names the student gives.
     let hint = LossTerm::new(
         TermKind::Hint {
-            student_layer: Some("block1".into()),
-            teacher_layer: None,
-            teacher: 0,
+            layers: FeatureLayers::last().with_student_layer("block1"),
         },
         1.0,
     );
@@ -303,9 +293,7 @@ fn feature_terms_without_features_are_clear_errors() {
         PrecomputedTeacher::new(burn::tensor::Tensor::zeros([2000, CLASSES], &device)).unwrap();
     let hint = LossTerm::new(
         TermKind::Hint {
-            student_layer: None,
-            teacher_layer: None,
-            teacher: 0,
+            layers: FeatureLayers::last(),
         },
         1.0,
     );

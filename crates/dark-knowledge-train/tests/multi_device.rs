@@ -79,16 +79,10 @@ fn train(strategy: ExecutionStrategy, train: &Dataset, batch_size: usize, lr: f6
 fn two_workers_match_one_device_on_the_same_batches() {
     let device = Device::flex();
     let rows = 2 * B * STEPS;
-    let data = GaussianMixtureConfig {
-        num_samples: rows,
-        num_features: 6,
-        num_classes: 3,
-        clusters_per_class: 1,
-        cluster_std: 1.0,
-        seed: 2,
-    }
-    .dataset(&device)
-    .unwrap();
+    let data = GaussianMixtureConfig::new(rows, 6, 3)
+        .with_seed(2)
+        .dataset(&device)
+        .unwrap();
     let lr = 0.2;
 
     // burn's MultiDevice gives worker 0 rows 0..rows/2 and worker 1 the rest; at step i each

@@ -144,7 +144,9 @@ fn a_run_stopped_at_any_step_resumes_to_the_same_weights() {
         assert!(matches!(err, Error::Data(_)), "{err}");
         // Resumed with a freshly initialised model (other weights): the checkpoint's win.
         let resumed = t
-            .resume(student(&device, 99), &task.train, &task.valid, teacher)
+            .clone()
+            .resuming()
+            .fit(student(&device, 99), &task.train, &task.valid, teacher)
             .unwrap();
         same_run(
             &uninterrupted,
@@ -153,7 +155,9 @@ fn a_run_stopped_at_any_step_resumes_to_the_same_weights() {
         );
         // Resuming the finished run trains nothing and gives the same outputs again.
         let again = t
-            .resume(student(&device, 98), &task.train, &task.valid, teacher)
+            .clone()
+            .resuming()
+            .fit(student(&device, 98), &task.train, &task.valid, teacher)
             .unwrap();
         same_run(&uninterrupted, &again, "resumed after the end");
         let names: Vec<String> = std::fs::read_dir(&d)
@@ -200,7 +204,9 @@ fn augmented_batches_resume_inside_an_epoch_with_the_same_noise() {
             .is_err()
     );
     let resumed = t
-        .resume(
+        .clone()
+        .resuming()
+        .fit(
             student(&device, 2),
             &noisy(usize::MAX),
             &task.valid,
@@ -226,7 +232,8 @@ fn checkpoints_that_do_not_fit_or_are_damaged_are_refused() {
     let resume_err = |c: TrainerConfig, k: &CheckpointConfig, model: Mlp| -> String {
         trainer(c)
             .with_checkpoints(k.clone())
-            .resume(model, &task.train, &task.valid, None)
+            .resuming()
+            .fit(model, &task.train, &task.valid, None)
             .unwrap_err()
             .to_string()
     };
@@ -251,7 +258,8 @@ fn checkpoints_that_do_not_fit_or_are_damaged_are_refused() {
     let fewer_rows = task.train.subset(&(0..100).collect::<Vec<_>>()).unwrap();
     let msg = trainer(config(1, 3))
         .with_checkpoints(k.clone())
-        .resume(student(&device, 1), &fewer_rows, &task.valid, None)
+        .resuming()
+        .fit(student(&device, 1), &fewer_rows, &task.valid, None)
         .unwrap_err()
         .to_string();
     assert!(msg.contains("training rows"), "{msg}");
@@ -278,7 +286,8 @@ fn checkpoints_that_do_not_fit_or_are_damaged_are_refused() {
     assert!(msg.contains("not a dark-knowledge checkpoint"), "{msg}");
     // Resuming without a checkpoint directory is an error, not a silent fresh start.
     let msg = trainer(config(1, 3))
-        .resume(student(&device, 1), &task.train, &task.valid, None)
+        .resuming()
+        .fit(student(&device, 1), &task.train, &task.valid, None)
         .unwrap_err()
         .to_string();
     assert!(msg.contains("checkpoint directory"), "{msg}");
@@ -433,7 +442,11 @@ fn early_stopping_on_roc_auc_needs_binary_targets_and_resumes_stopped() {
         (stopped.epoch, stopped.best_epoch)
     );
     // Resuming a run that stopped early trains nothing more.
-    let again = t.resume(two(&device), &train, &valid, None).unwrap();
+    let again = t
+        .clone()
+        .resuming()
+        .fit(two(&device), &train, &valid, None)
+        .unwrap();
     assert_eq!(again.history.len(), out.history.len());
     assert_eq!(again.stopped, out.stopped);
     assert_eq!(

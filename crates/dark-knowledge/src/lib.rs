@@ -79,7 +79,7 @@ pub use dark_knowledge_models as models;
 pub use dark_knowledge_train as train;
 
 pub use dark_knowledge_data::cache::{CacheDtype, TeacherCache};
-pub use dark_knowledge_data::tabular::{CsvTable, TabularConfig, TabularEncoder};
+pub use dark_knowledge_data::tabular::{ColumnRules, CsvTable, TabularConfig, TabularEncoder};
 pub use dark_knowledge_eval::{DatasetSummary, ModelMetrics, Report, evaluate_model};
 pub use dark_knowledge_experiment::predict::{
     ImageSplit, OnBadRow, PredictSummary, predict as predict_csv, predict_images,

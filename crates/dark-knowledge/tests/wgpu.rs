@@ -184,16 +184,10 @@ fn two_devices_cpu_and_wgpu_match_one_device() {
     let (b, steps) = (32, 4);
     let rows = 2 * b * steps;
     let cpu = Device::flex();
-    let data = GaussianMixtureConfig {
-        num_samples: rows,
-        num_features: 6,
-        num_classes: 3,
-        clusters_per_class: 1,
-        cluster_std: 1.0,
-        seed: 2,
-    }
-    .dataset(&cpu)
-    .unwrap();
+    let data = GaussianMixtureConfig::new(rows, 6, 3)
+        .with_seed(2)
+        .dataset(&cpu)
+        .unwrap();
     let lr = 0.2;
     let two = learner_weights(
         ExecutionStrategy::multi(vec![cpu.clone(), gpu], MultiDeviceOptim::OptimMainDevice),

@@ -201,16 +201,11 @@ pub fn cached_and_imported_teachers_match_online(dir: &Path, run_dir: &Path, cfg
     };
     let online = weights();
     ok(&["--progress", "none", "cache-teacher", "--config", cfg]);
+    let distill_from = |flag: &str, path: &str| {
+        ok(&["--progress", "none", "distill", "--config", cfg, flag, path]);
+    };
     let cache_path = run_dir.join("teacher/logits.dktc");
-    ok(&[
-        "--progress",
-        "none",
-        "distill",
-        "--config",
-        cfg,
-        "--teacher-cache",
-        cache_path.to_str().unwrap(),
-    ]);
+    distill_from("--teacher-cache", cache_path.to_str().unwrap());
     assert_eq!(weights(), online, "cached teacher: other student weights");
 
     let cache = TeacherCache::open(&cache_path).unwrap();
@@ -222,15 +217,7 @@ pub fn cached_and_imported_teachers_match_online(dir: &Path, run_dir: &Path, cfg
     let npy = dir.join("teacher_logits.npy");
     std::fs::write(&npy, npy_f32(&values, rows, classes)).unwrap();
     std::fs::remove_file(&cache_path).unwrap();
-    ok(&[
-        "--progress",
-        "none",
-        "distill",
-        "--config",
-        cfg,
-        "--teacher-logits",
-        npy.to_str().unwrap(),
-    ]);
+    distill_from("--teacher-logits", npy.to_str().unwrap());
     assert_eq!(weights(), online, "imported logits: other student weights");
     assert!(cache_path.exists(), "the import is kept as the run's cache");
 

@@ -14,35 +14,22 @@ const TARGET_MASK: f64 = 1000.0;
 ///
 /// Defaults follow the paper's CIFAR-100 recipe: `T = 4`, `alpha = 1`, `beta = 8`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct DecoupledKdConfig {
     /// Softmax temperature `T > 0` applied to both teacher and student logits.
-    #[serde(default = "default_temperature")]
     pub temperature: f64,
     /// Weight of the target-class term (TCKD).
-    #[serde(default = "default_alpha")]
     pub alpha: f64,
     /// Weight of the non-target-class term (NCKD).
-    #[serde(default = "default_beta")]
     pub beta: f64,
-}
-
-fn default_temperature() -> f64 {
-    4.0
-}
-fn default_alpha() -> f64 {
-    1.0
-}
-fn default_beta() -> f64 {
-    8.0
 }
 
 impl Default for DecoupledKdConfig {
     fn default() -> Self {
         Self {
-            temperature: default_temperature(),
-            alpha: default_alpha(),
-            beta: default_beta(),
+            temperature: 4.0,
+            alpha: 1.0,
+            beta: 8.0,
         }
     }
 }
@@ -138,16 +125,7 @@ impl DecoupledKdLoss {
         self.beta
     }
 
-    /// The total loss, shape `[1]`.
-    pub fn forward(
-        &self,
-        student_logits: Tensor<2>,
-        teacher_logits: Tensor<2>,
-        targets: Tensor<1, Int>,
-    ) -> Tensor<1> {
-        self.forward_terms(student_logits, teacher_logits, targets)
-            .total
-    }
+    forward_from_terms!();
 
     /// The total loss together with each term: TCKD and NCKD, each `T²`-scaled, averaged
     /// over the batch and not multiplied by `alpha` or `beta`.
@@ -220,6 +198,7 @@ fn binary_log_probs(
 
 #[cfg(test)]
 mod tests {
+    use crate::test_support::{assert_each_refused, assert_unknown_key_refused};
     use burn::tensor::{Device, TensorData};
 
     use super::*;
@@ -242,20 +221,17 @@ mod tests {
                 "all loss weights are 0",
             ),
         ];
-        for (config, needle) in cases {
-            let msg = config.init().unwrap_err().to_string();
-            assert!(msg.contains(needle), "{config:?}: {msg}");
-        }
+        assert_each_refused(cases, |c| c.init());
         assert!(DecoupledKdConfig::default().init().is_ok());
         assert!(DecoupledKdConfig::new(4.0, 0.0, 8.0).init().is_ok());
     }
 
     #[test]
     fn unknown_config_keys_are_rejected() {
-        let err = serde_json::from_str::<DecoupledKdConfig>(r#"{"temperature": 2.0, "gamma": 1}"#)
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("gamma"), "{err}");
+        assert_unknown_key_refused::<DecoupledKdConfig>(
+            r#"{"temperature": 2.0, "gamma": 1}"#,
+            "gamma",
+        );
     }
 
     #[test]

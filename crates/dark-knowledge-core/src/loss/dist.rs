@@ -11,36 +11,23 @@ use crate::error::{Result, check_positive, check_weights};
 /// Defaults follow the paper's ImageNet recipe: `tau = 1`, `beta = 1`, `gamma = 1`
 /// (its CIFAR-100 recipe is `tau = 4`, `beta = 2`, `gamma = 2`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct DistConfig {
     /// Softmax temperature `tau > 0` applied to both teacher and student logits.
-    #[serde(default = "default_tau")]
     pub tau: f64,
     /// Weight of the inter-class term (correlation of each sample's class probabilities).
-    #[serde(default = "default_beta")]
     pub beta: f64,
     /// Weight of the intra-class term (correlation of each class's probabilities over the
     /// batch).
-    #[serde(default = "default_gamma")]
     pub gamma: f64,
-}
-
-fn default_tau() -> f64 {
-    1.0
-}
-fn default_beta() -> f64 {
-    1.0
-}
-fn default_gamma() -> f64 {
-    1.0
 }
 
 impl Default for DistConfig {
     fn default() -> Self {
         Self {
-            tau: default_tau(),
-            beta: default_beta(),
-            gamma: default_gamma(),
+            tau: 1.0,
+            beta: 1.0,
+            gamma: 1.0,
         }
     }
 }
@@ -171,6 +158,7 @@ impl DistLoss {
 
 #[cfg(test)]
 mod tests {
+    use crate::test_support::{assert_each_refused, assert_unknown_key_refused};
     use burn::tensor::Device;
 
     use super::*;
@@ -188,20 +176,17 @@ mod tests {
             (DistConfig::new(1.0, 1.0, f64::NAN), "gamma"),
             (DistConfig::new(1.0, 0.0, 0.0), "all loss weights are 0"),
         ];
-        for (config, needle) in cases {
-            let msg = config.init().unwrap_err().to_string();
-            assert!(msg.contains(needle), "{config:?}: {msg}");
-        }
+        assert_each_refused(cases, |c| c.init());
         assert!(DistConfig::default().init().is_ok());
         assert!(DistConfig::new(4.0, 0.0, 2.0).init().is_ok());
     }
 
     #[test]
     fn unknown_config_keys_are_rejected() {
-        let err = serde_json::from_str::<DistConfig>(r#"{"tau": 2.0, "temperature": 1}"#)
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("temperature"), "{err}");
+        assert_unknown_key_refused::<DistConfig>(
+            r#"{"tau": 2.0, "temperature": 1}"#,
+            "temperature",
+        );
     }
 
     #[test]

@@ -17,22 +17,15 @@ const MIN_VARIANCE: f64 = 1e-30;
 /// Standardized logits have unit spread, so a low temperature already gives soft targets:
 /// the default is `T = 2`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct LogitStandardizedKdConfig {
     /// Softmax temperature `T > 0` applied to both standardized logits.
-    #[serde(default = "default_temperature")]
     pub temperature: f64,
-}
-
-fn default_temperature() -> f64 {
-    2.0
 }
 
 impl Default for LogitStandardizedKdConfig {
     fn default() -> Self {
-        Self {
-            temperature: default_temperature(),
-        }
+        Self { temperature: 2.0 }
     }
 }
 

@@ -30,6 +30,23 @@ macro_rules! temperature_and_weights_builders {
     };
 }
 
+/// `forward`, the total of `forward_terms(student_logits, teacher_logits, targets)`: for the
+/// losses that also report their separate terms.
+macro_rules! forward_from_terms {
+    () => {
+        /// The total loss, shape `[1]`.
+        pub fn forward(
+            &self,
+            student_logits: Tensor<2>,
+            teacher_logits: Tensor<2>,
+            targets: Tensor<1, Int>,
+        ) -> Tensor<1> {
+            self.forward_terms(student_logits, teacher_logits, targets)
+                .total
+        }
+    };
+}
+
 mod correlation;
 mod cross_entropy;
 mod decoupled;

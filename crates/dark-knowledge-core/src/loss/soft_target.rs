@@ -15,16 +15,13 @@ use crate::error::{Result, check_positive, check_weights};
 /// libraries). Defaults follow mdistiller's KD recipe: `T = 4`, `ce_weight = 0.1`,
 /// `kd_weight = 0.9`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct SoftTargetLossConfig {
     /// Softmax temperature `T > 0` applied to both teacher and student logits.
-    #[serde(default = "default_temperature")]
     pub temperature: f64,
     /// Weight of the hard-label cross-entropy term (at temperature 1).
-    #[serde(default = "default_ce_weight")]
     pub ce_weight: f64,
     /// Weight of the `T²`-scaled KL term.
-    #[serde(default = "default_kd_weight")]
     pub kd_weight: f64,
     /// Compare the distributions over the teacher's `k` most likely classes plus one bin
     /// for the rest (see [`top_k_kd_no_reduction`]); `None` (the default) uses every class.
@@ -33,22 +30,12 @@ pub struct SoftTargetLossConfig {
     pub top_k: Option<usize>,
 }
 
-fn default_temperature() -> f64 {
-    4.0
-}
-fn default_ce_weight() -> f64 {
-    0.1
-}
-fn default_kd_weight() -> f64 {
-    0.9
-}
-
 impl Default for SoftTargetLossConfig {
     fn default() -> Self {
         Self {
-            temperature: default_temperature(),
-            ce_weight: default_ce_weight(),
-            kd_weight: default_kd_weight(),
+            temperature: 4.0,
+            ce_weight: 0.1,
+            kd_weight: 0.9,
             top_k: None,
         }
     }
@@ -168,16 +155,7 @@ impl SoftTargetLoss {
         }
     }
 
-    /// The total loss, shape `[1]`.
-    pub fn forward(
-        &self,
-        student_logits: Tensor<2>,
-        teacher_logits: Tensor<2>,
-        targets: Tensor<1, Int>,
-    ) -> Tensor<1> {
-        self.forward_terms(student_logits, teacher_logits, targets)
-            .total
-    }
+    forward_from_terms!();
 
     /// The total loss together with each unweighted term.
     pub fn forward_terms(
@@ -223,6 +201,7 @@ impl SoftTargetLoss {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::{assert_each_refused, assert_unknown_key_refused};
 
     #[test]
     fn init_rejects_each_invalid_setting_with_a_message_naming_it() {
@@ -241,19 +220,15 @@ mod tests {
                 "all loss weights are 0",
             ),
         ];
-        for (config, needle) in cases {
-            let msg = config.init().unwrap_err().to_string();
-            assert!(msg.contains(needle), "{config:?}: {msg}");
-        }
+        assert_each_refused(cases, |c| c.init());
         assert!(SoftTargetLossConfig::default().init().is_ok());
     }
 
     #[test]
     fn unknown_config_keys_are_rejected() {
-        let err =
-            serde_json::from_str::<SoftTargetLossConfig>(r#"{"temperature": 2.0, "alpha": 0.5}"#)
-                .unwrap_err()
-                .to_string();
-        assert!(err.contains("alpha"), "{err}");
+        assert_unknown_key_refused::<SoftTargetLossConfig>(
+            r#"{"temperature": 2.0, "alpha": 0.5}"#,
+            "alpha",
+        );
     }
 }

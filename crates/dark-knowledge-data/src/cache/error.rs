@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use crate::FileLength;
+
 /// Result alias used throughout the crate.
 pub type Result<T> = std::result::Result<T, CacheError>;
 
@@ -65,33 +67,9 @@ pub enum CacheError {
         /// What is wrong and what is expected.
         reason: String,
     },
-    /// The file is shorter than its header says it must be.
-    #[error(
-        "teacher cache '{}' is truncated: expected {expected} bytes, found {found}; \
-         the file is incomplete or damaged, re-run cache-teacher",
-        .path.display()
-    )]
-    Truncated {
-        /// File concerned.
-        path: PathBuf,
-        /// Expected file length in bytes (or a lower bound for it).
-        expected: u64,
-        /// Actual file length in bytes.
-        found: u64,
-    },
-    /// The file is longer than its header says it must be.
-    #[error(
-        "teacher cache '{}' has {} trailing bytes: expected exactly {expected} bytes, found {found}",
-        .path.display(), .found.saturating_sub(*.expected)
-    )]
-    TrailingBytes {
-        /// File concerned.
-        path: PathBuf,
-        /// Expected file length in bytes.
-        expected: u64,
-        /// Actual file length in bytes.
-        found: u64,
-    },
+    /// The file is shorter (truncated) or longer (trailing bytes) than its header says.
+    #[error(transparent)]
+    FileLength(#[from] FileLength),
     /// The stored CRC32 does not match the file contents.
     #[error(
         "teacher cache '{}' is corrupt: stored CRC32 {stored:#010x} but contents hash to \

@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 
 use memmap2::Mmap;
 
+use crate::file_length::{FileKind, FileLength, check_length};
+
 use super::error::{CacheError, Result};
 use super::format::{
     CRC_LEN, CacheHeader, FORMAT_VERSION, Layout, MAGIC, PREAMBLE_LEN, select_topk, u32s,
@@ -45,9 +47,8 @@ impl TeacherCache {
     /// Checks, in order: magic bytes, format version, header length, header
     /// JSON (unknown fields rejected), header values (`version == 1`,
     /// `num_classes >= 1`, `top_k` in `1..=num_classes`, fingerprints), the
-    /// exact file length ([`CacheError::Truncated`] /
-    /// [`CacheError::TrailingBytes`]) and finally the CRC32 over the whole map
-    /// ([`CacheError::Checksum`]).
+    /// exact file length ([`CacheError::FileLength`]: truncated or trailing
+    /// bytes) and finally the CRC32 over the whole map ([`CacheError::Checksum`]).
     ///
     /// The file must not be modified in place while it is open (the writer
     /// never does this: it replaces files by atomic rename).
@@ -285,7 +286,7 @@ impl TeacherCache {
     }
 }
 
-/// Memory-maps the cache file at `path`; an empty file is [`CacheError::Truncated`].
+/// Memory-maps the cache file at `path`; an empty file is truncated ([`CacheError::FileLength`]).
 fn map_file(path: &Path) -> Result<Mmap> {
     let io = |action: &'static str| {
         move |source| CacheError::Io {
@@ -297,11 +298,8 @@ fn map_file(path: &Path) -> Result<Mmap> {
     let file = File::open(path).map_err(io("opening"))?;
     let file_len = file.metadata().map_err(io("reading metadata of"))?.len();
     if file_len == 0 {
-        return Err(CacheError::Truncated {
-            path: path.to_path_buf(),
-            expected: (PREAMBLE_LEN + CRC_LEN) as u64,
-            found: 0,
-        });
+        let min_len = (PREAMBLE_LEN + CRC_LEN) as u64;
+        return Err(FileLength::new(path, FileKind::TeacherCache, min_len, 0).into());
     }
     // SAFETY: the map is read-only and this library never modifies cache
     // files in place (CacheWriter replaces them by atomic rename). As with
@@ -323,13 +321,9 @@ fn read_header(path: &Path, bytes: &[u8]) -> Result<(CacheHeader, Layout, usize)
             found: bytes[..magic_len].to_vec(),
         });
     }
-    let truncated = |expected: u64| CacheError::Truncated {
-        path: path.to_path_buf(),
-        expected,
-        found,
-    };
+    let truncated = |expected: u64| FileLength::new(path, FileKind::TeacherCache, expected, found);
     let Some(&[_, _, _, _, v0, v1, h0, h1, h2, h3]) = bytes.get(..PREAMBLE_LEN) else {
-        return Err(truncated((PREAMBLE_LEN + CRC_LEN) as u64));
+        return Err(truncated((PREAMBLE_LEN + CRC_LEN) as u64).into());
     };
     let version = u16::from_le_bytes([v0, v1]);
     if version != FORMAT_VERSION {
@@ -346,7 +340,7 @@ fn read_header(path: &Path, bytes: &[u8]) -> Result<(CacheHeader, Layout, usize)
         .get(PREAMBLE_LEN..data_offset)
         .filter(|_| data_offset + CRC_LEN <= bytes.len())
     else {
-        return Err(truncated((data_offset + CRC_LEN) as u64));
+        return Err(truncated((data_offset + CRC_LEN) as u64).into());
     };
     let header: CacheHeader = serde_json::from_slice(json).map_err(|e| CacheError::Header {
         path: path.to_path_buf(),
@@ -360,16 +354,7 @@ fn read_header(path: &Path, bytes: &[u8]) -> Result<(CacheHeader, Layout, usize)
             path: path.to_path_buf(),
             reason: "num_rows x row size overflows the address space".into(),
         })? as u64;
-    if found < expected {
-        return Err(truncated(expected));
-    }
-    if found > expected {
-        return Err(CacheError::TrailingBytes {
-            path: path.to_path_buf(),
-            expected,
-            found,
-        });
-    }
+    check_length(path, FileKind::TeacherCache, expected, found)?;
     Ok((header, layout, data_offset))
 }
 

@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use crate::FileLength;
+
 /// Everything that can go wrong while reading an IDX file or loading a dataset.
 ///
 /// Every variant names the file (or directory) concerned, so the message alone
@@ -45,34 +47,10 @@ pub enum IdxError {
         code: u8,
     },
 
-    /// The (decompressed) contents are shorter than the header or the
-    /// dimensions require.
-    ///
-    /// Both counts are for the whole decompressed contents, header included.
-    #[error(
-        "{}: truncated: expected {expected_bytes} bytes (header included, after decompression), found {found_bytes}",
-        path.display()
-    )]
-    Truncated {
-        /// File being read.
-        path: PathBuf,
-        /// Number of bytes the contents needed to have.
-        expected_bytes: u64,
-        /// Number of bytes the contents actually have.
-        found_bytes: u64,
-    },
-
-    /// The (decompressed) contents are longer than the dimensions allow.
-    #[error(
-        "{}: {extra} unexpected trailing byte(s) after the data declared by the header",
-        path.display()
-    )]
-    TrailingBytes {
-        /// File being read.
-        path: PathBuf,
-        /// Number of bytes past the end of the declared data.
-        extra: u64,
-    },
+    /// The (decompressed) contents are shorter (truncated) or longer (trailing bytes) than
+    /// the header and the dimensions require; both counts include the header.
+    #[error(transparent)]
+    FileLength(#[from] FileLength),
 
     /// The dimensions in the header are unusable (zero-sized images, a size
     /// that overflows), or do not agree with another file of the dataset.
@@ -144,6 +122,7 @@ pub type Result<T> = std::result::Result<T, IdxError>;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::FileKind;
     use std::path::Path;
 
     #[test]
@@ -158,13 +137,9 @@ mod tests {
             "/d/x-idx3-ubyte: bad IDX magic number 0x00000801, expected 0x00000803"
         );
 
-        let e = IdxError::Truncated {
-            path: PathBuf::from("a.gz"),
-            expected_bytes: 34,
-            found_bytes: 30,
-        };
+        let e = IdxError::from(FileLength::new(Path::new("a.gz"), FileKind::Idx, 34, 30));
         let msg = e.to_string();
-        assert!(msg.starts_with("a.gz: truncated"), "{msg}");
+        assert!(msg.starts_with("IDX file 'a.gz' is truncated"), "{msg}");
         assert!(msg.contains("34") && msg.contains("30"), "{msg}");
 
         let e = IdxError::MissingFile {

@@ -212,14 +212,10 @@ fn load_split(images_path: &Path, labels_path: &Path, max: Option<usize>) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::idx::test_support::{TempDir, gzip, images_bytes, labels_bytes};
+    use crate::idx::test_support::{
+        PIXELS as TRAIN_PIXELS, TempDir, gzip, images_bytes, labels_bytes,
+    };
 
-    /// 3 train images of 2x3.
-    const TRAIN_PIXELS: [u8; 18] = [
-        255, 0, 51, 102, 153, 204, //
-        0, 0, 0, 0, 0, 0, //
-        255, 255, 255, 51, 51, 51,
-    ];
     const TRAIN_LABELS_V: [u8; 3] = [9, 0, 5];
     /// 2 test images of 2x3.
     const TEST_PIXELS: [u8; 12] = [

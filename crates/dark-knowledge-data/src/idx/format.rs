@@ -11,6 +11,7 @@ use std::path::Path;
 
 use flate2::read::MultiGzDecoder;
 
+use crate::file_length::{FileKind, FileLength, check_length};
 use crate::idx::error::{IdxError, Result};
 
 /// IDX type code for unsigned bytes, the only supported type.
@@ -102,14 +103,11 @@ fn read_maybe_gzipped(path: &Path) -> Result<Vec<u8>> {
 /// The first dimension (the item count) must be non-zero.
 fn parse_ubyte<'a>(bytes: &'a [u8], path: &Path, ndims: u8) -> Result<(Vec<usize>, &'a [u8])> {
     let expected_magic = u32::from_be_bytes([0, 0, TYPE_UBYTE, ndims]);
-    let truncated = |expected_bytes: u64| IdxError::Truncated {
-        path: path.to_path_buf(),
-        expected_bytes,
-        found_bytes: bytes.len() as u64,
-    };
+    let found = bytes.len() as u64;
+    let truncated = |expected: u64| FileLength::new(path, FileKind::Idx, expected, found);
 
     let Some(magic) = bytes.first_chunk::<4>() else {
-        return Err(truncated(4));
+        return Err(truncated(4).into());
     };
     let found_magic = u32::from_be_bytes(*magic);
     if magic[0] != 0 || magic[1] != 0 {
@@ -135,7 +133,7 @@ fn parse_ubyte<'a>(bytes: &'a [u8], path: &Path, ndims: u8) -> Result<(Vec<usize
 
     let header_len = 4 + 4 * usize::from(ndims);
     if bytes.len() < header_len {
-        return Err(truncated(header_len as u64));
+        return Err(truncated(header_len as u64).into());
     }
     let dims: Vec<u32> = bytes[4..header_len]
         .chunks_exact(4)
@@ -159,16 +157,7 @@ fn parse_ubyte<'a>(bytes: &'a [u8], path: &Path, ndims: u8) -> Result<(Vec<usize
     let total = data_len
         .checked_add(header_len as u64)
         .ok_or_else(too_big)?;
-    let found = bytes.len() as u64;
-    if found < total {
-        return Err(truncated(total));
-    }
-    if found > total {
-        return Err(IdxError::TrailingBytes {
-            path: path.to_path_buf(),
-            extra: found - total,
-        });
-    }
+    check_length(path, FileKind::Idx, total, found)?;
 
     // `total` equals `bytes.len()`, so every dimension fits in `usize`.
     let dims = dims.iter().map(|&d| d as usize).collect();
@@ -178,18 +167,26 @@ fn parse_ubyte<'a>(bytes: &'a [u8], path: &Path, ndims: u8) -> Result<(Vec<usize
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::idx::test_support::{TempDir, gzip, idx_bytes, images_bytes, labels_bytes};
+    use crate::idx::test_support::{PIXELS, TempDir, gzip, idx_bytes, images_bytes, labels_bytes};
     use std::path::PathBuf;
-
-    /// 3 images of 2x3.
-    const PIXELS: [u8; 18] = [
-        0, 51, 255, 1, 2, 3, //
-        10, 20, 30, 40, 50, 60, //
-        255, 254, 253, 0, 0, 128,
-    ];
 
     fn p(s: &str) -> PathBuf {
         PathBuf::from(s)
+    }
+
+    /// The length error in `r`, which must be one.
+    fn length_error<T: std::fmt::Debug>(r: Result<T>) -> FileLength {
+        match r {
+            Err(IdxError::FileLength(e)) => e,
+            other => panic!("expected a FileLength error, got {other:?}"),
+        }
+    }
+
+    /// `(expected, found)` of the truncation reported in `r`.
+    fn truncation<T: std::fmt::Debug>(r: Result<T>) -> (u64, u64) {
+        let e = length_error(r);
+        assert!(e.is_truncated(), "{e}");
+        (e.expected, e.found)
     }
 
     #[test]
@@ -226,32 +223,17 @@ mod tests {
     #[test]
     fn truncated_image_data_reports_byte_counts() {
         let bytes = images_bytes(3, 2, 3, &PIXELS[..14]);
-        match parse_idx_images(&bytes, &p("imgs")) {
-            Err(IdxError::Truncated {
-                path,
-                expected_bytes,
-                found_bytes,
-            }) => {
-                assert_eq!(path, p("imgs"));
-                assert_eq!(expected_bytes, 16 + 18);
-                assert_eq!(found_bytes, 16 + 14);
-            }
-            other => panic!("expected Truncated, got {other:?}"),
-        }
+        let e = length_error(parse_idx_images(&bytes, &p("imgs")));
+        assert!(e.is_truncated(), "{e}");
+        assert_eq!(e.path, p("imgs"));
+        assert_eq!((e.expected, e.found), (16 + 18, 16 + 14));
     }
 
     #[test]
     fn truncated_labels_report_byte_counts() {
         let mut bytes = labels_bytes(&[1, 2, 3, 4]);
         bytes.truncate(10);
-        match parse_idx_labels(&bytes, &p("l")) {
-            Err(IdxError::Truncated {
-                expected_bytes,
-                found_bytes,
-                ..
-            }) => assert_eq!((expected_bytes, found_bytes), (12, 10)),
-            other => panic!("expected Truncated, got {other:?}"),
-        }
+        assert_eq!(truncation(parse_idx_labels(&bytes, &p("l"))), (12, 10));
     }
 
     #[test]
@@ -259,25 +241,14 @@ mod tests {
         // Shorter than the 4-byte magic.
         for len in 0..4 {
             let bytes = &[0u8, 0, 8, 3][..len];
-            match parse_idx_images(bytes, &p("h")) {
-                Err(IdxError::Truncated {
-                    expected_bytes,
-                    found_bytes,
-                    ..
-                }) => assert_eq!((expected_bytes, found_bytes), (4, len as u64)),
-                other => panic!("len {len}: expected Truncated, got {other:?}"),
-            }
+            assert_eq!(
+                truncation(parse_idx_images(bytes, &p("h"))),
+                (4, len as u64)
+            );
         }
         // Magic present but the three dims are cut short.
         let bytes = &images_bytes(3, 2, 3, &PIXELS)[..11];
-        match parse_idx_images(bytes, &p("h")) {
-            Err(IdxError::Truncated {
-                expected_bytes,
-                found_bytes,
-                ..
-            }) => assert_eq!((expected_bytes, found_bytes), (16, 11)),
-            other => panic!("expected Truncated, got {other:?}"),
-        }
+        assert_eq!(truncation(parse_idx_images(bytes, &p("h"))), (16, 11));
     }
 
     #[test]
@@ -340,18 +311,13 @@ mod tests {
     fn trailing_bytes_are_rejected() {
         let mut data = PIXELS.to_vec();
         data.extend_from_slice(&[1, 2, 3, 4, 5]);
-        match parse_idx_images(&images_bytes(3, 2, 3, &data), &p("t")) {
-            Err(IdxError::TrailingBytes { path, extra }) => {
-                assert_eq!(path, p("t"));
-                assert_eq!(extra, 5);
-            }
-            other => panic!("expected TrailingBytes, got {other:?}"),
-        }
+        let e = length_error(parse_idx_images(&images_bytes(3, 2, 3, &data), &p("t")));
+        assert!(!e.is_truncated(), "{e}");
+        assert_eq!(e.path, p("t"));
+        assert_eq!(e.trailing_bytes(), 5);
         let bytes = idx_bytes(0x08, &[2], &[1, 2, 3]);
-        assert!(matches!(
-            parse_idx_labels(&bytes, &p("l")),
-            Err(IdxError::TrailingBytes { extra: 1, .. })
-        ));
+        let e = length_error(parse_idx_labels(&bytes, &p("l")));
+        assert!(!e.is_truncated() && e.trailing_bytes() == 1, "{e}");
     }
 
     #[test]
@@ -382,14 +348,10 @@ mod tests {
             Err(IdxError::ShapeMismatch { .. })
         ));
         let bytes = images_bytes(60000, 28, 28, &[1, 2, 3]);
-        assert!(matches!(
-            parse_idx_images(&bytes, &p("big")),
-            Err(IdxError::Truncated {
-                expected_bytes: 47_040_016,
-                found_bytes: 19,
-                ..
-            })
-        ));
+        assert_eq!(
+            truncation(parse_idx_images(&bytes, &p("big"))),
+            (47_040_016, 19)
+        );
     }
 
     #[test]
@@ -428,17 +390,10 @@ mod tests {
         let dir = TempDir::new("gzerr");
         let gz = gzip(&images_bytes(3, 2, 3, &PIXELS[..10]));
         let path = dir.write("short.gz", &gz);
-        match read_idx_images(&path) {
-            Err(IdxError::Truncated {
-                path: p,
-                expected_bytes,
-                found_bytes,
-            }) => {
-                assert_eq!(p, path);
-                assert_eq!((expected_bytes, found_bytes), (34, 26));
-            }
-            other => panic!("expected Truncated, got {other:?}"),
-        }
+        let e = length_error(read_idx_images(&path));
+        assert!(e.is_truncated(), "{e}");
+        assert_eq!(e.path, path);
+        assert_eq!((e.expected, e.found), (34, 26));
         // A corrupt gzip stream is an Io error naming the file, not a panic.
         let mut bad = gzip(&images_bytes(3, 2, 3, &PIXELS));
         bad.truncate(bad.len() / 2);

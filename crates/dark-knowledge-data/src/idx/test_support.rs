@@ -6,6 +6,13 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+/// 3 images of 2x3, with pixels that scale to round values (255 -> 1.0, 51 -> 0.2).
+pub(crate) const PIXELS: [u8; 18] = [
+    255, 0, 51, 102, 153, 204, //
+    0, 0, 0, 0, 0, 0, //
+    255, 255, 255, 51, 51, 51,
+];
+
 /// A unique directory under the system temp dir, removed on drop.
 pub(crate) struct TempDir(PathBuf);
 

@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use super::{ImportError, LogitMatrix};
+use crate::file_length::{FileKind, check_length};
 
 /// Supported element types.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -102,24 +103,11 @@ pub(crate) fn decode_matrix(
         });
     }
     let size = dtype.size();
-    // Callers check `byte_len` first; a failure here still reports cleanly.
-    let (n, expected) = match (rows.checked_mul(cols), layout.byte_len()) {
-        (Some(n), Some(expected)) if data.len() >= expected => (n, expected),
-        (_, expected) => {
-            return Err(ImportError::Truncated {
-                path: path.to_path_buf(),
-                expected: expected.map_or(u64::MAX, |e| e as u64),
-                found: data.len() as u64,
-            });
-        }
-    };
-    if data.len() > expected {
-        return Err(ImportError::TrailingBytes {
-            path: path.to_path_buf(),
-            expected: expected as u64,
-            found: data.len() as u64,
-        });
-    }
+    // Callers check `byte_len` first; an overflow here still reports cleanly (as truncated).
+    let expected = layout.byte_len().map_or(u64::MAX, |e| e as u64);
+    check_length(path, FileKind::Logits, expected, data.len() as u64)?;
+    // `data` holds exactly rows x cols elements of `size` bytes.
+    let n = data.len() / size;
 
     // Storage index of logical element (row, col).
     let storage_index = |row: usize, col: usize| {

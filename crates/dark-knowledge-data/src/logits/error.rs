@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use thiserror::Error;
 
+use crate::FileLength;
+
 /// Everything that can go wrong while importing a logit matrix.
 ///
 /// Every message starts with the path of the offending file, says what is
@@ -89,35 +91,10 @@ pub enum ImportError {
         cols: u64,
     },
 
-    /// The data section is shorter than the shape and dtype require.
-    #[error(
-        "{}: data is truncated: expected {expected} bytes (rows x classes x item size), found {found}",
-        .path.display()
-    )]
-    Truncated {
-        /// File that was being read.
-        path: PathBuf,
-        /// Number of data bytes the header implies.
-        expected: u64,
-        /// Number of data bytes actually present.
-        found: u64,
-    },
-
-    /// The data section is longer than the shape and dtype require.
-    #[error(
-        "{}: {} unexpected trailing bytes after the data: expected {expected} bytes \
-         (rows x classes x item size), found {found}",
-        .path.display(),
-        .found.saturating_sub(*.expected)
-    )]
-    TrailingBytes {
-        /// File that was being read.
-        path: PathBuf,
-        /// Number of data bytes the header implies.
-        expected: u64,
-        /// Number of data bytes actually present.
-        found: u64,
-    },
+    /// The data after the header is shorter (truncated) or longer (trailing bytes) than the
+    /// shape and dtype require.
+    #[error(transparent)]
+    FileLength(#[from] FileLength),
 
     /// A value is NaN or infinite.
     #[error(

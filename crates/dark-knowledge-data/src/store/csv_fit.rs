@@ -289,7 +289,7 @@ fn plan(
         return Err(bad.at(line_in(path, offset)?, name).into());
     }
     let missing = num.count < rows;
-    if config.drop_constant && !num.varied && (num.count == 0 || !missing) {
+    if config.columns.drop_constant && !num.varied && (num.count == 0 || !missing) {
         return Ok(Plan::Drop(match num.first {
             None => "all values missing on the training rows".to_string(),
             Some(v) => format!("constant on the training rows (always {v})"),
@@ -330,13 +330,13 @@ fn categorical(
         present, levels, ..
     } = scan;
     let missing = present < rows;
-    if config.drop_constant && levels.len() <= 1 && (levels.is_empty() || !missing) {
+    if config.columns.drop_constant && levels.len() <= 1 && (levels.is_empty() || !missing) {
         return Err(match levels.first() {
             None => "all values missing on the training rows".to_string(),
             Some(v) => format!("constant on the training rows (always {v:?})"),
         });
     }
-    if config.drop_id_like && present >= 2 && levels.len() == present {
+    if config.columns.drop_id_like && present >= 2 && levels.len() == present {
         return Err(format!(
             "identifier-like: all {present} training values are distinct"
         ));

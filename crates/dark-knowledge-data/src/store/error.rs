@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use crate::FileLength;
+
 use crate::tabular::TabularError;
 
 /// Result alias of the row store.
@@ -77,33 +79,9 @@ pub enum StoreError {
         /// What is wrong and what is expected.
         reason: String,
     },
-    /// The file is shorter than its header says.
-    #[error(
-        "row store '{}' is truncated: expected {expected} bytes, found {found}; the file is \
-         incomplete or damaged, rebuild it",
-        .path.display()
-    )]
-    Truncated {
-        /// File concerned.
-        path: PathBuf,
-        /// Expected length in bytes (a lower bound when the header itself is cut).
-        expected: u64,
-        /// Actual length in bytes.
-        found: u64,
-    },
-    /// The file is longer than its header says.
-    #[error(
-        "row store '{}' has {} trailing bytes: expected exactly {expected} bytes, found {found}",
-        .path.display(), .found.saturating_sub(*.expected)
-    )]
-    TrailingBytes {
-        /// File concerned.
-        path: PathBuf,
-        /// Expected length in bytes.
-        expected: u64,
-        /// Actual length in bytes.
-        found: u64,
-    },
+    /// The file is shorter (truncated) or longer (trailing bytes) than its header says.
+    #[error(transparent)]
+    FileLength(#[from] FileLength),
     /// The payload's CRC32 does not match its bytes.
     #[error(
         "row store '{}' is corrupt: stored payload CRC32 {stored:#010x} but the rows hash to \
@@ -175,17 +153,14 @@ pub enum StoreError {
         num_classes: usize,
     },
     /// A row index is not in the store.
-    #[error(
-        "row store '{}': row {row} is out of range, expected a row index below {num_rows}",
-        .path.display()
-    )]
+    #[error("row store '{}' has {num_rows} rows: row {row} is out of range", .path.display())]
     RowOutOfRange {
-        /// File concerned.
-        path: PathBuf,
-        /// The requested row.
-        row: usize,
         /// Rows in the store.
         num_rows: usize,
+        /// The requested row.
+        row: usize,
+        /// File concerned.
+        path: PathBuf,
     },
     /// The writer hit an I/O error earlier and cannot continue.
     #[error(

@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use super::error::{Result, StoreError};
+use crate::file_length::{FileKind, FileLength};
 
 /// Magic bytes at the start of every row store.
 pub const MAGIC: [u8; 8] = *b"DKRSTORE";
@@ -115,11 +116,8 @@ impl StoreHeader {
             });
         }
         let Some(b) = bytes.get(..HEADER_LEN) else {
-            return Err(StoreError::Truncated {
-                path: path.to_path_buf(),
-                expected: (HEADER_LEN + CRC_LEN) as u64,
-                found: file_len,
-            });
+            let min_len = (HEADER_LEN + CRC_LEN) as u64;
+            return Err(FileLength::new(path, FileKind::RowStore, min_len, file_len).into());
         };
         let u32_at = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
         let u64_at = |i: usize| u64::from_le_bytes(std::array::from_fn(|k| b[i + k]));

@@ -9,7 +9,8 @@ use memmap2::Mmap;
 
 use super::error::{Result, StoreError};
 use super::format::{HEADER_LEN, Layout, StoreHeader, VALUE_LEN, decode_label, decode_le};
-use super::verify::{check_len, read_full, verify_payload};
+use super::verify::{read_full, verify_payload};
+use crate::file_length::{FileKind, check_length};
 
 /// One row of a [`RowStore`], as its burn [`Dataset`](burn::data::dataset::Dataset) item.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,7 +39,7 @@ impl RowStore {
     /// Opens and verifies the store at `path`.
     ///
     /// Checks, in order: magic bytes, format version, the header's CRC32, its fields, the
-    /// exact file length ([`StoreError::Truncated`], [`StoreError::TrailingBytes`]), the
+    /// exact file length ([`StoreError::FileLength`]: truncated or trailing bytes), the
     /// payload CRC32 ([`StoreError::Checksum`]), and finally that every feature is finite,
     /// every label is a class or −1, and the count of −1 labels is the header's
     /// ([`StoreError::CorruptRow`]). The verification reads the file once, sequentially, with
@@ -64,7 +65,8 @@ impl RowStore {
         let mut head = [0u8; HEADER_LEN];
         let n = read_full(&mut file, &mut head).map_err(io("reading the header of"))?;
         let (header, layout) = StoreHeader::from_bytes(path, &head[..n], file_len)?;
-        check_len(path, layout.file_len as u64, file_len)?;
+        let expected_len = layout.file_len as u64;
+        check_length(path, FileKind::RowStore, expected_len, file_len)?;
         verify_payload(&mut file, path, &header, &layout)?;
         // SAFETY: the map is read-only, and this library never modifies a store in place
         // (RowStoreWriter replaces files by atomic rename, so the inode mapped here keeps its
@@ -73,7 +75,7 @@ impl RowStore {
         // within the map's length, which is checked below.
         #[allow(unsafe_code)]
         let map = unsafe { Mmap::map(&file) }.map_err(io("memory-mapping"))?;
-        check_len(path, layout.file_len as u64, map.len() as u64)?;
+        check_length(path, FileKind::RowStore, expected_len, map.len() as u64)?;
         Ok(RowStore {
             path: path.to_path_buf(),
             map,

@@ -1,4 +1,4 @@
-//! Verifying a row store before it is mapped: exact length, payload checksum, value rules.
+//! Verifying a row store's payload before it is mapped: checksum and value rules.
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
@@ -6,27 +6,10 @@ use std::path::Path;
 
 use super::error::{Result, StoreError};
 use super::format::{CRC_LEN, HEADER_LEN, Layout, StoreHeader, VALUE_LEN, decode_label, decode_le};
+use crate::file_length::{FileKind, FileLength};
 
 /// Bytes read at a time while the payload is verified (a multiple of [`VALUE_LEN`]).
 const VERIFY_CHUNK: usize = 1 << 20;
-
-/// Checks that a file of `found` bytes has the `expected` length.
-pub(crate) fn check_len(path: &Path, expected: u64, found: u64) -> Result<()> {
-    let path = path.to_path_buf();
-    match found.cmp(&expected) {
-        std::cmp::Ordering::Less => Err(StoreError::Truncated {
-            path,
-            expected,
-            found,
-        }),
-        std::cmp::Ordering::Greater => Err(StoreError::TrailingBytes {
-            path,
-            expected,
-            found,
-        }),
-        std::cmp::Ordering::Equal => Ok(()),
-    }
-}
 
 /// Reads until `buf` is full or the end of the file; returns the bytes read.
 pub(crate) fn read_full(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
@@ -57,11 +40,8 @@ pub(crate) fn verify_payload(
             source,
         }
     };
-    let truncated = |at: usize| StoreError::Truncated {
-        path: path.to_path_buf(),
-        expected: l.file_len as u64,
-        found: at as u64,
-    };
+    let truncated =
+        |at: usize| FileLength::new(path, FileKind::RowStore, l.file_len as u64, at as u64);
     file.seek(SeekFrom::Start(HEADER_LEN as u64))
         .map_err(io("seeking in"))?;
     let mut hasher = crc32fast::Hasher::new();
@@ -77,7 +57,7 @@ pub(crate) fn verify_payload(
         };
         let chunk = &mut buf[..VERIFY_CHUNK.min(end - at)];
         if read_full(file, chunk).map_err(io("reading"))? < chunk.len() {
-            return Err(truncated(at));
+            return Err(truncated(at).into());
         }
         hasher.update(chunk);
         let first = (at - section) / VALUE_LEN;
@@ -90,7 +70,7 @@ pub(crate) fn verify_payload(
     }
     let mut stored = [0u8; CRC_LEN];
     if read_full(file, &mut stored).map_err(io("reading"))? < stored.len() {
-        return Err(truncated(at));
+        return Err(truncated(at).into());
     }
     let (stored, computed) = (u32::from_le_bytes(stored), hasher.finalize());
     if stored != computed {

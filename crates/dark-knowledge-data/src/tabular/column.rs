@@ -221,7 +221,7 @@ pub(crate) fn fit_numeric(
     let values: Vec<f64> = train.iter().flatten().copied().collect();
     let train_missing = values.len() < train.len();
     let varied = values.iter().any(|v| *v != values[0]);
-    if config.drop_constant && !varied && (values.is_empty() || !train_missing) {
+    if config.columns.drop_constant && !varied && (values.is_empty() || !train_missing) {
         return Ok(Err(match values.first() {
             None => "all values missing on the training rows".to_string(),
             Some(v) => format!("constant on the training rows (always {v})"),
@@ -250,13 +250,13 @@ pub(crate) fn fit_categorical(
         }
     }
     let train_missing = present < train_rows.len();
-    if config.drop_constant && levels.len() <= 1 && (levels.is_empty() || !train_missing) {
+    if config.columns.drop_constant && levels.len() <= 1 && (levels.is_empty() || !train_missing) {
         return Ok(Err(match levels.first() {
             None => "all values missing on the training rows".to_string(),
             Some(v) => format!("constant on the training rows (always {v:?})"),
         }));
     }
-    if config.drop_id_like && present >= 2 && levels.len() == present {
+    if config.columns.drop_id_like && present >= 2 && levels.len() == present {
         return Ok(Err(format!(
             "identifier-like: all {present} training values are distinct"
         )));
@@ -361,7 +361,7 @@ mod tests {
             .unwrap();
         let rows = [0, 1, 2];
         let mut config = TabularConfig::new("y");
-        config.drop_id_like = true;
+        config.columns.drop_id_like = true;
         let reason = |r: Fitted| r.unwrap().unwrap_err();
         assert_eq!(
             reason(fit_numeric(&t, 0, &rows, &config)),
@@ -380,8 +380,8 @@ mod tests {
             matches!(kept, Ok(ColumnTransform::Numeric { mean, std, missing_indicator: true })
             if mean == 2.0 && std == 1.0)
         );
-        config.drop_constant = false;
-        config.drop_id_like = false;
+        config.columns.drop_constant = false;
+        config.columns.drop_id_like = false;
         let k = fit_numeric(&t, 0, &rows, &config).unwrap();
         assert!(
             matches!(k, Ok(ColumnTransform::Numeric { mean, std, missing_indicator: false })

@@ -7,8 +7,9 @@ use std::collections::HashSet;
 use crate::tabular::error::{Result, TabularError};
 use crate::tabular::table::CsvTable;
 
-/// What to predict and how to treat the columns. JSON field names are the Rust field names;
-/// unknown fields are rejected, every field but `target` is optional.
+/// What to predict and how to treat the columns. JSON field names are the Rust field names,
+/// with the [`ColumnRules`] inline (`{"target": "churn", "drop_columns": ["id"]}`); unknown
+/// fields are rejected, every field but `target` is optional.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct TabularConfig {
@@ -17,6 +18,15 @@ pub struct TabularConfig {
     /// Label to place last (class index `num_classes - 1`), e.g. `"yes"` for a binary target.
     #[serde(default)]
     pub positive: Option<String>,
+    /// Which columns to drop, and which to force numeric or categorical.
+    #[serde(flatten)]
+    pub columns: ColumnRules,
+}
+
+/// How to treat the input columns: the part of a [`TabularConfig`] an experiment file's
+/// `[data]` section shares (its keys stand inline, beside `target` and `positive`).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct ColumnRules {
     /// Columns to ignore entirely.
     #[serde(default)]
     pub drop_columns: Vec<String>,
@@ -32,6 +42,19 @@ pub struct TabularConfig {
     /// Drop categorical columns whose training values are all distinct (default `false`).
     #[serde(default)]
     pub drop_id_like: bool,
+}
+
+/// Every column kept as found, constant ones dropped (`drop_constant: true`).
+impl Default for ColumnRules {
+    fn default() -> Self {
+        Self {
+            drop_columns: Vec::new(),
+            categorical_columns: Vec::new(),
+            numeric_columns: Vec::new(),
+            drop_constant: true,
+            drop_id_like: false,
+        }
+    }
 }
 
 fn yes() -> bool {
@@ -51,11 +74,7 @@ impl TabularConfig {
         Self {
             target: target.into(),
             positive: None,
-            drop_columns: Vec::new(),
-            categorical_columns: Vec::new(),
-            numeric_columns: Vec::new(),
-            drop_constant: true,
-            drop_id_like: false,
+            columns: ColumnRules::default(),
         }
     }
 
@@ -100,9 +119,9 @@ impl TabularConfig {
                 })
                 .collect()
         };
-        let drop = lookup("drop_columns", &self.drop_columns)?;
-        let categorical = lookup("categorical_columns", &self.categorical_columns)?;
-        let numeric = lookup("numeric_columns", &self.numeric_columns)?;
+        let drop = lookup("drop_columns", &self.columns.drop_columns)?;
+        let categorical = lookup("categorical_columns", &self.columns.categorical_columns)?;
+        let numeric = lookup("numeric_columns", &self.columns.numeric_columns)?;
         if let Some(&col) = categorical.intersection(&numeric).min() {
             return Err(TabularError::ConflictingConfig {
                 name: table.headers.get(col).cloned().unwrap_or_default(),
@@ -126,16 +145,16 @@ mod tests {
     fn json_defaults_match_default_impl() {
         let c = TabularConfig::from_json(r#"{"target": "churn"}"#).unwrap();
         assert_eq!(c, TabularConfig::new("churn"));
-        assert!(c.drop_constant);
-        assert!(!c.drop_id_like);
-        assert!(TabularConfig::default().drop_constant);
+        assert!(c.columns.drop_constant);
+        assert!(!c.columns.drop_id_like);
+        assert!(TabularConfig::default().columns.drop_constant);
         let c = TabularConfig::from_json(
             r#"{"target": "y", "positive": "yes", "drop_columns": ["id"], "drop_constant": false}"#,
         )
         .unwrap();
         assert_eq!(c.positive.as_deref(), Some("yes"));
-        assert_eq!(c.drop_columns, ["id"]);
-        assert!(!c.drop_constant);
+        assert_eq!(c.columns.drop_columns, ["id"]);
+        assert!(!c.columns.drop_constant);
     }
 
     #[test]
@@ -150,7 +169,7 @@ mod tests {
     fn bad_config_names_are_errors() {
         let t = CsvTable::parse("id,age,churn\na,1,y\nb,2,n\n").unwrap();
         let mut config = TabularConfig::new("churn");
-        config.drop_columns = vec!["nope".into()];
+        config.columns.drop_columns = vec!["nope".into()];
         let err = config.resolve(&t).unwrap_err();
         assert!(
             matches!(&err, TabularError::UnknownColumnInConfig { name, field, .. }
@@ -160,18 +179,18 @@ mod tests {
             err.to_string()
                 .contains(r#"available columns: "id", "age", "churn""#)
         );
-        config.drop_columns = vec!["churn".into()];
+        config.columns.drop_columns = vec!["churn".into()];
         let err = config.resolve(&t).unwrap_err();
         assert!(matches!(err, TabularError::ConflictingConfig { .. }));
         let mut both = TabularConfig::new("churn");
-        both.numeric_columns = vec!["age".into()];
-        both.categorical_columns = vec![" age".into()];
+        both.columns.numeric_columns = vec!["age".into()];
+        both.columns.categorical_columns = vec![" age".into()];
         let err = both.resolve(&t).unwrap_err();
         assert!(matches!(&err, TabularError::ConflictingConfig { name, .. } if name == "age"));
         let err = TabularConfig::new("label").resolve(&t).unwrap_err();
         assert!(matches!(err, TabularError::MissingColumn { .. }));
-        both.categorical_columns.clear();
-        both.drop_columns = vec!["id".into()];
+        both.columns.categorical_columns.clear();
+        both.columns.drop_columns = vec!["id".into()];
         let roles = both.resolve(&t).unwrap();
         assert_eq!(
             (roles.target, roles.drop.len(), roles.numeric.len()),

@@ -278,8 +278,8 @@ mod tests {
             ]
         );
         let mut config = TabularConfig::new("churn");
-        config.categorical_columns = vec!["age".into()];
-        config.drop_columns = vec!["id".into()];
+        config.columns.categorical_columns = vec!["age".into()];
+        config.columns.drop_columns = vec!["id".into()];
         let enc = fit(&t, &all(&t), &config);
         assert_eq!(enc.columns[0].kind(), Categorical);
         assert_eq!(
@@ -292,7 +292,7 @@ mod tests {
     fn forced_numeric_non_number_names_line_column_value() {
         let t = table("zip,y\n123,a\n\nab1,b\n");
         let mut config = TabularConfig::new("y");
-        config.numeric_columns = vec!["zip".into()];
+        config.columns.numeric_columns = vec!["zip".into()];
         let err = TabularEncoder::fit(&t, &[0, 1], &config).unwrap_err();
         assert!(
             matches!(&err, TabularError::NonNumeric { line: 4, column, value } if column == "zip" && value == "ab1"),
@@ -310,8 +310,8 @@ mod tests {
     fn no_features_lists_dropped_columns() {
         let t = table("k,id,x,y\n1,a,5,p\n1,b,6,q\n");
         let mut config = TabularConfig::new("y");
-        config.drop_columns = vec!["x".into()];
-        config.drop_id_like = true;
+        config.columns.drop_columns = vec!["x".into()];
+        config.columns.drop_id_like = true;
         let err = TabularEncoder::fit(&t, &all(&t), &config).unwrap_err();
         let TabularError::NoFeatures { dropped } = err else {
             panic!("expected NoFeatures, got {err:?}");

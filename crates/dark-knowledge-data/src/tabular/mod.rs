@@ -40,7 +40,7 @@ mod table;
 mod target;
 
 pub use column::{ColumnKind, ColumnTransform, EncodedColumn};
-pub use config::TabularConfig;
+pub use config::{ColumnRules, TabularConfig};
 pub use encoder::{FORMAT_VERSION, TabularEncoder};
 pub use error::{Result, TabularError};
 pub use table::{CsvTable, MISSING_TOKENS, normalize_cell};

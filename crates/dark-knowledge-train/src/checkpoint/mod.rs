@@ -48,7 +48,7 @@ pub(crate) use state::{Fingerprint, Header, Position, Restored, StudentState, lo
 /// let out = trainer.fit(model(), &data, &data, None)?;
 /// // After a crash this goes on from the newest checkpoint; here the run is finished, so it
 /// // trains nothing and returns the same model.
-/// let again = trainer.resume(model(), &data, &data, None)?;
+/// let again = trainer.resuming().fit(model(), &data, &data, None)?;
 /// assert_eq!(parameters_to_vec(&again.last), parameters_to_vec(&out.last));
 /// std::fs::remove_dir_all(&dir)?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())

@@ -10,20 +10,15 @@ use crate::error::{Result, check_positive};
 ///
 /// The default `p = 2` is the paper's choice (and its reference code's).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct AttentionTransferConfig {
     /// The exponent `p > 0` of the activation-based attention map `mean_c |x_c|^p`.
-    #[serde(default = "default_p")]
     pub p: f64,
-}
-
-fn default_p() -> f64 {
-    2.0
 }
 
 impl Default for AttentionTransferConfig {
     fn default() -> Self {
-        Self { p: default_p() }
+        Self { p: 2.0 }
     }
 }
 

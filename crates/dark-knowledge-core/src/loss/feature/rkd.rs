@@ -13,28 +13,19 @@ const MIN_SQUARED_DISTANCE: f64 = 1e-12;
 ///
 /// Defaults are the paper's: distance weight 25, angle weight 50.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct RkdConfig {
     /// Weight of the distance term (RKD-D).
-    #[serde(default = "default_distance_weight")]
     pub distance_weight: f64,
     /// Weight of the angle term (RKD-A).
-    #[serde(default = "default_angle_weight")]
     pub angle_weight: f64,
-}
-
-fn default_distance_weight() -> f64 {
-    25.0
-}
-fn default_angle_weight() -> f64 {
-    50.0
 }
 
 impl Default for RkdConfig {
     fn default() -> Self {
         Self {
-            distance_weight: default_distance_weight(),
-            angle_weight: default_angle_weight(),
+            distance_weight: 25.0,
+            angle_weight: 50.0,
         }
     }
 }
