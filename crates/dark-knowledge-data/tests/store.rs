@@ -129,7 +129,7 @@ fn burn_dataset_get_out_of_range_is_an_error_not_a_panic() {
         let err = shared.get(index).unwrap_err();
         let msg = err.to_string();
         assert!(
-            msg.contains(&format!("row {index} is out of range")) && msg.contains("below 5"),
+            msg.contains(&format!("row {index} is out of range")) && msg.contains("has 5 rows"),
             "{msg}"
         );
     }
