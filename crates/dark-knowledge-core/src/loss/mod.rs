@@ -30,10 +30,10 @@ macro_rules! temperature_and_weights_builders {
     };
 }
 
-/// `forward`, the total of `forward_terms(student_logits, teacher_logits, targets)`: for the
-/// losses that also report their separate terms.
-macro_rules! forward_from_terms {
-    () => {
+/// `forward_terms(student_logits, teacher_logits, targets)` from its doc and body, and
+/// `forward`, its total: for the losses that also report their separate terms.
+macro_rules! forward_with_terms {
+    ($(#[$doc:meta])* fn forward_terms(&$this:ident, $s:ident, $t:ident, $y:ident) -> $terms:ty $body:block) => {
         /// The total loss, shape `[1]`.
         pub fn forward(
             &self,
@@ -44,6 +44,9 @@ macro_rules! forward_from_terms {
             self.forward_terms(student_logits, teacher_logits, targets)
                 .total
         }
+
+        $(#[$doc])*
+        pub fn forward_terms(&$this, $s: Tensor<2>, $t: Tensor<2>, $y: Tensor<1, Int>) -> $terms $body
     };
 }
 
@@ -59,6 +62,9 @@ mod soft_target;
 mod stable;
 mod tokens;
 mod top_k;
+
+#[cfg(test)]
+mod settings_tests;
 
 pub use cross_entropy::{CrossEntropyLoss, cross_entropy_no_reduction};
 pub use decoupled::{DecoupledKdConfig, DecoupledKdLoss, DecoupledKdTerms};

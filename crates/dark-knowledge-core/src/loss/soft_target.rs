@@ -155,28 +155,23 @@ impl SoftTargetLoss {
         }
     }
 
-    forward_from_terms!();
-
-    /// The total loss together with each unweighted term.
-    pub fn forward_terms(
-        &self,
-        student_logits: Tensor<2>,
-        teacher_logits: Tensor<2>,
-        targets: Tensor<1, Int>,
-    ) -> LossTerms {
-        let ce = (self.ce_weight > 0.0)
-            .then(|| cross_entropy_no_reduction(student_logits.clone(), targets).mean());
-        let kd = (self.kd_weight > 0.0)
-            .then(|| self.kd_no_reduction(student_logits, teacher_logits).mean());
-        let total = match (&ce, &kd) {
-            (Some(ce), Some(kd)) => {
-                ce.clone().mul_scalar(self.ce_weight) + kd.clone().mul_scalar(self.kd_weight)
-            }
-            (Some(ce), None) => ce.clone().mul_scalar(self.ce_weight),
-            (None, Some(kd)) => kd.clone().mul_scalar(self.kd_weight),
-            (None, None) => unreachable!("SoftTargetLossConfig::init rejects two zero weights"),
-        };
-        LossTerms { total, ce, kd }
+    forward_with_terms! {
+        /// The total loss together with each unweighted term.
+        fn forward_terms(&self, student_logits, teacher_logits, targets) -> LossTerms {
+            let ce = (self.ce_weight > 0.0)
+                .then(|| cross_entropy_no_reduction(student_logits.clone(), targets).mean());
+            let kd = (self.kd_weight > 0.0)
+                .then(|| self.kd_no_reduction(student_logits, teacher_logits).mean());
+            let total = match (&ce, &kd) {
+                (Some(ce), Some(kd)) => {
+                    ce.clone().mul_scalar(self.ce_weight) + kd.clone().mul_scalar(self.kd_weight)
+                }
+                (Some(ce), None) => ce.clone().mul_scalar(self.ce_weight),
+                (None, Some(kd)) => kd.clone().mul_scalar(self.kd_weight),
+                (None, None) => unreachable!("SoftTargetLossConfig::init rejects two zero weights"),
+            };
+            LossTerms { total, ce, kd }
+        }
     }
 
     /// Per-sample distillation term `T² · KL(p(z_t; T) ‖ p(z_s; T))`, unweighted (over the
@@ -195,40 +190,5 @@ impl SoftTargetLoss {
             return top_k_kd_no_reduction(student_logits, teacher_logits, k, t);
         }
         kl_divergence_logits(teacher_logits, student_logits, t).mul_scalar(t * t)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::test_support::{assert_each_refused, assert_unknown_key_refused};
-
-    #[test]
-    fn init_rejects_each_invalid_setting_with_a_message_naming_it() {
-        let cases = [
-            (SoftTargetLossConfig::new(0.0, 0.1, 0.9), "temperature"),
-            (SoftTargetLossConfig::new(-2.0, 0.1, 0.9), "temperature"),
-            (SoftTargetLossConfig::new(f64::NAN, 0.1, 0.9), "temperature"),
-            (SoftTargetLossConfig::new(4.0, -0.1, 0.9), "ce_weight"),
-            (SoftTargetLossConfig::new(4.0, 0.1, f64::NAN), "kd_weight"),
-            (
-                SoftTargetLossConfig::new(4.0, 0.1, 0.9).with_top_k(0),
-                "top_k",
-            ),
-            (
-                SoftTargetLossConfig::new(4.0, 0.0, 0.0),
-                "all loss weights are 0",
-            ),
-        ];
-        assert_each_refused(cases, |c| c.init());
-        assert!(SoftTargetLossConfig::default().init().is_ok());
-    }
-
-    #[test]
-    fn unknown_config_keys_are_rejected() {
-        assert_unknown_key_refused::<SoftTargetLossConfig>(
-            r#"{"temperature": 2.0, "alpha": 0.5}"#,
-            "alpha",
-        );
     }
 }
