@@ -194,7 +194,8 @@ pub enum Command {
     },
     /// Score new rows with a run's model: a CSV (streaming: the input's columns, then
     /// `predicted` and `p_<label>` per class) or a folder of IDX images (`index`, `label`
-    /// when the labels file is there, `predicted`, `p_<label>`).
+    /// when the labels file is there, `predicted`, `p_<label>`). The CSV's header must hold
+    /// the training columns (see `--allow-missing-columns`); `--out` must not be the input.
     Predict {
         /// The run folder (from `demo`, or an experiment's `output_dir`).
         #[arg(long)]
@@ -221,6 +222,10 @@ pub enum Command {
         /// What to do with a row that cannot be read.
         #[arg(long, value_enum, default_value_t = predict::OnBadRow::Skip)]
         on_bad_row: predict::OnBadRow,
+        /// Score training columns absent from `--csv` as missing values (with a warning
+        /// naming them) instead of refusing the file.
+        #[arg(long, requires = "csv")]
+        allow_missing_columns: bool,
         /// `cpu` or `wgpu`.
         #[arg(long, default_value = "cpu")]
         device: String,

@@ -1,5 +1,5 @@
 //! The workflow's messages (the `log` crate) as plain lines on stderr: `info` as they are,
-//! `warn` and `error` with their level in front.
+//! `warn` and `error` with their level in front (dropped when stderr is closed).
 
 use log::{Level, LevelFilter, Log, Metadata, Record};
 
@@ -17,8 +17,12 @@ impl Log for Lines {
             return;
         }
         match record.level() {
-            Level::Info => eprintln!("{}", record.args()),
-            level => eprintln!("{}: {}", level.as_str().to_lowercase(), record.args()),
+            Level::Info => crate::out::note(*record.args()),
+            level => crate::out::note(format_args!(
+                "{}: {}",
+                level.as_str().to_lowercase(),
+                record.args()
+            )),
         }
     }
 

@@ -12,12 +12,14 @@
 
 mod args;
 mod log_lines;
+mod out;
 
 use std::path::PathBuf;
 
 use clap::Parser;
 
 use crate::args::{Cli, Command, DatasetArg, DtypeArg};
+use crate::out::{errln, outln};
 use dark_knowledge_experiment::{
     Context, Experiment, Result, ResumeOptions, Workflow, bail, bench, predict, quantize_run, run,
     study,
@@ -70,11 +72,10 @@ fn main() {
             std::env::set_var("BURN_DEVICE", cpu);
         }
     }
-    let cli = Cli::parse();
+    let cli = Cli::try_parse().unwrap_or_else(|e| out::clap_exit(&e));
     log_lines::install();
     if let Err(e) = run_cli(cli) {
-        eprintln!("error: {e}");
-        std::process::exit(1);
+        out::fail(&e);
     }
 }
 
@@ -134,7 +135,7 @@ fn run_cli(cli: Cli) -> Result<()> {
         } => {
             let workflow = workflow(&config, &checkpoints, progress)?;
             workflow.train_teacher()?;
-            eprintln!(
+            errln!(
                 "teacher saved in {}",
                 workflow.output_dir().join("teacher").display()
             );
@@ -154,7 +155,7 @@ fn run_cli(cli: Cli) -> Result<()> {
                 (None, None) => run::TeacherSource::Model,
             };
             workflow.distill(&source)?;
-            eprintln!("students saved in {}", workflow.output_dir().display());
+            errln!("students saved in {}", workflow.output_dir().display());
             Ok(())
         }
         Command::CacheTeacher {
@@ -168,7 +169,7 @@ fn run_cli(cli: Cli) -> Result<()> {
                 DtypeArg::F16 => dark_knowledge_data::cache::CacheDtype::F16,
             };
             let out = Workflow::load(&config)?.cache_teacher(out, dtype, top_k)?;
-            eprintln!(
+            errln!(
                 "teacher logits cached in {} ({} bytes)",
                 out.display(),
                 std::fs::metadata(&out).map_or(0, |m| m.len())
@@ -180,12 +181,12 @@ fn run_cli(cli: Cli) -> Result<()> {
             checkpoints,
         } => {
             let outcome = study::sweep::sweep(&config, &checkpoints)?;
-            println!("{}", outcome.markdown());
+            outln!("{}", outcome.markdown());
             Ok(())
         }
         Command::Reproduce(options) => {
             let outcome = study::reproduce::reproduce(&options)?;
-            println!("{}", outcome.markdown());
+            outln!("{}", outcome.markdown());
             Ok(())
         }
         Command::Bench {
@@ -204,23 +205,23 @@ fn run_cli(cli: Cli) -> Result<()> {
                 repeats,
             })?;
             let text = serde_json::to_string_pretty(&result)?;
-            println!("{text}");
+            outln!("{text}");
             if let Some(out) = out {
                 dark_knowledge_core::io::write_atomic(&out, text.as_bytes())
                     .with_context(|| format!("writing {}", out.display()))?;
-                eprintln!("bench: written to {}", out.display());
+                errln!("bench: written to {}", out.display());
             }
             Ok(())
         }
         Command::Quantize { run, model, device } => {
             let (info, report) = quantize_run(&run, &model, device.as_deref())?;
-            eprintln!(
+            errln!(
                 "quantized: {} saved in {}",
                 info.description,
                 run.join("quantized").display()
             );
             if let Some(report) = report {
-                print_report(&report, &run);
+                print_report(&report, &run)?;
             }
             Ok(())
         }
@@ -232,17 +233,28 @@ fn run_cli(cli: Cli) -> Result<()> {
             split,
             out,
             on_bad_row,
+            allow_missing_columns,
             device,
         } => {
             let device = dark_knowledge_core::device_from_name(&device)?;
+            let options = predict::PredictOptions {
+                on_bad_row,
+                missing_columns: if allow_missing_columns {
+                    predict::MissingColumns::ScoreAsMissing
+                } else {
+                    predict::MissingColumns::Refuse
+                },
+            };
             let summary = match (csv, data_dir) {
-                (Some(csv), _) => predict::predict(&run, &model, &csv, &out, on_bad_row, &device)?,
+                (Some(csv), _) => {
+                    predict::predict_with(&run, &model, &csv, &out, &options, &device)?
+                }
                 (None, Some(dir)) => {
                     predict::predict_images(&run, &model, &dir, split, &out, &device)?
                 }
                 (None, None) => bail!("pass --csv FILE or --data-dir DIR"),
             };
-            eprintln!(
+            errln!(
                 "scored {} rows into {} ({} skipped)",
                 summary.scored,
                 out.display(),
@@ -252,7 +264,7 @@ fn run_cli(cli: Cli) -> Result<()> {
         }
         Command::Evaluate { config } => {
             let workflow = Workflow::load(&config)?;
-            print_report(&workflow.evaluate()?, workflow.output_dir());
+            print_report(&workflow.evaluate()?, workflow.output_dir())?;
             Ok(())
         }
     }
@@ -263,12 +275,12 @@ fn demo(experiment: Experiment, progress: Progress) -> Result<()> {
     let workflow = Workflow::new(experiment)?.with_progress(progress);
     let report = workflow.demo()?;
     let dir = workflow.output_dir();
-    println!("\n{}", report.comparison_table());
-    println!(
+    outln!("\n{}", report.comparison_table());
+    outln!(
         "majority-class rate on the test split: {:.2} %",
         100.0 * report.dataset.majority_class_rate
     );
-    println!(
+    outln!(
         "report: {} and {} ({:.0} s)",
         dir.join("report.json").display(),
         dir.join("report.md").display(),
@@ -278,7 +290,8 @@ fn demo(experiment: Experiment, progress: Progress) -> Result<()> {
 }
 
 /// Prints the comparison table and where the report is.
-fn print_report(report: &dark_knowledge_eval::Report, dir: &std::path::Path) {
-    println!("{}", report.comparison_table());
-    eprintln!("report written to {}", dir.join("report.md").display());
+fn print_report(report: &dark_knowledge_eval::Report, dir: &std::path::Path) -> Result<()> {
+    outln!("{}", report.comparison_table());
+    errln!("report written to {}", dir.join("report.md").display());
+    Ok(())
 }

@@ -1,11 +1,21 @@
-//! Writing files so that a crash never leaves half a file behind.
+//! Writing files so that a crash never leaves half a file behind, recording each in its
+//! folder's checksum manifest ([`crate::checksums`]).
 
+use std::collections::HashSet;
 use std::ffi::OsString;
 use std::fs::{self, File};
 use std::io::{self, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 pub use tempfile::NamedTempFile;
+
+mod output;
+
+use output::Finished;
+pub(crate) use output::naming;
+pub(crate) use output::real_path;
+pub use output::{OutputFile, STDOUT};
 
 /// Writes `contents` to `path` atomically, creating parent directories: a reader (or a crash) sees either the old file
 /// or the complete new one, never a partial write.
@@ -15,36 +25,45 @@ pub use tempfile::NamedTempFile;
 /// within one directory is atomic on POSIX filesystems and on NTFS. On failure the
 /// temporary file is removed and the target is left untouched. On Unix the directory is
 /// also synced afterwards so the rename itself survives a power loss (best effort: a
-/// filesystem that cannot sync directories does not turn success into an error).
+/// filesystem that cannot sync directories does not turn success into an error). When the
+/// folder has a `CHECKSUMS` manifest, the file's entry there is updated
+/// ([`crate::checksums`]).
 ///
-/// Notes: the new file gets default permissions rather than the old file's, and if `path`
-/// is a symbolic link the link itself is replaced. Errors with
+/// Notes: the new file gets default permissions rather than the old file's. If `path` is a
+/// symbolic link, the file it points to is replaced and the link stays. `-` means standard
+/// output, and a path that is neither a regular file nor a folder (`/dev/null`, a FIFO) is
+/// written directly, without a temporary file: such writes are not atomic. Errors name
+/// `path` (a full disk included) and keep the [`io::ErrorKind`] of their cause;
 /// [`io::ErrorKind::InvalidInput`] when `path` has no file name (e.g. ends in `..`).
 pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
-    let mut tmp = temp_file_for(path)?;
-    tmp.write_all(contents)?;
-    persist(tmp, path)
+    let mut out = temp_file_for(path)?;
+    out.write_all(contents)?;
+    persist(out, path)
 }
 
-/// A new temporary file in the folder of `path` (created if missing), named
-/// `.{file name}.tmp-{pid}-{random}`: removed when dropped, and recognisable as left by a
-/// dead process if that process is killed (see `checkpoint::remove_stale_temp_files`).
+/// Starts writing `path` (see [`OutputFile`]): for a regular file, a new temporary file in
+/// the folder of `path` (created if missing; the folder of the file a symbolic link points
+/// to), named `.{file name}.tmp-{pid}-{random}`, removed when dropped and recognisable as
+/// left by a dead process if that process is killed. The first time this process writes
+/// in a folder, such files left there by processes no longer running are removed
+/// ([`remove_stale_temp_files`]). For `-` (standard output), a device or a FIFO, the
+/// output itself, opened for writing (a FIFO waits for its reader).
 ///
 /// # Errors
 /// [`io::ErrorKind::InvalidInput`] when `path` has no file name; the folder cannot be
-/// created or written.
-pub fn temp_file_for(path: &Path) -> io::Result<NamedTempFile> {
-    let file_name = path.file_name().ok_or_else(|| {
-        io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("cannot write {}: path has no file name", path.display()),
-        )
-    })?;
-    let dir = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
+/// created or written; the output cannot be opened. Errors name `path`.
+pub fn temp_file_for(path: &Path) -> io::Result<OutputFile> {
+    OutputFile::open(path, new_temp_file).map_err(|e| naming(path, e))
+}
+
+/// The temporary file beside `target` (see [`temp_file_for`]).
+fn new_temp_file(target: &Path) -> io::Result<NamedTempFile> {
+    let file_name = target
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no file name"))?;
+    let dir = folder_of(target);
     fs::create_dir_all(dir)?;
+    clean_once(dir);
     let mut prefix = OsString::from(".");
     prefix.push(file_name);
     prefix.push(format!(".tmp-{}-", std::process::id()));
@@ -54,22 +73,85 @@ pub fn temp_file_for(path: &Path) -> io::Result<NamedTempFile> {
         .tempfile_in(dir)
 }
 
-/// Flushes `tmp` to disk and renames it over `path` (then syncs the folder): the last
-/// step of an atomic write. On failure the temporary file is removed.
+/// Flushes `file` (from [`temp_file_for`]`(path)`) to disk and renames it over the file at
+/// `path` (then syncs the folder and updates its `CHECKSUMS` manifest, if it has one): the
+/// last step of an atomic write. On failure the temporary file is removed. A direct write
+/// (standard output, a device, a FIFO) is only flushed.
 ///
 /// # Errors
-/// The flush or the rename failed.
-pub fn persist(tmp: NamedTempFile, path: &Path) -> io::Result<()> {
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    if let Some(dir) = path.parent() {
-        sync_dir(if dir.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            dir
-        });
+/// The flush, the rename or the manifest update failed; the error names the file.
+pub fn persist(file: OutputFile, path: &Path) -> io::Result<()> {
+    debug_assert_eq!(
+        file.path(),
+        path,
+        "persist a file to the path it was opened for"
+    );
+    match file.finish()? {
+        Finished::Direct => Ok(()),
+        Finished::Replaced { target, hash } => {
+            sync_dir(folder_of(&target));
+            crate::checksums::record(&target, &hash)
+        }
     }
-    Ok(())
+}
+
+/// The folder `path` is in (`.` for a bare file name).
+pub(crate) fn folder_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    }
+}
+
+/// Removes the temporary files of [`temp_file_for`] (`.{name}.tmp-{pid}-{random}`) that
+/// processes no longer running left in `dir` (killed while writing); returns how many
+/// were removed. Files of this process and of running ones are kept; where whether a
+/// process runs cannot be told (outside Linux), every file is kept.
+pub fn remove_stale_temp_files(dir: &Path) -> usize {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(temp_file_pid) else {
+            continue;
+        };
+        if pid != std::process::id() && !process_alive(pid) && fs::remove_file(entry.path()).is_ok()
+        {
+            removed += 1;
+        }
+    }
+    removed
+}
+
+/// The process id in the name of one of our temporary files, or `None` for another name.
+fn temp_file_pid(name: &str) -> Option<u32> {
+    let (_, tail) = name.strip_prefix('.')?.rsplit_once(".tmp-")?;
+    let (pid, random) = tail.split_once('-')?;
+    let ours = !random.is_empty() && random.chars().all(|c| c.is_ascii_alphanumeric());
+    ours.then(|| pid.parse().ok()).flatten()
+}
+
+fn process_alive(pid: u32) -> bool {
+    if cfg!(target_os = "linux") {
+        Path::new(&format!("/proc/{pid}")).exists()
+    } else {
+        true
+    }
+}
+
+/// [`remove_stale_temp_files`] in `dir`, once per folder and process.
+fn clean_once(dir: &Path) {
+    static CLEANED: Mutex<Option<HashSet<PathBuf>>> = Mutex::new(None);
+    let first = CLEANED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .get_or_insert_with(HashSet::new)
+        .insert(dir.to_path_buf());
+    if first {
+        remove_stale_temp_files(dir);
+    }
 }
 
 /// Best-effort `fsync` of a directory, persisting a rename inside it.
@@ -164,6 +246,138 @@ mod tests {
         let final_bytes = fs::read(&target).unwrap();
         assert!(payloads.contains(&final_bytes), "file is a mix of writes");
         assert!(leftover_temp_files(&dir).is_empty());
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symbolic_link_is_written_through_and_stays() {
+        let dir = scratch_dir("symlink");
+        let real = dir.join("real").join("report.json");
+        fs::create_dir_all(real.parent().unwrap()).unwrap();
+        fs::write(&real, b"old").unwrap();
+        let link = dir.join("link.json");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        write_atomic(&link, b"new").unwrap();
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(fs::read(&real).unwrap(), b"new");
+        // A link to a file not there yet (relative, through a second link) creates it.
+        let dangling = dir.join("dangling.json");
+        std::os::unix::fs::symlink("real/created.json", &dangling).unwrap();
+        let twice = dir.join("twice.json");
+        std::os::unix::fs::symlink("dangling.json", &twice).unwrap();
+        write_atomic(&twice, b"made").unwrap();
+        assert_eq!(fs::read(dir.join("real/created.json")).unwrap(), b"made");
+        assert!(
+            fs::symlink_metadata(&twice)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert!(leftover_temp_files(&dir).is_empty());
+        assert!(leftover_temp_files(real.parent().unwrap()).is_empty());
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn dev_null_and_a_fifo_are_written_in_place() {
+        use std::os::unix::fs::FileTypeExt;
+        write_atomic(Path::new("/dev/null"), b"discarded").unwrap();
+        assert!(
+            fs::metadata("/dev/null")
+                .unwrap()
+                .file_type()
+                .is_char_device()
+        );
+        let dir = scratch_dir("fifo");
+        let fifo = dir.join("pipe");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        if !made.is_ok_and(|s| s.success()) {
+            println!("SKIPPED the FIFO case: mkfifo is not available");
+            return;
+        }
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || fs::read(&fifo).unwrap())
+        };
+        write_atomic(&fifo, b"through the pipe").unwrap();
+        assert_eq!(reader.join().unwrap(), b"through the pipe");
+        assert!(fs::metadata(&fifo).unwrap().file_type().is_fifo());
+        assert!(leftover_temp_files(&dir).is_empty());
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_reopened_output_is_hashed_from_the_file() {
+        let dir = scratch_dir("reopen");
+        crate::checksums::track(&dir).unwrap();
+        let target = dir.join("scores.csv");
+        let mut out = temp_file_for(&target).unwrap();
+        assert_eq!(out.path(), target);
+        out.reopen().unwrap().write_all(b"a,b\n1,2\n").unwrap();
+        persist(out, &target).unwrap();
+        let manifest = fs::read_to_string(dir.join("CHECKSUMS")).unwrap();
+        let hash = blake3::hash(b"a,b\n1,2\n").to_hex();
+        assert_eq!(manifest, format!("{hash}  scores.csv\n"));
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn stale_temp_files_of_dead_processes_go_at_the_first_write_in_their_folder() {
+        let dir = scratch_dir("stale");
+        let mut live = std::process::Command::new("sleep").arg("30").spawn();
+        let live_pid = live.as_ref().map_or(std::process::id(), |c| c.id());
+        // Beyond Linux's largest process id: never running.
+        let dead = dir.join(".report.json.tmp-4194305-AbCd1234");
+        let running = dir.join(format!(".report.json.tmp-{live_pid}-AbCd1234"));
+        let mine = dir.join(format!(".x.tmp-{}-zz", std::process::id()));
+        let other = dir.join(".notes.tmp-4194305-"); // not our pattern
+        for f in [&dead, &running, &mine, &other] {
+            fs::write(f, b"half").unwrap();
+        }
+        write_atomic(&dir.join("report.json"), b"done").unwrap();
+        if let Ok(child) = live.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if cfg!(target_os = "linux") {
+            assert!(!dead.exists());
+        }
+        assert!(running.exists() && mine.exists() && other.exists());
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_full_disk_names_the_file_and_leaves_nothing() {
+        let dir = scratch_dir("enospc");
+        let mount = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"])
+            .arg(&dir)
+            .output();
+        match mount {
+            Ok(out) if out.status.success() => {}
+            other => {
+                println!("SKIPPED the full-disk case: cannot mount a tmpfs ({other:?})");
+                return;
+            }
+        }
+        let target = dir.join("model.bpk");
+        let err = write_atomic(&target, &vec![7u8; 2 << 20]).unwrap_err();
+        let listing = leftover_temp_files(&dir);
+        let _ = std::process::Command::new("umount").arg(&dir).status();
+        assert_eq!(err.kind(), io::ErrorKind::StorageFull, "{err}");
+        assert!(
+            err.to_string().contains(&*target.to_string_lossy()),
+            "{err}"
+        );
+        assert!(listing.is_empty(), "{listing:?}");
         fs::remove_dir_all(&dir).unwrap();
     }
 }

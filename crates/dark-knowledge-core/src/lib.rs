@@ -5,6 +5,7 @@
 //! Library code here never chooses a backend: tensors live on the `Device` they are given.
 #![warn(missing_docs)]
 
+pub mod checksums;
 pub mod classifier;
 pub mod device;
 pub mod error;

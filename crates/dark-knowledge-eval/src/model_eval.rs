@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use burn::tensor::activation::softmax;
 use burn::tensor::{Int, Tensor, TensorData};
+use dark_knowledge_core::rows::batch_ranges;
 use dark_knowledge_core::tensor_util::to_vec_f32;
 use dark_knowledge_core::{Classifier, Teacher, TeacherBatch};
 use dark_knowledge_data::Dataset;
@@ -20,15 +21,11 @@ pub fn predict_proba<M: Classifier<Input = Tensor<2>>>(
     data: &Dataset,
     batch_size: usize,
 ) -> Vec<f32> {
-    let batch_size = batch_size.max(1);
     let mut out = Vec::with_capacity(data.len() * model.num_classes());
-    let mut start = 0;
-    while start < data.len() {
-        let end = (start + batch_size).min(data.len());
-        let batch = data.range(start, end);
+    for rows in batch_ranges(data.len(), batch_size) {
+        let batch = data.range(rows.start, rows.end);
         let logits = model.logits(batch.inputs.without_autodiff());
         out.extend(to_vec_f32(softmax(logits, 1)));
-        start = end;
     }
     out
 }
@@ -38,12 +35,9 @@ pub fn predict_proba<M: Classifier<Input = Tensor<2>>>(
 /// # Errors
 /// When the teacher cannot serve a batch.
 pub fn teacher_proba(teacher: &dyn Teacher, data: &Dataset, batch_size: usize) -> Result<Vec<f32>> {
-    let batch_size = batch_size.max(1);
     let mut out = Vec::with_capacity(data.len() * teacher.num_classes());
-    let mut start = 0;
-    while start < data.len() {
-        let end = (start + batch_size).min(data.len());
-        let batch = data.range(start, end);
+    for rows in batch_ranges(data.len(), batch_size) {
+        let batch = data.range(rows.start, rows.end);
         let logits = teacher
             .logits(TeacherBatch {
                 inputs: &batch.inputs,
@@ -54,7 +48,6 @@ pub fn teacher_proba(teacher: &dyn Teacher, data: &Dataset, batch_size: usize) -
                 reason: e.to_string(),
             })?;
         out.extend(to_vec_f32(softmax(logits, 1)));
-        start = end;
     }
     Ok(out)
 }

@@ -417,7 +417,7 @@ impl Experiment {
     }
 
     /// Checks the `[data]` settings that need no data: a CSV's path and target, one label
-    /// budget at most.
+    /// budget at most, row limits and fractions in range ([`crate::checks`]).
     fn validate_data(&self) -> Result<()> {
         match self.data.source {
             DataSource::Csv => {
@@ -436,7 +436,7 @@ impl Experiment {
             self.data.labeled_per_class.is_none() || self.data.labeled_fraction.is_none(),
             "[data] has both labeled_per_class and labeled_fraction; keep one"
         );
-        Ok(())
+        crate::checks::check_data_settings(&self.data)
     }
 
     /// The student's trainer settings with the `[[loss]]` terms, when given, in place.

@@ -18,6 +18,7 @@
 #![warn(missing_docs)]
 
 pub mod bench;
+pub mod checks;
 pub mod error;
 pub mod experiment;
 mod metrics;

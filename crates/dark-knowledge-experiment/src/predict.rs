@@ -1,17 +1,26 @@
 //! `predict`: scores a CSV of new rows with a run's model, streaming, so a file larger than
-//! memory works, or the images of an IDX folder. The output is written to a temporary file
-//! and renamed at the end.
+//! memory works, or the images of an IDX folder ([`predict_images`]).
+//!
+//! Everything that can be checked is checked before the output file is created: the run
+//! has the kind of data given (a CSV run and its `preprocessing.json`, or an image run),
+//! the CSV's header holds the training columns (see [`MissingColumns`]), and the output is
+//! not the input. The output is written to a temporary file and renamed at the end; on an
+//! error the temporary file is removed and an existing output is left as it was.
 
-use std::collections::HashMap;
-use std::fs::File;
-use std::io::BufWriter;
 use std::path::Path;
 
 use crate::bail;
 use crate::error::{Context, Result};
+use crate::experiment::DataSource;
 use burn::tensor::Device;
-use dark_knowledge_core::io::{NamedTempFile, persist, temp_file_for};
-use dark_knowledge_infer::Predictor;
+use dark_knowledge_infer::{Error as InferError, InputColumns, Predictor};
+
+mod images;
+mod output;
+
+pub use dark_knowledge_infer::MissingColumns;
+pub use images::{ImageSplit, predict_images};
+use output::{check_output, close, create, csv_writer, finish, run_data_source};
 
 /// Rows scored per forward pass.
 const CHUNK: usize = 1024;
@@ -28,6 +37,25 @@ pub enum OnBadRow {
     Fail,
 }
 
+/// How [`predict_with`] treats rows and columns it cannot score.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PredictOptions {
+    /// A row that cannot be read: skipped (the default) or an error.
+    pub on_bad_row: OnBadRow,
+    /// Training columns absent from the CSV: an error naming them (the default) or scored
+    /// as missing values, with a warning.
+    pub missing_columns: MissingColumns,
+}
+
+impl Default for PredictOptions {
+    fn default() -> Self {
+        Self {
+            on_bad_row: OnBadRow::Skip,
+            missing_columns: MissingColumns::Refuse,
+        }
+    }
+}
+
 /// Counts of a finished `predict` run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PredictSummary {
@@ -37,8 +65,11 @@ pub struct PredictSummary {
     pub skipped: usize,
 }
 
-/// Scores `input` with the `role` model of `run_dir`, writing `out`: the input's columns,
-/// then `predicted` and one `p_<label>` column per class.
+/// [`predict_with`] with `on_bad_row` and the default options otherwise (training columns
+/// absent from the CSV are an error).
+///
+/// # Errors
+/// As [`predict_with`].
 pub fn predict(
     run_dir: &Path,
     role: &str,
@@ -47,7 +78,36 @@ pub fn predict(
     on_bad_row: OnBadRow,
     device: &Device,
 ) -> Result<PredictSummary> {
-    let predictor = Predictor::load(run_dir, role, device)?;
+    let options = PredictOptions {
+        on_bad_row,
+        ..PredictOptions::default()
+    };
+    predict_with(run_dir, role, input, out, &options, device)
+}
+
+/// Scores `input` with the `role` model of `run_dir`, writing `out`: the input's columns,
+/// then `predicted` and one `p_<label>` column per class. Columns are matched by name
+/// (headers trimmed, as in training); columns the model does not know are listed in a
+/// warning and copied to the output.
+///
+/// # Errors
+/// Before anything is written, as [`dark_knowledge_infer::Error`] variants (wrapped in
+/// [`crate::Error::Infer`], with context): a run trained on images (`ImageRun`), a CSV run
+/// without its `preprocessing.json` (`MissingPreprocessing`), a header without the
+/// training columns (`NoMatchingColumns`, or `MissingColumns` unless
+/// [`MissingColumns::ScoreAsMissing`]), `out` being `input` (`OutputIsInput`, also through
+/// links) or a folder. Then a bad row with [`OnBadRow::Fail`], or a write that fails; no
+/// output (and no temporary file) is left.
+pub fn predict_with(
+    run_dir: &Path,
+    role: &str,
+    input: &Path,
+    out: &Path,
+    options: &PredictOptions,
+    device: &Device,
+) -> Result<PredictSummary> {
+    let predictor = csv_predictor(run_dir, role, options.missing_columns, device)?;
+    check_output(out, &[input])?;
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .from_path(input)
@@ -58,36 +118,66 @@ pub fn predict(
         .iter()
         .map(str::to_string)
         .collect();
-    let tmp = temp_file_for(out).with_context(|| format!("cannot write {}", out.display()))?;
+    let columns = predictor.check_columns(&headers).with_context(|| {
+        format!(
+            "checking the columns of {} against the training columns in {}",
+            input.display(),
+            run_dir.join("preprocessing.json").display()
+        )
+    })?;
+    let mut file = create(out)?;
     let result = (|| {
-        let file = tmp.reopen()?;
-        let mut writer = csv::Writer::from_writer(BufWriter::new(file));
+        let mut writer = csv_writer(&mut file);
         let mut header_out = headers.clone();
         header_out.push("predicted".into());
         header_out.extend(predictor.class_names().iter().map(|c| format!("p_{c}")));
         writer.write_record(&header_out)?;
         let rows = CsvRows {
             predictor: &predictor,
-            headers: &headers,
+            columns: &columns,
             input,
-            on_bad_row,
+            on_bad_row: options.on_bad_row,
         };
         let summary = rows.score(&mut reader, &mut writer)?;
-        close(writer, tmp.path())?;
+        close(writer, out)?;
         Ok(summary)
     })();
-    let summary = finish(result, tmp, out)?;
+    let summary = finish(result, file, out)?;
     if summary.skipped > MAX_REPORTED {
         log::warn!("… {} bad rows in all", summary.skipped);
     }
     Ok(summary)
 }
 
-/// The rows of one CSV to score: the model, the file's header and what to do with a row
-/// that cannot be read.
+/// The `role` model of a run trained on CSV data, with its preprocessing; a run trained on
+/// images, or whose `preprocessing.json` is gone, is refused.
+fn csv_predictor(
+    run_dir: &Path,
+    role: &str,
+    missing_columns: MissingColumns,
+    device: &Device,
+) -> Result<Predictor> {
+    crate::run::RunDir(run_dir.to_path_buf()).require_role(role)?;
+    let predictor = Predictor::load(run_dir, role, device)?.with_missing_columns(missing_columns);
+    if predictor.encoder().is_some() {
+        return Ok(predictor);
+    }
+    let run_dir = run_dir.to_path_buf();
+    Err(match run_data_source(&run_dir) {
+        Some(DataSource::FashionMnist) => InferError::ImageRun { run_dir },
+        Some(DataSource::Csv | DataSource::Churn) => InferError::MissingPreprocessing {
+            path: run_dir.join("preprocessing.json"),
+        },
+        None => InferError::NoPreprocessing,
+    }
+    .into())
+}
+
+/// The rows of one CSV to score: the model, the file's checked header and what to do with
+/// a row that cannot be read.
 struct CsvRows<'a> {
     predictor: &'a Predictor,
-    headers: &'a [String],
+    columns: &'a InputColumns,
     input: &'a Path,
     on_bad_row: OnBadRow,
 }
@@ -140,25 +230,10 @@ impl CsvRows<'_> {
         &self,
         record: csv::Result<csv::StringRecord>,
     ) -> std::result::Result<(Vec<f32>, Vec<String>), String> {
-        let r = match record {
-            Err(e) => return Err(format!("unreadable CSV ({e})")),
-            Ok(r) => r,
-        };
-        if r.len() != self.headers.len() {
-            return Err(format!(
-                "{} fields, expected {} as in the header",
-                r.len(),
-                self.headers.len()
-            ));
-        }
-        let map: HashMap<String, String> = self
-            .headers
-            .iter()
-            .cloned()
-            .zip(r.iter().map(str::to_string))
-            .collect();
-        match self.predictor.encode_record(&map) {
-            Ok(f) => Ok((f, r.iter().map(str::to_string).collect())),
+        let r = record.map_err(|e| format!("unreadable CSV ({e})"))?;
+        let fields: Vec<&str> = r.iter().collect();
+        match self.predictor.encode_fields(self.columns, &fields) {
+            Ok(f) => Ok((f, fields.into_iter().map(str::to_string).collect())),
             Err(e) => Err(e.to_string()),
         }
     }
@@ -186,160 +261,6 @@ fn flush<W: std::io::Write>(
     Ok(n)
 }
 
-/// Which images of an IDX folder to score.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
-pub enum ImageSplit {
-    /// `t10k-images-idx3-ubyte` (and its labels when present).
-    Test,
-    /// `train-images-idx3-ubyte` (and its labels when present).
-    Train,
-}
-
-/// Scores the images of an IDX folder with the `role` model of `run_dir`, writing `out`:
-/// `index` (position in the file), `label` (when the labels file is there), `predicted`
-/// and one `p_<label>` column per class. Pixels are scaled to `[0, 1]` as in training.
-/// The file's bytes are held in memory (one byte per pixel); scoring goes chunk by chunk.
-pub fn predict_images(
-    run_dir: &Path,
-    role: &str,
-    dir: &Path,
-    split: ImageSplit,
-    out: &Path,
-    device: &Device,
-) -> Result<PredictSummary> {
-    use dark_knowledge_data::idx::{read_idx_images, split_files};
-
-    let predictor = Predictor::load(run_dir, role, device)?;
-    if predictor.encoder().is_some() {
-        bail!(
-            "the run in {} was trained on CSV data: score it with --csv",
-            run_dir.display()
-        );
-    }
-    let (images_path, labels_path) = split_files(dir, split == ImageSplit::Train)?;
-    let images = read_idx_images(&images_path)?;
-    let pixels_per_image = images.rows * images.cols;
-    let nf = predictor.info().num_features;
-    if pixels_per_image != nf {
-        bail!(
-            "{} holds {}x{} images ({pixels_per_image} pixels) but the {role} model reads {nf} features",
-            images_path.display(),
-            images.rows,
-            images.cols
-        );
-    }
-    let classes = predictor.class_names();
-    let labels = labels_path
-        .as_deref()
-        .map(|path| read_image_labels(path, images.count, &images_path, classes.len()))
-        .transpose()?;
-    let tmp = temp_file_for(out).with_context(|| format!("cannot write {}", out.display()))?;
-    let result = (|| {
-        let file = tmp.reopen()?;
-        let mut writer = csv::Writer::from_writer(BufWriter::new(file));
-        let mut header = vec!["index".to_string()];
-        if labels.is_some() {
-            header.push("label".into());
-        }
-        header.push("predicted".into());
-        header.extend(classes.iter().map(|c| format!("p_{c}")));
-        writer.write_record(&header)?;
-        score_images(&predictor, &images, labels.as_deref(), &mut writer)?;
-        close(writer, tmp.path())?;
-        Ok(PredictSummary {
-            scored: images.count,
-            skipped: 0,
-        })
-    })();
-    finish(result, tmp, out)
-}
-
-/// The labels file of `count` images (`images_path`), checked: one label per image, each
-/// a class of the model (`num_classes` of them).
-fn read_image_labels(
-    path: &Path,
-    count: usize,
-    images_path: &Path,
-    num_classes: usize,
-) -> Result<Vec<u8>> {
-    let labels = dark_knowledge_data::idx::read_idx_labels(path)?;
-    if labels.len() != count {
-        bail!(
-            "{} has {} labels for the {} images of {}",
-            path.display(),
-            labels.len(),
-            count,
-            images_path.display()
-        );
-    }
-    if let Some((i, l)) = labels
-        .iter()
-        .enumerate()
-        .find(|(_, l)| usize::from(**l) >= num_classes)
-    {
-        bail!(
-            "{} item {i}: label {l} is not a class of the model (0..{num_classes})",
-            path.display()
-        );
-    }
-    Ok(labels)
-}
-
-/// Scores the images chunk by chunk into `writer`: index, label (when given), predicted
-/// class and probabilities, pixels scaled to `[0, 1]`.
-fn score_images<W: std::io::Write>(
-    predictor: &Predictor,
-    images: &dark_knowledge_data::idx::IdxImages,
-    labels: Option<&[u8]>,
-    writer: &mut csv::Writer<W>,
-) -> Result<()> {
-    let classes = predictor.class_names();
-    let nf = predictor.info().num_features;
-    let mut start = 0;
-    while start < images.count {
-        let end = (start + CHUNK).min(images.count);
-        let features: Vec<f32> = images.pixels[start * nf..end * nf]
-            .iter()
-            .map(|&p| f32::from(p) / 255.0)
-            .collect();
-        let probs = predictor.predict_proba_features(&features)?;
-        for (i, p) in (start..end).zip(&probs) {
-            let mut record = vec![i.to_string()];
-            if let Some(labels) = labels {
-                record.push(classes[usize::from(labels[i])].clone());
-            }
-            record.push(classes[argmax(p)].clone());
-            record.extend(p.iter().map(|v| format!("{v:.6}")));
-            writer.write_record(&record)?;
-        }
-        start = end;
-    }
-    Ok(())
-}
-
-/// Flushes the CSV writer and its buffer and syncs the temporary file to disk.
-fn close(writer: csv::Writer<BufWriter<File>>, tmp: &Path) -> Result<()> {
-    let file = writer
-        .into_inner()
-        .map_err(|e| crate::Error::msg(format!("writing {}: {e}", tmp.display())))?;
-    file.into_inner()
-        .map_err(|e| crate::Error::msg(format!("writing {}: {e}", tmp.display())))?
-        .sync_all()
-        .with_context(|| format!("writing {}", tmp.display()))
-}
-
 /// The index of the largest probability, the first one on ties (as `evaluate` picks its
 /// `predicted` class, so the two agree row for row): the one arg-max of the library.
 pub use dark_knowledge_core::rows::argmax;
-
-/// Renames the finished temporary file over `out`; on an error it is dropped (removed).
-fn finish(
-    result: Result<PredictSummary>,
-    tmp: NamedTempFile,
-    out: &Path,
-) -> Result<PredictSummary> {
-    let summary = result?;
-    persist(tmp, out).with_context(|| format!("cannot write {}", out.display()))?;
-    Ok(summary)
-}

@@ -4,7 +4,9 @@ use crate::bail;
 use crate::error::{Context, Result};
 use burn::tensor::Device;
 use dark_knowledge_data::idx::{DEFAULT_FASHION_MNIST_DIR, FASHION_MNIST_CLASSES, FashionMnist};
-use dark_knowledge_data::tabular::{CsvTable, TabularConfig, TabularEncoder, TargetEncoding};
+use dark_knowledge_data::tabular::{
+    CsvTable, TabularConfig, TabularEncoder, TabularError, TargetEncoding,
+};
 use dark_knowledge_data::{
     CHURN_CSV, Dataset, LabelBudget, Split, stratified_labeled, stratified_split,
 };
@@ -134,7 +136,17 @@ impl Prepared {
 
 /// Reads and splits the data of `config` (the split is seeded, so the same experiment
 /// always gets the same rows in each part), fitting any preprocessing on the training rows.
+///
+/// The prepared data are checked as [`crate::checks::check_prepared`] says (a binary target
+/// with both classes in the test split, non-empty splits, ...), so data that cannot be
+/// evaluated are refused before any model trains.
 pub fn prepare(config: &DataConfig, seed: u64, device: &Device) -> Result<Prepared> {
+    let data = prepare_unchecked(config, seed, device)?;
+    crate::checks::check_prepared(&data, config)?;
+    Ok(data)
+}
+
+fn prepare_unchecked(config: &DataConfig, seed: u64, device: &Device) -> Result<Prepared> {
     match config.source {
         DataSource::Churn => {
             let table = CsvTable::parse(CHURN_CSV).context("reading the embedded churn data")?;
@@ -151,7 +163,12 @@ pub fn prepare(config: &DataConfig, seed: u64, device: &Device) -> Result<Prepar
                 .path
                 .as_ref()
                 .context("[data] source = \"csv\" needs `path`")?;
-            let table = CsvTable::from_path(path)?;
+            let table = match CsvTable::from_path(path) {
+                Ok(table) => table,
+                // An I/O error names the file already.
+                Err(e @ TabularError::Io { .. }) => return Err(e.into()),
+                Err(e) => return Err(e).context(format!("reading {}", path.display())),
+            };
             prepare_table(&table, path.display().to_string(), config, seed, device)
         }
         DataSource::FashionMnist => {
@@ -286,7 +303,8 @@ impl TableRows {
             config.valid_fraction,
             config.test_fraction,
             seed,
-        )?;
+        )
+        .with_context(|| split_context(&labeled_labels, config))?;
         for part in [&mut split.train, &mut split.valid, &mut split.test] {
             part.iter_mut().for_each(|p| *p = labeled_rows[*p]);
         }
@@ -296,6 +314,28 @@ impl TableRows {
             labels,
         })
     }
+}
+
+/// What a split that failed was cutting: the labelled rows per class and the fractions.
+fn split_context(labels: &[usize], config: &DataConfig) -> String {
+    let mut counts: Vec<usize> = Vec::new();
+    for &l in labels {
+        if counts.len() <= l {
+            counts.resize(l + 1, 0);
+        }
+        counts[l] += 1;
+    }
+    format!(
+        "splitting {} labelled rows ({} per class) with valid_fraction = {} and test_fraction = {} (add rows or raise the fraction of the empty split)",
+        labels.len(),
+        counts
+            .iter()
+            .map(usize::to_string)
+            .collect::<Vec<_>>()
+            .join(" / "),
+        config.valid_fraction,
+        config.test_fraction
+    )
 }
 
 /// The tabular preprocessing settings of `[data]`.

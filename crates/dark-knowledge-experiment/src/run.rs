@@ -3,6 +3,7 @@
 //! ```text
 //! OUT/experiment.toml        the resolved experiment
 //! OUT/preprocessing.json     the fitted tabular preprocessing (CSV data)
+//! OUT/data.json              the fingerprint of the data the teacher was trained on
 //! OUT/<role>/model.bpk       weights (role: teacher, baseline, distilled)
 //! OUT/quantized/model.q8     int8 weights of a student (`quantize`)
 //! OUT/<role>/model.json      architecture, sizes, class labels, weight format
@@ -10,8 +11,13 @@
 //! OUT/<role>/test_predictions.csv  per-row test predictions (`evaluate`)
 //! OUT/report.json, report.md the comparison report
 //! OUT/MODEL_CARD.md          what the student is and how far to trust it
+//! OUT/.lock                  the writer lock: the PID of the command writing the run
+//! OUT/CHECKSUMS, OUT/<role>/CHECKSUMS  BLAKE3 of each file above, in `b3sum` format
 //! ```
-//! Every file is written atomically.
+//! Every file is written atomically and listed in its folder's `CHECKSUMS`; models and the
+//! preprocessing are checked against it when loaded (`dark_knowledge_core::checksums`).
+//! One command at a time writes a run folder ([`RunDir::lock`]), and it touches the folder
+//! only once its inputs are checked.
 
 use std::path::{Path, PathBuf};
 
@@ -26,13 +32,17 @@ use dark_knowledge_models::{
 use dark_knowledge_train::{Progress, TeacherSet, Trainer, TrainerConfig};
 use serde::Serialize;
 
+mod data_record;
 mod distill;
 mod evaluate;
+mod lock;
 mod teacher_source;
 
+pub use data_record::DATA_RECORD;
 pub use distill::distill;
-use evaluate::write_model_card;
-pub use evaluate::{evaluate, quantize};
+pub use evaluate::{check_quantize_source, evaluate, quantize, run_roles};
+use evaluate::{check_saved_records, write_model_card};
+pub use lock::{LOCK_FILE, RunLock, check_output_folder};
 pub use teacher_source::{TeacherSource, cache_teacher, default_cache_path};
 
 pub use crate::metrics::TrainingMetrics;
@@ -52,6 +62,44 @@ impl RunDir {
     fn role(&self, role: &str) -> PathBuf {
         self.0.join(role)
     }
+
+    /// Takes the folder's writer lock (`.lock`), making the folder when missing; held until
+    /// the [`RunLock`] is dropped. See [`lock`](self::lock) for the design.
+    ///
+    /// # Errors
+    /// Another command holds it (the message names its process id); the path is a file;
+    /// the folder cannot be made.
+    pub fn lock(&self) -> Result<RunLock> {
+        lock::lock_dir(&self.0)
+    }
+
+    /// `Ok` when the run has a saved `role` model (its `model.json`); otherwise the error
+    /// naming the roles it has.
+    ///
+    /// # Errors
+    /// The run has no `role` model.
+    pub fn require_role(&self, role: &str) -> Result<()> {
+        if self.role(role).join("model.json").exists() {
+            Ok(())
+        } else {
+            Err(self.missing_role(role, " (pick one with --model)"))
+        }
+    }
+
+    /// The error for a model `role` the run does not have, listing the roles it has.
+    fn missing_role(&self, role: &str, hint: &str) -> crate::Error {
+        let roles = run_roles(self);
+        let has = if roles.is_empty() {
+            "it has no saved model".to_string()
+        } else {
+            format!("the run has: {}", roles.join(", "))
+        };
+        crate::Error::msg(format!(
+            "no {role} model in {} (missing {}); {has}{hint}",
+            self.0.display(),
+            self.role(role).join("model.json").display()
+        ))
+    }
 }
 
 /// The experiment's device, checked.
@@ -64,9 +112,12 @@ fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     write_atomic(path, text.as_bytes()).with_context(|| format!("writing {}", path.display()))
 }
 
-/// Writes the resolved experiment and the preprocessing into the run folder.
+/// Writes the resolved experiment, the preprocessing and the data's record
+/// ([`DATA_RECORD`]) into the run folder.
 pub fn write_run_header(experiment: &Experiment, data: &Prepared) -> Result<()> {
     let run = RunDir::of(experiment);
+    // From here on the run folder's files are listed in its CHECKSUMS and checked on load.
+    dark_knowledge_core::checksums::track(&run.0)?;
     write_atomic(
         &run.0.join("experiment.toml"),
         experiment.to_toml()?.as_bytes(),
@@ -78,10 +129,11 @@ pub fn write_run_header(experiment: &Experiment, data: &Prepared) -> Result<()> 
             encoder.to_json().as_bytes(),
         )?;
     }
-    Ok(())
+    data_record::write_data_record(&run, data)
 }
 
-/// Checks that the data prepared now is the data the saved teacher was trained on.
+/// Checks that the data prepared now is the data the saved teacher was trained on: the same
+/// preprocessing, and the same rows, labels and split ([`DATA_RECORD`]).
 fn check_preprocessing(run: &RunDir, data: &Prepared) -> Result<()> {
     let path = run.0.join("preprocessing.json");
     if let (Some(encoder), Ok(saved)) = (&data.encoder, std::fs::read_to_string(&path))
@@ -93,7 +145,7 @@ fn check_preprocessing(run: &RunDir, data: &Prepared) -> Result<()> {
             path.display()
         );
     }
-    Ok(())
+    data_record::check_data_record(run, data)
 }
 
 fn save_trained(
@@ -132,11 +184,7 @@ fn load_role_with_info(
 ) -> Result<(ModelInfo, AnyModel)> {
     let dir = run.role(role);
     if !dir.join("model.json").exists() {
-        bail!(
-            "no {role} model in {} (missing {})",
-            run.0.display(),
-            dir.join("model.json").display()
-        );
+        return Err(run.missing_role(role, ""));
     }
     let (info, model) = load_saved_model(&dir, device)?;
     if info.num_features != data.num_features() || info.class_names != data.class_names {
@@ -212,15 +260,17 @@ fn train_role(
     Ok(out.best)
 }
 
-/// `train-teacher`: trains the teacher from labels and saves it, then each further
-/// `[[teachers]]` model as `teacher-<name>`.
+/// `train-teacher`: trains the teacher from labels and saves it with the run header
+/// (`experiment.toml`, `preprocessing.json`), then each further `[[teachers]]` model as
+/// `teacher-<name>`.
 pub fn train_teacher(
     experiment: &Experiment,
     data: &Prepared,
     device: &Device,
     progress: Progress,
 ) -> Result<AnyModel> {
-    write_run_header(experiment, data)?;
+    let is_teacher = |role: &str| role == "teacher" || role.starts_with("teacher-");
+    check_saved_records(&RunDir::of(experiment), |role| !is_teacher(role))?;
     let t = &experiment.teacher;
     let job = Job {
         role: "teacher",
@@ -230,6 +280,9 @@ pub fn train_teacher(
         init_seed: experiment.seed,
     };
     let model = train_role(experiment, data, device, job, progress)?;
+    // The run header says what data the saved teacher was trained on: written once it is
+    // saved, so a failed or killed training leaves the previous teacher and its header.
+    write_run_header(experiment, data)?;
     for (i, extra) in experiment.teachers.iter().enumerate() {
         let role = format!("teacher-{}", extra.name);
         let job = Job {

@@ -12,12 +12,15 @@ use dark_knowledge_train::Progress;
 use crate::error::Result;
 use crate::experiment::Experiment;
 use crate::prepare::Prepared;
-use crate::run::{self, TeacherSource};
+use crate::run::{self, RunDir, RunLock, TeacherSource};
 
 /// Latency runs per model in the report (as the CLI does).
 pub const LATENCY_RUNS: usize = 200;
 
 /// An experiment with its data prepared on its device, writing into its `output_dir`.
+///
+/// A workflow holds the lock of its run folder ([`RunDir::lock`]) from [`Workflow::new`] until
+/// it is dropped: one workflow (one command) at a time writes a run folder.
 ///
 /// ```no_run
 /// use dark_knowledge_experiment::{Experiment, Workflow};
@@ -36,23 +39,32 @@ pub struct Workflow {
     device: Device,
     data: Prepared,
     progress: Progress,
+    /// Held for the workflow's life.
+    lock: RunLock,
 }
 
 impl Workflow {
-    /// Checks `experiment`, removes temporary files an interrupted run left in its output
-    /// folder, and prepares its data (seeded split, preprocessing fitted on the training rows).
+    /// Checks `experiment`, prepares its data (seeded split, preprocessing fitted on the
+    /// training rows) and checks that they can be trained on and evaluated
+    /// ([`crate::checks`]), then takes the lock of its output folder (making the folder) and
+    /// removes temporary files an interrupted run left there. Nothing in the folder is
+    /// touched before every check passed.
     ///
     /// # Errors
-    /// An invalid experiment, an unknown device, data that cannot be read.
+    /// An invalid experiment, an unknown device, data that cannot be read or evaluated, an
+    /// output path that is a file, a run folder another command is writing.
     pub fn new(experiment: Experiment) -> Result<Self> {
         experiment.validate()?;
-        run::clean_stale(&experiment);
+        run::check_output_folder(&experiment.output_dir)?;
         let (device, data) = run::prepare_experiment(&experiment)?;
+        let lock = RunDir::of(&experiment).lock()?;
+        run::clean_stale(&experiment);
         Ok(Self {
             experiment,
             device,
             data,
             progress: Progress::Silent,
+            lock,
         })
     }
 
@@ -88,6 +100,11 @@ impl Workflow {
     /// The run folder.
     pub fn output_dir(&self) -> &Path {
         &self.experiment.output_dir
+    }
+
+    /// The lock file held on the run folder.
+    pub fn lock_file(&self) -> &Path {
+        self.lock.path()
     }
 
     /// Trains the teacher (and every further `[[teachers]]` model) from labels and saves it
@@ -173,42 +190,35 @@ impl Workflow {
 /// re-evaluated when its `experiment.toml` is there (`None` otherwise). `device` defaults
 /// to the run's device.
 ///
+/// With `experiment.toml`, the run's data are prepared and checked, and the folder locked,
+/// before the copy is written (as [`Workflow::new`]); without it, the folder is locked.
+///
 /// # Errors
-/// No such model; the copy cannot be written; evaluation failed.
+/// No such model (the message lists the run's models); the copy cannot be written;
+/// evaluation failed; another command is writing the run.
 pub fn quantize_run(
     run_dir: &Path,
     role: &str,
     device: Option<&str>,
 ) -> Result<(ModelInfo, Option<Report>)> {
+    run::check_quantize_source(run_dir, role)?;
     let settings = run_dir.join("experiment.toml");
-    let experiment = if settings.exists() {
-        let mut e = Experiment::load(&settings)?;
-        e.output_dir = run_dir.to_path_buf();
-        Some(e)
-    } else {
-        None
-    };
-    let device_name = device
-        .map(str::to_string)
-        .or_else(|| experiment.as_ref().map(|e| e.device.clone()))
-        .unwrap_or_else(|| "cpu".into());
-    let info = run::quantize(
-        run_dir,
-        role,
-        &dark_knowledge_core::device_from_name(&device_name)?,
-    )?;
-    let report = match experiment {
-        Some(mut experiment) => {
-            experiment.device = device_name;
-            Some(Workflow::new(experiment)?.evaluate()?)
-        }
-        None => {
-            log::info!(
-                "{} not found: run `evaluate` to compare the int8 copy",
-                settings.display()
-            );
-            None
-        }
-    };
-    Ok((info, report))
+    if !settings.exists() {
+        let device = dark_knowledge_core::device_from_name(device.unwrap_or("cpu"))?;
+        let _lock = RunDir(run_dir.to_path_buf()).lock()?;
+        let info = run::quantize(run_dir, role, &device)?;
+        log::info!(
+            "{} not found: run `evaluate` to compare the int8 copy",
+            settings.display()
+        );
+        return Ok((info, None));
+    }
+    let mut experiment = Experiment::load(&settings)?;
+    experiment.output_dir = run_dir.to_path_buf();
+    if let Some(device) = device {
+        experiment.device = device.to_string();
+    }
+    let workflow = Workflow::new(experiment)?;
+    let info = workflow.quantize(role)?;
+    Ok((info, Some(workflow.evaluate()?)))
 }

@@ -2,6 +2,8 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use burn::module::Module;
 use burn::tensor::activation::softmax;
@@ -12,6 +14,7 @@ use dark_knowledge_data::tabular::TabularEncoder;
 use dark_knowledge_models::{AnyModel, HostMlp, ModelInfo, load_saved_model};
 
 use crate::error::{Error, Result};
+use crate::schema::{InputColumns, MissingColumns, Schema, header_names};
 
 /// MLPs up to this many parameters are scored on the lean host path ([`HostMlp`]): for
 /// students, per-call overhead dominates and plain dot products win; larger models go
@@ -19,12 +22,22 @@ use crate::error::{Error, Result};
 pub const HOST_PATH_MAX_PARAMETERS: usize = 1_000_000;
 
 /// A model loaded once from a run folder, with the preprocessing it was trained with.
+///
+/// Inputs are checked against the training schema: a record or CSV header that lacks a
+/// training column is refused by default ([`Error::MissingColumns`], naming it), see
+/// [`with_missing_columns`](Self::with_missing_columns); columns the model does not know are
+/// ignored with a warning.
 #[derive(Debug, Clone)]
 pub struct Predictor {
     model: AnyModel,
     host: Option<HostMlp>,
     info: ModelInfo,
     encoder: Option<TabularEncoder>,
+    schema: Option<Schema>,
+    missing_columns: MissingColumns,
+    /// Whether the schema warning of [`encode_record`](Self::encode_record) was given
+    /// (once per loaded model, shared by its clones).
+    warned: Arc<AtomicBool>,
     device: Device,
 }
 
@@ -38,7 +51,8 @@ impl Predictor {
     pub fn load(run_dir: &Path, role: &str, device: &Device) -> Result<Self> {
         let (info, model) = load_saved_model(&run_dir.join(role), device)?;
         let prep = run_dir.join("preprocessing.json");
-        let encoder = match std::fs::read_to_string(&prep) {
+        // Checked against the run folder's CHECKSUMS, as the model files are.
+        let encoder = match dark_knowledge_core::checksums::read_to_string_verified(&prep) {
             Ok(text) => Some(TabularEncoder::from_json(&text)?),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(source) => return Err(Error::Preprocessing { path: prep, source }),
@@ -63,9 +77,64 @@ impl Predictor {
             model: model.valid(),
             host,
             info,
+            schema: encoder.as_ref().map(Schema::of),
             encoder,
+            missing_columns: MissingColumns::default(),
+            warned: Arc::new(AtomicBool::new(false)),
             device: device.clone(),
         })
+    }
+
+    /// What to do with inputs that lack training columns: refuse them (the default) or
+    /// score them as missing values, with a warning naming them.
+    #[must_use]
+    pub fn with_missing_columns(mut self, policy: MissingColumns) -> Self {
+        self.missing_columns = policy;
+        self
+    }
+
+    /// The policy for inputs that lack training columns.
+    pub fn missing_columns(&self) -> MissingColumns {
+        self.missing_columns
+    }
+
+    /// The input columns the model reads (the training CSV's feature columns, in order), for
+    /// runs on CSV data.
+    pub fn feature_columns(&self) -> Option<&[String]> {
+        self.schema.as_ref().map(Schema::features)
+    }
+
+    /// Checks a CSV header against the training schema before any row is scored. Names are
+    /// read as the training CSV's were: trimmed, an empty one is `column_N`. Logs a warning
+    /// naming the training columns scored as missing (when allowed) and the input columns
+    /// the model does not know (they are ignored).
+    ///
+    /// # Errors
+    /// [`Error::NoPreprocessing`] (no CSV preprocessing); [`Error::NoMatchingColumns`] when
+    /// no training column is there; [`Error::MissingColumns`] naming the absent ones unless
+    /// [`MissingColumns::ScoreAsMissing`]; [`Error::Encoding`] when a training column
+    /// appears twice.
+    pub fn check_columns<S: AsRef<str>>(&self, header: &[S]) -> Result<InputColumns> {
+        let schema = self.schema.as_ref().ok_or(Error::NoPreprocessing)?;
+        let columns = schema.check(header_names(header), self.missing_columns)?;
+        warn_about(&columns, "");
+        Ok(columns)
+    }
+
+    /// The encoded features of one row given by position, in the order of the header that
+    /// `columns` was checked from ([`check_columns`](Self::check_columns)).
+    ///
+    /// # Errors
+    /// [`Error::FieldCount`] when `fields` is not one value per column; a value that cannot
+    /// be encoded; a run without preprocessing.
+    pub fn encode_fields<S: AsRef<str>>(
+        &self,
+        columns: &InputColumns,
+        fields: &[S],
+    ) -> Result<Vec<f32>> {
+        let encoder = self.encoder.as_ref().ok_or(Error::NoPreprocessing)?;
+        let record = columns.record(encoder, fields)?;
+        Ok(encoder.encode_record(&record)?)
     }
 
     /// Class labels, in the order of the probabilities.
@@ -83,12 +152,16 @@ impl Predictor {
         self.encoder.as_ref()
     }
 
-    /// Class probabilities for one record (field name → raw text, as in the training CSV;
-    /// absent fields and empty values count as missing, unseen categories go to the
-    /// "unknown" slot).
+    /// Class probabilities for one record (field name → raw text, as in the training CSV,
+    /// names matched exactly; empty values and NA count as missing, unseen categories go to
+    /// the "unknown" slot). A record that lacks a training column is refused unless
+    /// [`MissingColumns::ScoreAsMissing`] is set; fields the model does not know are
+    /// ignored. Either is warned about once per loaded model.
     ///
     /// # Errors
-    /// A record that cannot be encoded, or a run without preprocessing.
+    /// [`Error::MissingColumns`] (with "did you mean" for names that differ only in letter
+    /// case or surrounding spaces), [`Error::NoMatchingColumns`], a value that cannot be
+    /// encoded, or a run without preprocessing.
     pub fn predict_proba_record(&self, record: &HashMap<String, String>) -> Result<Vec<f32>> {
         let features = self.encode(record)?;
         Ok(self.predict_proba_features(&features)?.remove(0))
@@ -99,7 +172,8 @@ impl Predictor {
     /// on each record.
     ///
     /// # Errors
-    /// The first record that cannot be encoded.
+    /// The first record that cannot be encoded or is refused, as by
+    /// [`predict_proba_record`](Self::predict_proba_record).
     pub fn predict_proba_records(
         &self,
         records: &[HashMap<String, String>],
@@ -157,17 +231,48 @@ impl Predictor {
     }
 
     /// The encoded features of one record (what the model reads), for callers that batch
-    /// records themselves before [`predict_proba_features`](Self::predict_proba_features).
+    /// records themselves before [`predict_proba_features`](Self::predict_proba_features);
+    /// checked as by [`predict_proba_record`](Self::predict_proba_record).
     ///
     /// # Errors
-    /// A record that cannot be encoded, or a run without preprocessing.
+    /// As [`predict_proba_record`](Self::predict_proba_record).
     pub fn encode_record(&self, record: &HashMap<String, String>) -> Result<Vec<f32>> {
         self.encode(record)
     }
 
     fn encode(&self, record: &HashMap<String, String>) -> Result<Vec<f32>> {
-        let encoder = self.encoder.as_ref().ok_or(Error::NoPreprocessing)?;
+        let (Some(encoder), Some(schema)) = (&self.encoder, &self.schema) else {
+            return Err(Error::NoPreprocessing);
+        };
+        if let Some(columns) = schema.check_record(record.keys(), self.missing_columns)?
+            && !self.warned.swap(true, Ordering::Relaxed)
+        {
+            warn_about(&columns, " (warned once; later records are not reported)");
+        }
         Ok(encoder.encode_record(record)?)
+    }
+}
+
+/// Warns about the training columns scored as missing and the unknown input columns.
+fn warn_about(columns: &InputColumns, note: &str) {
+    let list = |names: &[String]| {
+        names
+            .iter()
+            .map(|n| format!("{n:?}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if !columns.missing().is_empty() {
+        log::warn!(
+            "the input lacks training columns {}: scored as missing values on every row{note}",
+            list(columns.missing())
+        );
+    }
+    if !columns.unknown().is_empty() {
+        log::warn!(
+            "the input has columns the model does not know, ignored for scoring: {}{note}",
+            list(columns.unknown())
+        );
     }
 }
 

@@ -61,7 +61,7 @@ fn batch_and_single_record_scores_are_identical_and_match_the_model() {
     let records = vec![
         record(&[("age", "34"), ("plan", "basic"), ("spend", "12.5")]),
         record(&[("age", "51"), ("plan", "platinum"), ("spend", "80")]), // unseen level
-        record(&[("plan", "gold"), ("spend", "")]),                      // missing cells
+        record(&[("age", "NA"), ("plan", "gold"), ("spend", "")]),       // missing cells
     ];
     let batch = p.predict_proba_records(&records).unwrap();
     for (r, b) in records.iter().zip(&batch) {
@@ -90,7 +90,7 @@ fn bad_records_and_bad_runs_are_errors() {
     let (dir, device) = make_run("bad");
     let p = Predictor::load(&dir, "distilled", &device).unwrap();
     let err = p
-        .predict_proba_record(&record(&[("age", "old"), ("plan", "gold")]))
+        .predict_proba_record(&record(&[("age", "old"), ("plan", "gold"), ("spend", "1")]))
         .unwrap_err()
         .to_string();
     assert!(err.contains("age") && err.contains("old"), "{err}");

@@ -17,6 +17,13 @@ pub enum ModelError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// A file could not be written (the error names it, see
+    /// [`dark_knowledge_core::io::write_atomic`]).
+    #[error(transparent)]
+    Write(std::io::Error),
+    /// A file is not what was written: its checksum differs from its folder's manifest.
+    #[error(transparent)]
+    Checksum(#[from] dark_knowledge_core::checksums::ChecksumError),
     /// The bytes are not a model file of ours (burnpack weights).
     #[error("{} is not a valid model file: {reason}", path.display())]
     NotAModelFile {

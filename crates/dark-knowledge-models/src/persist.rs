@@ -2,8 +2,10 @@
 
 use std::path::Path;
 
-use burn::module::Module;
+use burn::module::{Module, ModuleVisitor, Param};
 use burn::store::ModuleRecord;
+use burn::tensor::Tensor;
+use dark_knowledge_core::checksums;
 use dark_knowledge_core::error as dk;
 use dark_knowledge_core::io::write_atomic;
 
@@ -27,23 +29,28 @@ pub fn model_bytes<M: Module>(model: &M) -> dk::Result<Vec<u8>> {
         })
 }
 
-/// Writes the model's weights to `path` (burnpack), atomically (temporary file + rename).
+/// Writes the model's weights to `path` (burnpack), atomically (temporary file + rename),
+/// recorded in the folder's `CHECKSUMS` manifest when it has one
+/// ([`dark_knowledge_core::checksums`]).
 ///
 /// # Errors
-/// An I/O error, or a serialization error.
+/// An I/O error naming the file, or a serialization error.
 pub fn save_model<M: Module>(model: &M, path: &Path) -> std::io::Result<()> {
     let bytes = model_bytes(model).map_err(|e| std::io::Error::other(e.to_string()))?;
     write_atomic(path, &bytes)
 }
 
 /// Loads weights saved by [`save_model`] into `model` (which must have the same
-/// architecture, e.g. built from the same spec).
+/// architecture, e.g. built from the same spec), after checking the file against its
+/// folder's `CHECKSUMS` manifest ([`checksums::verify`]).
 ///
 /// # Errors
-/// [`ModelError`] naming the file when it cannot be read, is not a model file, or does not
-/// fit the architecture.
+/// [`ModelError`] naming the file when it cannot be read, was changed after it was written
+/// ([`ModelError::Checksum`]), is not a model file, holds a NaN or infinite weight, or does
+/// not fit the architecture.
 pub fn load_model<M: Module>(model: M, path: &Path) -> Result<M, ModelError> {
     let bytes = std::fs::read(path).map_err(ModelError::io("read model file", path))?;
+    checksums::verify(path, &bytes)?;
     let record =
         ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes)).map_err(|e| {
             ModelError::NotAModelFile {
@@ -51,12 +58,47 @@ pub fn load_model<M: Module>(model: M, path: &Path) -> Result<M, ModelError> {
                 reason: format!("{e:?}"),
             }
         })?;
-    model
+    let model = model
         .try_load_record(record)
         .map_err(|e| ModelError::Architecture {
             path: path.to_path_buf(),
             reason: format!("{e:?}"),
-        })
+        })?;
+    match first_non_finite(&model) {
+        None => Ok(model),
+        Some(parameter) => Err(ModelError::NotAModelFile {
+            path: path.to_path_buf(),
+            reason: format!(
+                "parameter `{parameter}` holds a NaN or infinite weight (a diverged training, \
+                 or a damaged file); train the model again"
+            ),
+        }),
+    }
+}
+
+/// The path of the first float parameter of `model` holding a NaN or an infinity.
+pub(crate) fn first_non_finite<M: Module>(model: &M) -> Option<String> {
+    #[derive(Default)]
+    struct Find {
+        path: Vec<String>,
+        found: Option<String>,
+    }
+    impl ModuleVisitor for Find {
+        fn enter_module(&mut self, name: &str, _container_type: &str) {
+            self.path.push(name.to_string());
+        }
+        fn exit_module(&mut self, _name: &str, _container_type: &str) {
+            self.path.pop();
+        }
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            if self.found.is_none() && !param.val().into_data().iter::<f32>().all(f32::is_finite) {
+                self.found = Some(self.path.join("."));
+            }
+        }
+    }
+    let mut find = Find::default();
+    model.visit(&mut find);
+    find.found
 }
 
 #[cfg(test)]

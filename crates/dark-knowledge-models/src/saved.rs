@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use burn::tensor::Device;
+use dark_knowledge_core::checksums;
 use dark_knowledge_core::io::write_atomic;
 use serde::{Deserialize, Serialize};
 
@@ -46,33 +47,39 @@ impl ModelInfo {
 }
 
 /// Writes the weights (`model.bpk`, or `model.q8` for int8 models, which must already be
-/// quantized) and `model.json` into `dir`, each atomically.
+/// quantized) and `model.json` into `dir`, each atomically, and lists both in the folder's
+/// `CHECKSUMS` manifest (started if missing, see [`checksums`]): [`load_saved_model`]
+/// refuses them if they change afterwards.
 ///
 /// # Errors
-/// [`ModelError::Io`] naming the file that cannot be written.
+/// [`ModelError::Write`] naming the file that cannot be written.
 pub fn save_saved_model(dir: &Path, info: &ModelInfo, model: &AnyModel) -> Result<(), ModelError> {
+    checksums::track(dir).map_err(ModelError::Write)?;
     let weights = dir.join(info.weights_file());
     match info.weights {
         WeightFormat::Float32 => save_model(model, &weights),
         WeightFormat::Int8 => write_atomic(&weights, &compact_bytes(model)),
     }
-    .map_err(ModelError::io("write", &weights))?;
+    .map_err(ModelError::Write)?;
     let path = dir.join("model.json");
     let json = serde_json::to_string_pretty(info).map_err(|e| ModelError::Description {
         path: path.clone(),
         reason: e.to_string(),
     })?;
-    write_atomic(&path, json.as_bytes()).map_err(ModelError::io("write", &path))
+    write_atomic(&path, json.as_bytes()).map_err(ModelError::Write)
 }
 
-/// Reads `model.json` and the weights file from `dir` and rebuilds the model on `device`.
+/// Reads `model.json` and the weights file from `dir` and rebuilds the model on `device`,
+/// each file checked against the folder's `CHECKSUMS` manifest first (a folder saved by an
+/// earlier release, without one, loads unverified: see [`checksums`]).
 ///
 /// # Errors
-/// [`ModelError`] naming the file when one is missing, invalid, or does not fit its
-/// architecture.
+/// [`ModelError`] naming the file when one is missing, was changed after it was written
+/// ([`ModelError::Checksum`]), is invalid, or does not fit its architecture.
 pub fn load_saved_model(dir: &Path, device: &Device) -> Result<(ModelInfo, AnyModel), ModelError> {
     let path = dir.join("model.json");
     let text = std::fs::read_to_string(&path).map_err(ModelError::io("read", &path))?;
+    checksums::verify(&path, text.as_bytes())?;
     let info: ModelInfo = serde_json::from_str(&text).map_err(|e| ModelError::Description {
         path: path.clone(),
         reason: e.to_string(),
@@ -88,8 +95,98 @@ pub fn load_saved_model(dir: &Path, device: &Device) -> Result<(ModelInfo, AnyMo
         WeightFormat::Int8 => {
             let bytes =
                 std::fs::read(&weights).map_err(ModelError::io("read model file", &weights))?;
+            checksums::verify(&weights, &bytes)?;
             load_compact(model, &bytes).map_err(ModelError::in_file(&weights))?
         }
     };
     Ok((info, model))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::module::{Module, ModuleMapper, Param};
+    use burn::tensor::Tensor;
+
+    fn saved(dir: &Path, device: &Device) -> (ModelInfo, AnyModel) {
+        let spec = ModelSpec::mlp(vec![6], 0.0);
+        let model = spec.build(4, 2, device).unwrap();
+        let info = ModelInfo {
+            role: "distilled".into(),
+            description: spec.describe(4, 2),
+            spec,
+            num_features: 4,
+            class_names: vec!["no".into(), "yes".into()],
+            weights: WeightFormat::Float32,
+            source: None,
+        };
+        save_saved_model(dir, &info, &model).unwrap();
+        (info, model)
+    }
+
+    fn scratch(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("dk-saved-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+
+    #[test]
+    fn a_changed_or_extended_weights_or_description_file_is_refused_naming_it() {
+        let device = Device::flex();
+        let dir = scratch("checked");
+        saved(&dir, &device);
+        let manifest = std::fs::read_to_string(dir.join("CHECKSUMS")).unwrap();
+        assert!(manifest.contains("  model.bpk\n") && manifest.contains("  model.json\n"));
+        load_saved_model(&dir, &device).unwrap();
+        for file in ["model.bpk", "model.json"] {
+            let path = dir.join(file);
+            let good = std::fs::read(&path).unwrap();
+            let mut flipped = good.clone();
+            let at = flipped.len() / 2;
+            flipped[at] ^= 0x01;
+            let mut appended = good.clone();
+            appended.push(b' ');
+            for bad in [flipped, appended] {
+                std::fs::write(&path, &bad).unwrap();
+                let err = load_saved_model(&dir, &device).unwrap_err();
+                assert!(matches!(err, ModelError::Checksum(_)), "{err:?}");
+                let msg = err.to_string();
+                assert!(msg.contains(&*path.to_string_lossy()), "{msg}");
+                assert!(
+                    msg.contains("modified or damaged after it was written"),
+                    "{msg}"
+                );
+            }
+            std::fs::write(&path, &good).unwrap();
+        }
+        // Saved by an earlier release (no manifest): still loads.
+        std::fs::remove_file(dir.join("CHECKSUMS")).unwrap();
+        load_saved_model(&dir, &device).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn nan_or_infinite_weights_are_refused_on_load() {
+        struct Poison(f32);
+        impl ModuleMapper for Poison {
+            fn map_float<const D: usize>(&mut self, p: Param<Tensor<D>>) -> Param<Tensor<D>> {
+                let value = self.0;
+                p.map(|t| t.mul_scalar(value))
+            }
+        }
+        let device = Device::flex();
+        for value in [f32::NAN, f32::INFINITY] {
+            let dir = scratch("nan");
+            let (info, model) = saved(&dir, &device);
+            let poisoned = model.map(&mut Poison(value));
+            // Written by hand, checksum and all: only the load-time check can tell.
+            save_saved_model(&dir, &info, &poisoned).unwrap();
+            let err = load_saved_model(&dir, &device).unwrap_err().to_string();
+            assert!(
+                err.contains("NaN or infinite") && err.contains("model.bpk"),
+                "{err}"
+            );
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+    }
 }

@@ -22,6 +22,7 @@ mod setup;
 mod stopping;
 mod teachers;
 mod term;
+mod term_kind;
 pub mod terms;
 mod trainer;
 

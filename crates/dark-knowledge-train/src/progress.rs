@@ -1,6 +1,6 @@
 //! Progress reporting with an ETA: a bar on a terminal, one plain line per epoch elsewhere.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -95,7 +95,9 @@ impl Reporter {
                 let elapsed = self.start.elapsed();
                 let eta =
                     elapsed.mul_f64((self.epochs - record.epoch) as f64 / record.epoch as f64);
-                eprintln!(
+                // A closed stderr is no reason to stop training: the line is dropped.
+                let _ = writeln!(
+                    std::io::stderr(),
                     "{} epoch {}/{} {} | elapsed {} ETA {}",
                     self.label,
                     record.epoch,

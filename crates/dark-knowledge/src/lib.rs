@@ -153,6 +153,15 @@ pub mod guide_cli {}
 #[doc = include_str!("../../../docs/devices.md")]
 pub mod guide_devices {}
 
+/// The guide's "what we guarantee" page (`docs/guarantees.md`): atomic writes, checksums,
+/// locks, validation, exit codes.
+#[doc = include_str!("../../../docs/guarantees.md")]
+pub mod guide_guarantees {}
+
+/// The guide's fuzzing page (`docs/fuzzing.md`).
+#[doc = include_str!("../../../docs/fuzzing.md")]
+pub mod guide_fuzzing {}
+
 /// The guide's inference page (`docs/inference.md`); its code blocks are compiled.
 #[doc = include_str!("../../../docs/inference.md")]
 pub mod guide_inference {}

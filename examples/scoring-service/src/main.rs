@@ -4,12 +4,13 @@
 //!
 //! ```text
 //! $ cargo run --release -p scoring-service -- runs/demo-churn distilled
-//! {"state": "KS", "international_plan": "yes", "total_day_minutes": 265.1}
+//! {"state": "KS", "international_plan": "yes", "total_day_minutes": 265.1, ...}
 //! {"predicted":"yes","probabilities":{"no":0.31,"yes":0.69},"micros":14.2}
 //! ```
 //!
-//! A line that is not a JSON object, or a record that cannot be encoded (text in a numeric
-//! field), gets `{"error": "..."}` and the loop goes on. At the end (EOF) the median and
+//! A line that is not a JSON object, a record that lacks a training column (the error names
+//! it; `null` is a missing value) or that cannot be encoded (text in a numeric field) gets
+//! `{"error": "..."}` and the loop goes on. At the end (EOF) the median and
 //! 99th-percentile latency of the answered records go to stderr. Replace stdin/stdout by
 //! your transport (HTTP, a queue): `Predictor` is `Clone`, load it once per worker.
 
@@ -84,7 +85,7 @@ fn serve(run_dir: &str, model: &str, device_name: &str) -> Result<(), String> {
 }
 
 /// A JSON object as a record: strings as they are, numbers and booleans as text, `null` as
-/// missing (left out).
+/// a missing value (an empty field).
 fn parse_record(line: &str) -> Result<HashMap<String, String>, String> {
     let value: Value = serde_json::from_str(line).map_err(|e| format!("not JSON: {e}"))?;
     let Value::Object(fields) = value else {
@@ -93,7 +94,7 @@ fn parse_record(line: &str) -> Result<HashMap<String, String>, String> {
     let mut record = HashMap::with_capacity(fields.len());
     for (name, v) in fields {
         let text = match v {
-            Value::Null => continue,
+            Value::Null => String::new(),
             Value::String(s) => s,
             Value::Number(n) => n.to_string(),
             Value::Bool(b) => b.to_string(),
@@ -132,7 +133,7 @@ mod tests {
         assert_eq!(r["a"], "x");
         assert_eq!(r["b"], "1.5");
         assert_eq!(r["d"], "true");
-        assert!(!r.contains_key("c"), "null counts as missing");
+        assert_eq!(r["c"], "", "null is a missing value (an empty field)");
         assert!(parse_record("[1, 2]").unwrap_err().contains("object"));
         assert!(parse_record("{oops").unwrap_err().contains("not JSON"));
         assert!(parse_record(r#"{"a": [1]}"#).unwrap_err().contains("\"a\""));

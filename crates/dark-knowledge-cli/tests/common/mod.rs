@@ -40,6 +40,22 @@ pub fn fails(args: &[&str]) -> String {
     stderr
 }
 
+/// A `.npy` file (version 1) of `rows x cols` values of type `descr` (`<f4`, `<f8`, `<i4`, …)
+/// whose little-endian bytes are `data`.
+pub fn npy(descr: &str, rows: usize, cols: usize, data: &[u8]) -> Vec<u8> {
+    let mut header =
+        format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    out.extend_from_slice(data);
+    out
+}
+
 pub fn report(dir: &Path) -> Value {
     let text = std::fs::read_to_string(dir.join("report.json")).expect("report.json written");
     serde_json::from_str(&text).unwrap()

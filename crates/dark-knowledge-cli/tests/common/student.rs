@@ -236,19 +236,8 @@ pub fn cached_and_imported_teachers_match_online(dir: &Path, run_dir: &Path, cfg
 
 /// A version 1.0 `.npy` file of little-endian f32, C order, as `numpy.save` writes it.
 fn npy_f32(values: &[f32], rows: usize, cols: usize) -> Vec<u8> {
-    let mut header =
-        format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut out = b"\x93NUMPY\x01\x00".to_vec();
-    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
-    out.extend_from_slice(header.as_bytes());
-    for v in values {
-        out.extend_from_slice(&v.to_le_bytes());
-    }
-    out
+    let data: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+    super::npy("<f4", rows, cols, &data)
 }
 
 /// A run whose teacher exists only as logits (offline distillation): `evaluate` measures

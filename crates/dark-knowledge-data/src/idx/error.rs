@@ -108,6 +108,34 @@ pub enum IdxError {
         tried: Vec<String>,
     },
 
+    /// The header declares more bytes than one IDX file may hold
+    /// ([`MAX_IDX_BYTES`](crate::idx::MAX_IDX_BYTES)); nothing was allocated for them.
+    #[error(
+        "{}: the IDX header declares {declared} bytes (header included), more than the {limit} bytes one file may hold; the file is damaged or not an IDX file of images or labels",
+        path.display()
+    )]
+    TooLarge {
+        /// File being read.
+        path: PathBuf,
+        /// Bytes the header declares, header included.
+        declared: u64,
+        /// The most one file may hold.
+        limit: u64,
+    },
+
+    /// A gzipped file inflates to more than its header declares; reading stopped one byte
+    /// past the declared size.
+    #[error(
+        "{}: the gzip stream inflates to more than the {declared} bytes its IDX header declares (reading stopped there); the file is damaged or has data appended, download it again",
+        path.display()
+    )]
+    Inflated {
+        /// File being read.
+        path: PathBuf,
+        /// Bytes the header declares, header included.
+        declared: u64,
+    },
+
     /// The header declares zero items.
     #[error("{}: file holds no items (item count in header is 0)", path.display())]
     EmptyFile {

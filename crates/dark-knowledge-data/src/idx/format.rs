@@ -6,7 +6,8 @@
 //! `0x08` (unsigned byte) is supported. Files may be gzip-compressed; this is
 //! detected from the gzip magic bytes `0x1f 0x8b`, whatever the file name.
 
-use std::io::Read;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 use flate2::read::MultiGzDecoder;
@@ -38,16 +39,21 @@ pub struct IdxImages {
 
 /// Reads an IDX images file (`[count, rows, cols]` unsigned bytes), raw or
 /// gzip-compressed (detected by the `0x1f 0x8b` magic bytes, not by extension).
+///
+/// Memory stays bounded on a hostile file: the header is read first, the size it declares
+/// is checked against [`MAX_IDX_BYTES`] (and, for a raw file, against the file's length)
+/// before anything is allocated, and a gzip stream is inflated no further than one byte past
+/// that size.
 pub fn read_idx_images(path: &Path) -> Result<IdxImages> {
-    let bytes = read_maybe_gzipped(path)?;
-    parse_idx_images(&bytes, path)
+    let (dims, pixels) = read_ubyte(path, IMAGE_NDIMS)?;
+    images_from(dims, pixels, path)
 }
 
 /// Reads an IDX labels file (`[count]` unsigned bytes), raw or
-/// gzip-compressed (detected by the `0x1f 0x8b` magic bytes, not by extension).
+/// gzip-compressed (detected by the `0x1f 0x8b` magic bytes, not by extension), with the
+/// memory bounds of [`read_idx_images`].
 pub fn read_idx_labels(path: &Path) -> Result<Vec<u8>> {
-    let bytes = read_maybe_gzipped(path)?;
-    parse_idx_labels(&bytes, path)
+    Ok(read_ubyte(path, LABEL_NDIMS)?.1)
 }
 
 /// Parses the uncompressed contents of an IDX images file.
@@ -56,6 +62,11 @@ pub fn read_idx_labels(path: &Path) -> Result<Vec<u8>> {
 /// `count * rows * cols` bytes; `count`, `rows` and `cols` must be non-zero.
 pub fn parse_idx_images(bytes: &[u8], path: &Path) -> Result<IdxImages> {
     let (dims, data) = parse_ubyte(bytes, path, IMAGE_NDIMS)?;
+    images_from(dims, data.to_vec(), path)
+}
+
+/// The images of a checked `[count, rows, cols]` file.
+fn images_from(dims: Vec<usize>, pixels: Vec<u8>, path: &Path) -> Result<IdxImages> {
     let (count, rows, cols) = (dims[0], dims[1], dims[2]);
     if rows == 0 || cols == 0 {
         return Err(IdxError::ShapeMismatch {
@@ -67,7 +78,7 @@ pub fn parse_idx_images(bytes: &[u8], path: &Path) -> Result<IdxImages> {
         count,
         rows,
         cols,
-        pixels: data.to_vec(),
+        pixels,
     })
 }
 
@@ -80,21 +91,74 @@ pub fn parse_idx_labels(bytes: &[u8], path: &Path) -> Result<Vec<u8>> {
     Ok(data.to_vec())
 }
 
-/// Reads a whole file, gunzipping it if it starts with the gzip magic bytes.
-fn read_maybe_gzipped(path: &Path) -> Result<Vec<u8>> {
+/// The most bytes one IDX file may hold once decompressed (header included): 1 GiB, more
+/// than 20 times Fashion-MNIST's training images.
+pub const MAX_IDX_BYTES: u64 = 1 << 30;
+
+/// The largest ratio of inflated to compressed size deflate can reach (about 1032:1): a
+/// gzip stream's capacity is reserved no further than this times its compressed size.
+const MAX_DEFLATE_RATIO: u64 = 1032;
+
+/// Reads the IDX file at `path` (raw or gzipped) with `ndims` dimensions, streaming: the
+/// header, then exactly the data it declares, checked for length; returns the dimensions
+/// and the data.
+fn read_ubyte(path: &Path, ndims: u8) -> Result<(Vec<usize>, Vec<u8>)> {
     let io_err = |source| IdxError::Io {
         path: path.to_path_buf(),
         source,
     };
-    let raw = std::fs::read(path).map_err(io_err)?;
-    if !raw.starts_with(&GZIP_MAGIC) {
-        return Ok(raw);
-    }
-    let mut out = Vec::with_capacity(raw.len().saturating_mul(4));
-    MultiGzDecoder::new(raw.as_slice())
-        .read_to_end(&mut out)
+    let file = File::open(path).map_err(io_err)?;
+    let file_len = file.metadata().map_err(io_err)?.len();
+    let mut buffered = BufReader::new(file);
+    let gzipped = buffered
+        .fill_buf()
+        .map_err(io_err)?
+        .starts_with(&GZIP_MAGIC);
+    let mut reader: Box<dyn Read> = if gzipped {
+        Box::new(MultiGzDecoder::new(buffered))
+    } else {
+        Box::new(buffered)
+    };
+    let header_len = 4 + 4 * u64::from(ndims);
+    let mut header = Vec::new();
+    (&mut reader)
+        .take(header_len)
+        .read_to_end(&mut header)
         .map_err(io_err)?;
-    Ok(out)
+    let (dims, total) = parse_header(&header, path, ndims, header.len() as u64)?;
+    if !gzipped {
+        // The exact length is known without reading: a raw file of the wrong size is
+        // refused before its data are allocated.
+        check_length(path, FileKind::Idx, total, file_len)?;
+    }
+    if total > MAX_IDX_BYTES {
+        return Err(IdxError::TooLarge {
+            path: path.to_path_buf(),
+            declared: total,
+            limit: MAX_IDX_BYTES,
+        });
+    }
+    let data_len = total - header_len;
+    let reserve = if gzipped {
+        data_len.min(file_len.saturating_mul(MAX_DEFLATE_RATIO))
+    } else {
+        data_len
+    };
+    // `total <= MAX_IDX_BYTES` fits in `usize` on every supported target.
+    let mut data = Vec::with_capacity(usize::try_from(reserve).unwrap_or(0));
+    reader
+        .take(data_len + 1)
+        .read_to_end(&mut data)
+        .map_err(io_err)?;
+    let found = header_len + data.len() as u64;
+    if found > total {
+        return Err(IdxError::Inflated {
+            path: path.to_path_buf(),
+            declared: total,
+        });
+    }
+    check_length(path, FileKind::Idx, total, found)?;
+    Ok((dims, data))
 }
 
 /// Checks the header of an unsigned-byte IDX file with `ndims` dimensions and
@@ -102,20 +166,31 @@ fn read_maybe_gzipped(path: &Path) -> Result<Vec<u8>> {
 ///
 /// The first dimension (the item count) must be non-zero.
 fn parse_ubyte<'a>(bytes: &'a [u8], path: &Path, ndims: u8) -> Result<(Vec<usize>, &'a [u8])> {
-    let expected_magic = u32::from_be_bytes([0, 0, TYPE_UBYTE, ndims]);
     let found = bytes.len() as u64;
+    let (dims, total) = parse_header(bytes, path, ndims, found)?;
+    check_length(path, FileKind::Idx, total, found)?;
+    let header_len = 4 + 4 * usize::from(ndims);
+    Ok((dims, &bytes[header_len..]))
+}
+
+/// Checks the header at the start of `bytes` (an IDX file of `found` bytes in all) for an
+/// unsigned-byte file with `ndims` dimensions; returns the dimensions and the file's length
+/// they imply, header included. The first dimension (the item count) must be non-zero.
+fn parse_header(bytes: &[u8], path: &Path, ndims: u8, found: u64) -> Result<(Vec<usize>, u64)> {
+    let expected_magic = u32::from_be_bytes([0, 0, TYPE_UBYTE, ndims]);
     let truncated = |expected: u64| FileLength::new(path, FileKind::Idx, expected, found);
 
     let Some(magic) = bytes.first_chunk::<4>() else {
         return Err(truncated(4).into());
     };
     let found_magic = u32::from_be_bytes(*magic);
+    let bad_magic = || IdxError::BadMagic {
+        path: path.to_path_buf(),
+        found: found_magic,
+        expected: expected_magic,
+    };
     if magic[0] != 0 || magic[1] != 0 {
-        return Err(IdxError::BadMagic {
-            path: path.to_path_buf(),
-            found: found_magic,
-            expected: expected_magic,
-        });
+        return Err(bad_magic());
     }
     if magic[2] != TYPE_UBYTE {
         return Err(IdxError::UnsupportedType {
@@ -124,11 +199,7 @@ fn parse_ubyte<'a>(bytes: &'a [u8], path: &Path, ndims: u8) -> Result<(Vec<usize
         });
     }
     if magic[3] != ndims {
-        return Err(IdxError::BadMagic {
-            path: path.to_path_buf(),
-            found: found_magic,
-            expected: expected_magic,
-        });
+        return Err(bad_magic());
     }
 
     let header_len = 4 + 4 * usize::from(ndims);
@@ -156,12 +227,10 @@ fn parse_ubyte<'a>(bytes: &'a [u8], path: &Path, ndims: u8) -> Result<(Vec<usize
         .ok_or_else(too_big)?;
     let total = data_len
         .checked_add(header_len as u64)
+        .filter(|&t| usize::try_from(t).is_ok())
         .ok_or_else(too_big)?;
-    check_length(path, FileKind::Idx, total, found)?;
-
-    // `total` equals `bytes.len()`, so every dimension fits in `usize`.
-    let dims = dims.iter().map(|&d| d as usize).collect();
-    Ok((dims, &bytes[header_len..]))
+    // `total` fits in `usize`, so every dimension does.
+    Ok((dims.iter().map(|&d| d as usize).collect(), total))
 }
 
 #[cfg(test)]
@@ -404,6 +473,61 @@ mod tests {
             }
             other => panic!("expected Io, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_gzip_bomb_is_refused_without_inflating_it_all() {
+        let dir = TempDir::new("bomb");
+        // The header declares one 1x1 image (17 bytes); the stream holds 32 MiB more.
+        let mut raw = images_bytes(1, 1, 1, &[7]);
+        raw.resize(raw.len() + (32 << 20), 0);
+        let mut gz = gzip(&raw);
+        // Cut the stream's end: reading it all would fail on the cut, not on the size.
+        gz.truncate(gz.len() - 64);
+        let path = dir.write("bomb.gz", &gz);
+        let err = read_idx_images(&path).unwrap_err();
+        assert!(
+            matches!(err, IdxError::Inflated { declared: 17, .. }),
+            "{err:?}"
+        );
+        let msg = err.to_string();
+        assert!(msg.contains("bomb.gz") && msg.contains("17 bytes"), "{msg}");
+    }
+
+    #[test]
+    fn declared_sizes_are_checked_before_allocating() {
+        let dir = TempDir::new("declared");
+        // 60000 images of 60000x60000: 2e14 bytes declared, 3 present.
+        let huge = images_bytes(60_000, 60_000, 60_000, &[1, 2, 3]);
+        let gz = dir.write("huge.gz", &gzip(&huge));
+        let err = read_idx_images(&gz).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                IdxError::TooLarge {
+                    limit: MAX_IDX_BYTES,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("huge.gz"), "{err}");
+        // A raw file's length is known: the exact mismatch is reported.
+        let raw = dir.write("huge", &huge);
+        let (expected, found) = truncation(read_idx_images(&raw));
+        assert_eq!((expected, found), (16 + 60_000u64.pow(3), 19));
+        // Trailing bytes in a raw file are counted exactly.
+        let mut long = labels_bytes(&[1, 2]);
+        long.extend_from_slice(&[0; 1000]);
+        let path = dir.write("long-labels", &long);
+        let e = length_error(read_idx_labels(&path));
+        assert_eq!(e.trailing_bytes(), 1000, "{e}");
+        // Gzipped trailing bytes stop the reading one byte past the declared size.
+        let path = dir.write("long-labels.gz", &gzip(&long));
+        assert!(matches!(
+            read_idx_labels(&path),
+            Err(IdxError::Inflated { declared: 10, .. })
+        ));
     }
 
     #[test]

@@ -19,4 +19,6 @@ pub use error::{IdxError, Result};
 pub use fashion_mnist::{
     DEFAULT_FASHION_MNIST_DIR, FASHION_MNIST_CLASSES, FashionMnist, ImageSplit, split_files,
 };
-pub use format::{IdxImages, parse_idx_images, parse_idx_labels, read_idx_images, read_idx_labels};
+pub use format::{
+    IdxImages, MAX_IDX_BYTES, parse_idx_images, parse_idx_labels, read_idx_images, read_idx_labels,
+};

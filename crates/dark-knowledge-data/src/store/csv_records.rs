@@ -4,10 +4,10 @@
 //! [`CsvTable`]: crate::tabular::CsvTable
 
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-use crate::tabular::{TabularError, header_names, normalize_cell};
+use crate::tabular::{TabularError, header_names, normalize_cell, open_quote};
 
 /// One pass over a CSV file: the header, then one data record at a time.
 pub(crate) struct CsvRecords {
@@ -16,15 +16,19 @@ pub(crate) struct CsvRecords {
     record: csv::StringRecord,
     headers: Vec<String>,
     rows: usize,
+    /// The file's length: a record that reaches it may hold an unterminated quote.
+    len: u64,
 }
 
 impl CsvRecords {
     /// Opens `path` and reads its header line ([`TabularError::EmptyFile`] without one).
     pub(crate) fn open(path: &Path) -> Result<Self, TabularError> {
-        let file = File::open(path).map_err(|source| TabularError::Io {
+        let io = |source| TabularError::Io {
             path: path.to_path_buf(),
             source,
-        })?;
+        };
+        let file = File::open(path).map_err(io)?;
+        let len = file.metadata().map_err(io)?.len();
         // The same parser settings as `CsvTable` (which strips a leading UTF-8 BOM too).
         let reader = csv::ReaderBuilder::new()
             .has_headers(false)
@@ -36,6 +40,7 @@ impl CsvRecords {
             record: csv::StringRecord::new(),
             headers: Vec::new(),
             rows: 0,
+            len,
         };
         let mut header = csv::ByteRecord::new();
         match records.reader.read_byte_record(&mut header) {
@@ -43,6 +48,7 @@ impl CsvRecords {
             Ok(false) => return Err(TabularError::EmptyFile),
             Err(e) => return Err(records.csv_error(e)),
         }
+        records.check_quotes_closed(offset_of(header.position()))?;
         let line = records.line_at(offset_of(header.position()))?;
         records.headers = header_names(&header, line)?;
         Ok(records)
@@ -68,6 +74,7 @@ impl CsvRecords {
             Ok(false) => return Ok(false),
             Err(e) => return Err(self.csv_error(e)),
         }
+        self.check_quotes_closed(offset_of(bytes.position()))?;
         if bytes.len() != self.headers.len() {
             return Err(TabularError::RaggedRow {
                 line: self.line_at(offset_of(bytes.position()))?,
@@ -109,6 +116,26 @@ impl CsvRecords {
     /// The physical line of the current record.
     pub(crate) fn line(&self) -> Result<usize, TabularError> {
         self.line_at(self.offset())
+    }
+
+    /// After reading the record that starts at byte `start`: when it reaches the end of
+    /// the file, the error for a quoted field it leaves open (read again from `start`).
+    fn check_quotes_closed(&self, start: u64) -> Result<(), TabularError> {
+        if self.reader.position().byte() < self.len {
+            return Ok(());
+        }
+        let io = |source| TabularError::Io {
+            path: self.path.clone(),
+            source,
+        };
+        let mut file = File::open(&self.path).map_err(io)?;
+        file.seek(SeekFrom::Start(start)).map_err(io)?;
+        match open_quote(file).map_err(io)? {
+            Some(quote) => Err(TabularError::UnterminatedQuote {
+                line: self.line_at(start + quote)?,
+            }),
+            None => Ok(()),
+        }
     }
 
     fn csv_error(&self, e: csv::Error) -> TabularError {
@@ -185,6 +212,25 @@ mod tests {
         }
         lines.remove(0); // the header
         lines
+    }
+
+    #[test]
+    fn an_unterminated_quote_is_reported_where_it_opens() {
+        let path = std::env::temp_dir().join(format!("dk-quote-{}.csv", std::process::id()));
+        std::fs::write(&path, "a,b,c\n1,2,3\n4,\"5,6\n7,8,9\n").unwrap();
+        let mut records = CsvRecords::open(&path).unwrap();
+        assert!(records.advance().unwrap());
+        let err = records.advance().unwrap_err();
+        assert!(
+            matches!(err, TabularError::UnterminatedQuote { line: 3 }),
+            "{err:?}"
+        );
+        std::fs::write(&path, "a,\"b\n1,2\n").unwrap();
+        assert!(matches!(
+            CsvRecords::open(&path),
+            Err(TabularError::UnterminatedQuote { line: 1 })
+        ));
+        let _ = std::fs::remove_file(&path);
     }
 
     #[test]

@@ -29,6 +29,15 @@ pub enum TabularError {
         /// The parser's description.
         message: String,
     },
+    /// A quoted field is opened and never closed: the file ends inside the quotes.
+    #[error(
+        "line {line}: a quoted field opens here and is never closed (the file ends inside \
+         the quotes); close it with a `\"`, and write a quote inside a quoted field as `\"\"`"
+    )]
+    UnterminatedQuote {
+        /// Physical line of the opening quote.
+        line: usize,
+    },
     /// A cell is not valid UTF-8 text.
     #[error("line {line}, column {column:?}: the text is not valid UTF-8; save the file as UTF-8")]
     InvalidUtf8 {

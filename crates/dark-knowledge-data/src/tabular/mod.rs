@@ -36,6 +36,7 @@ mod column;
 mod config;
 mod encoder;
 mod error;
+mod quote;
 mod table;
 mod target;
 
@@ -48,4 +49,5 @@ pub use target::TargetEncoding;
 
 // For the row store's streaming CSV path, which must read cells exactly as this module does.
 pub(crate) use column::{Bad, number};
+pub(crate) use quote::open_quote;
 pub(crate) use table::header_names;

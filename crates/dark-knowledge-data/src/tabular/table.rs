@@ -5,6 +5,7 @@ use std::io::Read;
 use std::path::Path;
 
 use crate::tabular::error::{Result, TabularError};
+use crate::tabular::quote::open_quote;
 
 /// Cell spellings (compared case-insensitively, after trimming) that mean "missing".
 pub const MISSING_TOKENS: [&str; 5] = ["", "NA", "N/A", "NaN", "null"];
@@ -79,7 +80,19 @@ impl CsvTable {
                 Err(e) => return Err(csv_error(e, path, &mut counter)),
             }
             let offset = record.position().map_or(0, |p| p.byte());
-            let line = counter.record_line(usize::try_from(offset).unwrap_or(usize::MAX));
+            let offset = usize::try_from(offset)
+                .unwrap_or(usize::MAX)
+                .min(data.len());
+            let line = counter.record_line(offset);
+            // Only the record that reaches the end of the input can hold an open quote.
+            if usize::try_from(csv.position().byte()).unwrap_or(usize::MAX) >= data.len()
+                && let Some(quote) = open_quote(&data[offset..]).unwrap_or(None)
+            {
+                let quote = offset + usize::try_from(quote).unwrap_or(0);
+                return Err(TabularError::UnterminatedQuote {
+                    line: counter.record_line(quote),
+                });
+            }
             let Some(headers) = &headers else {
                 headers = Some(header_names(&record, line)?);
                 continue;
@@ -323,6 +336,27 @@ mod tests {
             }
         ));
         assert!(err.to_string().starts_with("line 4: expected 3 fields"));
+    }
+
+    #[test]
+    fn unterminated_quote_names_the_line_it_opens_on() {
+        // Read as a field running to the end, the quote used to show as a short record.
+        for (text, line) in [
+            ("a,b,c\n1,2,3\n\n4,\"5,6\n7,8,9\n", 4),
+            ("a,b\n1,\"2\n3,4\n", 2),
+            ("a,\"b\n1,2\n", 1),
+            ("a,b\r\n1,2\r\n3,\"x\"\"y", 3),
+        ] {
+            let err = CsvTable::parse(text).unwrap_err();
+            assert!(
+                matches!(err, TabularError::UnterminatedQuote { line: l } if l == line),
+                "{text:?}: {err:?}"
+            );
+            assert!(err.to_string().contains("never closed"), "{err}");
+        }
+        // Closed quotes at the end of the file are fine.
+        let t = CsvTable::parse("a,b\n1,\"2\n3\"").unwrap();
+        assert_eq!(t.rows[0][1].as_deref(), Some("2\n3"));
     }
 
     #[test]

@@ -7,10 +7,10 @@ use dark_knowledge_core::{FrozenTeacher, Teacher};
 use dark_knowledge_models::AnyModel;
 use dark_knowledge_train::{Progress, TeacherSet, Trainer, TrainerConfig};
 
-use super::teacher_source::open_teacher;
+use super::teacher_source::{CheckedTeacher, check_teacher};
 use super::{
-    Job, RunDir, TeacherSource, TrainingMetrics, load_role, save_trained, train_role,
-    write_model_card,
+    Job, RunDir, TeacherSource, TrainingMetrics, check_saved_records, load_role, save_trained,
+    train_role, write_model_card,
 };
 use crate::experiment::{Experiment, Pipeline};
 use crate::prepare::Prepared;
@@ -52,7 +52,6 @@ pub fn distill(
     source: &TeacherSource,
 ) -> Result<()> {
     let run = RunDir::of(experiment);
-    remove_stale_roles(&run)?;
     let session = Session {
         experiment,
         run: &run,
@@ -60,7 +59,13 @@ pub fn distill(
         device,
         progress,
     };
+    // Every teacher, and the records the model card reads, checked before the run changes.
     let (primary, extras) = open_teachers(&session, source)?;
+    check_saved_records(&run, |role| {
+        role == "teacher" || role.starts_with("teacher-")
+    })?;
+    remove_stale_roles(&run)?;
+    let primary = primary.map(|p| p.open(experiment, data)).transpose()?;
     let teachers = teacher_set(experiment, primary.as_deref(), &extras)?;
     let s = &experiment.student;
     let config = experiment.student_trainer();
@@ -80,12 +85,13 @@ pub fn distill(
     Ok(())
 }
 
-/// The teachers of the student, when its loss needs one: the primary teacher (from
-/// `source`) and the `[[teachers]]` models saved by `train-teacher`.
+/// The teachers of the student, when its loss needs one, checked and loaded with nothing
+/// written: the primary teacher (from `source`) and the `[[teachers]]` models saved by
+/// `train-teacher`.
 fn open_teachers(
     session: &Session<'_>,
     source: &TeacherSource,
-) -> Result<(Option<Box<dyn Teacher>>, ExtraTeachers)> {
+) -> Result<(Option<CheckedTeacher>, ExtraTeachers)> {
     let Session {
         experiment,
         run,
@@ -96,7 +102,7 @@ fn open_teachers(
     if !experiment.student_needs_teacher() {
         return Ok((None, Vec::new()));
     }
-    let primary = open_teacher(experiment, run, data, device, source)?;
+    let primary = check_teacher(run, data, device, source)?;
     let mut extras = Vec::new();
     for extra in &experiment.teachers {
         let role = format!("teacher-{}", extra.name);

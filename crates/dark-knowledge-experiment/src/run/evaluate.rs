@@ -69,6 +69,7 @@ pub fn evaluate(
     latency_runs: usize,
 ) -> Result<Report> {
     let run = RunDir::of(experiment);
+    check_students_complete(experiment, &run)?;
     let teacher_model = if run.role("teacher").join("model.json").exists() {
         Some(FrozenTeacher::new(load_role(
             &run, "teacher", data, device,
@@ -93,17 +94,48 @@ pub fn evaluate(
         teacher_probs: &teacher_probs,
         latency_runs,
     };
-    let models = evaluation.evaluate_roles()?;
+    // Everything is measured, and every file the report reads is checked, before any file
+    // of the run is written.
+    let (models, predictions) = evaluation.evaluate_roles()?;
     let mut report = Report::new(data.summary());
     report.models = models;
     report
         .add_note(format!("device: {}; seed: {}", experiment.device, experiment.seed))
         .add_note("metrics on the test split; agreement and KL are measured against the teacher's predictions")
         .add_note("latency: median per sample at batch 1; throughput: median at batch 1024; size: the saved weights file");
+    let card = model_card_text(experiment, &run, data, Some(&report))?;
+    for (role, bytes) in &predictions {
+        let path = run.role(role).join("test_predictions.csv");
+        write_atomic(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
+    }
     write_atomic(&run.0.join("report.json"), report.to_json().as_bytes())?;
     write_atomic(&run.0.join("report.md"), report.to_markdown().as_bytes())?;
-    write_model_card(experiment, &run, data, Some(&report))?;
+    write_card(&run, card)?;
     Ok(report)
+}
+
+/// A run with any student has the ones `distill` trains: the distilled student, and the
+/// baseline when the experiment asks for one (a report silently without one of them would
+/// hide that it is gone).
+fn check_students_complete(experiment: &Experiment, run: &RunDir) -> Result<()> {
+    let roles = run_roles(run);
+    let is_teacher = |r: &str| r == "teacher" || r.starts_with("teacher-");
+    if roles.iter().all(|r| is_teacher(r)) {
+        return Ok(());
+    }
+    let mut needed = vec!["distilled"];
+    if experiment.student.baseline {
+        needed.push("baseline");
+    }
+    for role in needed {
+        if !roles.iter().any(|r| r == role) {
+            return Err(run.missing_role(
+                role,
+                " (the run has students, so distill ran: run distill again)",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The run's teacher cache, when the run has no teacher model: fidelity is measured
@@ -136,6 +168,9 @@ fn open_cached_teacher(
     Ok(cached)
 }
 
+/// Each role's `test_predictions.csv`, to write.
+type Predictions = Vec<(String, Vec<u8>)>;
+
 /// What measuring each saved model of a run needs: the run, the data, and the teacher's
 /// test predictions the fidelity metrics compare against.
 struct Evaluation<'a> {
@@ -149,15 +184,39 @@ struct Evaluation<'a> {
 }
 
 impl Evaluation<'_> {
-    /// Every saved model's test metrics, by role, writing each one's test predictions.
-    fn evaluate_roles(&self) -> Result<BTreeMap<String, ModelMetrics>> {
+    /// Every saved model's test metrics, by role, and each one's test predictions
+    /// (`test_predictions.csv`, not written yet). Every model is loaded and checked before
+    /// any is measured.
+    fn evaluate_roles(&self) -> Result<(BTreeMap<String, ModelMetrics>, Predictions)> {
         let Self { run, data, .. } = *self;
         let mut models = BTreeMap::new();
+        let mut predictions = Vec::new();
         let mut probs_of: BTreeMap<String, Vec<f32>> = BTreeMap::new();
-        for role in run_roles(run) {
+        let loaded = run_roles(run)
+            .into_iter()
+            .map(|role| {
+                let (info, model) = self.load(&role)?;
+                let weights = run.role(&role).join(info.weights_file());
+                let bytes = std::fs::metadata(&weights)
+                    .with_context(|| format!("reading {}", weights.display()))?
+                    .len() as usize;
+                Ok((role, info, model, bytes))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        // A derived model (the int8 copy) is compared with its source: it must be there.
+        for (role, info, ..) in &loaded {
+            if let Some(source) = &info.source
+                && !loaded.iter().any(|(r, ..)| r == source)
+            {
+                return Err(run.missing_role(
+                    source,
+                    &format!(" ({role} was made from it: train it again, or remove {role})"),
+                ));
+            }
+        }
+        for (role, info, model, bytes) in loaded {
             let role = role.as_str();
             log::info!("evaluate: {role} on {} test rows", data.test.len());
-            let (info, model) = self.load(role)?;
             let mut metrics = evaluate_model(
                 &model,
                 &data.test,
@@ -166,10 +225,7 @@ impl Evaluation<'_> {
                 data.positive_class,
                 self.latency_runs,
             )?;
-            let weights = run.role(role).join(info.weights_file());
-            metrics.bytes = std::fs::metadata(&weights)
-                .with_context(|| format!("reading {}", weights.display()))?
-                .len() as usize;
+            metrics.bytes = bytes;
             let probs = predict_proba(&model, &data.test, 1024);
             if let Some(source) = &info.source
                 && let Some(source_probs) = probs_of.get(source.as_str())
@@ -181,11 +237,11 @@ impl Evaluation<'_> {
                     data.num_classes(),
                 )?);
             }
-            write_test_predictions(&run.role(role), data, &probs)?;
+            predictions.push((role.to_string(), test_predictions(data, &probs)?));
             probs_of.insert(role.to_string(), probs);
             models.insert(role.to_string(), metrics);
         }
-        Ok(models)
+        Ok((models, predictions))
     }
 
     /// The saved model of `role` with its description (the teacher: the one loaded).
@@ -198,10 +254,10 @@ impl Evaluation<'_> {
     }
 }
 
-/// Writes `dir/test_predictions.csv`: per test row its id (the data row of a CSV, counted
+/// The text of `test_predictions.csv`: per test row its id (the data row of a CSV, counted
 /// from 0 after the header, or the image index), label, predicted class and `p_<label>`
 /// per class, with the same formatting as `predict`.
-fn write_test_predictions(dir: &Path, data: &Prepared, probs: &[f32]) -> Result<()> {
+fn test_predictions(data: &Prepared, probs: &[f32]) -> Result<Vec<u8>> {
     let nc = data.num_classes();
     let mut writer = csv::Writer::from_writer(Vec::new());
     let mut header = vec!["row".to_string(), "label".into(), "predicted".into()];
@@ -223,26 +279,30 @@ fn write_test_predictions(dir: &Path, data: &Prepared, probs: &[f32]) -> Result<
         record.extend(p.iter().map(|v| format!("{v:.6}")));
         writer.write_record(&record)?;
     }
-    let bytes = writer.into_inner().map_err(crate::Error::msg)?;
-    let path = dir.join("test_predictions.csv");
-    write_atomic(&path, &bytes).with_context(|| format!("writing {}", path.display()))
+    writer.into_inner().map_err(crate::Error::msg)
 }
 
-/// `quantize`: saves an int8 copy of the run's `source` model as the `quantized` role.
-pub fn quantize(run_dir: &Path, source: &str, device: &Device) -> Result<ModelInfo> {
+/// Checks that `run_dir` has a float model `source` to quantize (its description is there).
+///
+/// # Errors
+/// `quantized` itself; no such model, listing the run's models.
+pub fn check_quantize_source(run_dir: &Path, source: &str) -> Result<()> {
     if source == "quantized" {
         bail!(
             "--model quantized is already int8: pick a float model (distilled, baseline or teacher)"
         );
     }
-    let dir = run_dir.join(source);
-    if !dir.join("model.json").exists() {
-        bail!(
-            "no {source} model in {} (missing {}); train it first",
-            run_dir.display(),
-            dir.join("model.json").display()
-        );
+    if !run_dir.join(source).join("model.json").exists() {
+        return Err(RunDir(run_dir.to_path_buf())
+            .missing_role(source, " (pick one with --model, or train it first)"));
     }
+    Ok(())
+}
+
+/// `quantize`: saves an int8 copy of the run's `source` model as the `quantized` role.
+pub fn quantize(run_dir: &Path, source: &str, device: &Device) -> Result<ModelInfo> {
+    check_quantize_source(run_dir, source)?;
+    let dir = run_dir.join(source);
     let (info, model) = load_saved_model(&dir, device)?;
     if info.weights != WeightFormat::Float32 {
         bail!("the {source} model in {} is already int8", dir.display());
@@ -266,6 +326,15 @@ fn read_info(run: &RunDir, role: &str) -> Result<ModelInfo> {
     serde_json::from_str(&text).with_context(|| format!("invalid {}", path.display()))
 }
 
+/// Checks that the description and training record of every saved model the command keeps
+/// (`keeps(role)`) can be read, so that the model card written after training does not fail.
+pub(super) fn check_saved_records(run: &RunDir, keeps: impl Fn(&str) -> bool) -> Result<()> {
+    for role in run_roles(run).iter().filter(|r| keeps(r)) {
+        read_saved(run, role)?;
+    }
+    Ok(())
+}
+
 /// The description and training record of a saved model, when present.
 fn read_saved(run: &RunDir, role: &str) -> Result<Option<(ModelInfo, Option<TrainingMetrics>)>> {
     let dir = run.role(role);
@@ -274,9 +343,14 @@ fn read_saved(run: &RunDir, role: &str) -> Result<Option<(ModelInfo, Option<Trai
     };
     let info: ModelInfo = serde_json::from_str(&text)
         .with_context(|| format!("invalid {}", dir.join("model.json").display()))?;
-    let training = std::fs::read_to_string(dir.join("metrics.json"))
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok());
+    let path = dir.join("metrics.json");
+    let training = match std::fs::read_to_string(&path) {
+        Ok(text) => Some(
+            serde_json::from_str(&text).with_context(|| format!("invalid {}", path.display()))?,
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
     Ok(Some((info, training)))
 }
 
@@ -289,6 +363,27 @@ pub(super) fn write_model_card(
     data: &Prepared,
     report: Option<&Report>,
 ) -> Result<()> {
+    let card = model_card_text(experiment, run, data, report)?;
+    write_card(run, card)
+}
+
+/// Writes the model card `card`, when there is one.
+fn write_card(run: &RunDir, card: Option<String>) -> Result<()> {
+    match card {
+        Some(text) => write_atomic(&run.0.join("MODEL_CARD.md"), text.as_bytes())
+            .with_context(|| format!("writing MODEL_CARD.md into {}", run.0.display())),
+        None => Ok(()),
+    }
+}
+
+/// The text of `MODEL_CARD.md` (see [`write_model_card`]), `None` when the run has no model
+/// to describe yet.
+fn model_card_text(
+    experiment: &Experiment,
+    run: &RunDir,
+    data: &Prepared,
+    report: Option<&Report>,
+) -> Result<Option<String>> {
     let mut saved = BTreeMap::new();
     for role in run_roles(run) {
         if let Some(s) = read_saved(run, &role)? {
@@ -309,7 +404,7 @@ pub(super) fn write_model_card(
                 .or_else(|| card("baseline"))
                 .or_else(|| card("teacher"))
             else {
-                return Ok(());
+                return Ok(None);
             };
             let models = CardModels {
                 student,
@@ -330,11 +425,10 @@ pub(super) fn write_model_card(
                 })
                 .collect();
             if trained.is_empty() {
-                return Ok(());
+                return Ok(None);
             }
             training_card(experiment, data, &trained)
         }
     };
-    write_atomic(&run.0.join("MODEL_CARD.md"), text.as_bytes())
-        .with_context(|| format!("writing MODEL_CARD.md into {}", run.0.display()))
+    Ok(Some(text))
 }

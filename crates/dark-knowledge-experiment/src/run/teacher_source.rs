@@ -85,15 +85,25 @@ pub fn cache_teacher(
     Ok(())
 }
 
-/// Imports logits made elsewhere into a cache over the experiment's data.
+/// Reads logits made elsewhere and checks them against the experiment's data (rows, class
+/// count, finite values), writing nothing.
+fn read_checked_logits(
+    data: &Prepared,
+    path: &Path,
+    tensor: Option<&str>,
+) -> Result<dark_knowledge_data::logits::LogitMatrix> {
+    let matrix = dark_knowledge_data::logits::read_logits(path, tensor)?;
+    matrix.check_shape(data.all.len(), data.num_classes())?;
+    Ok(matrix)
+}
+
+/// Writes checked logits made elsewhere into the run's cache over the experiment's data.
 fn import_logits(
     experiment: &Experiment,
     data: &Prepared,
     path: &Path,
-    tensor: Option<&str>,
+    matrix: &dark_knowledge_data::logits::LogitMatrix,
 ) -> Result<PathBuf> {
-    let matrix = dark_knowledge_data::logits::read_logits(path, tensor)?;
-    matrix.check_shape(data.all.len(), data.num_classes())?;
     let out = default_cache_path(experiment);
     let header = dark_knowledge_data::cache::CacheHeader {
         version: u32::from(dark_knowledge_data::cache::FORMAT_VERSION),
@@ -118,36 +128,79 @@ fn import_logits(
     Ok(out)
 }
 
-/// The teacher `distill` uses, from `run`, the run folder of `experiment`.
-pub(super) fn open_teacher(
-    experiment: &Experiment,
+/// The teacher `distill` uses, checked (and loaded) but with nothing written yet: imported
+/// logits are written into the run only by [`CheckedTeacher::open`], once every other check
+/// of the command has passed too.
+pub(super) enum CheckedTeacher {
+    /// A teacher ready to use: the saved model or a cache.
+    Ready(Box<dyn dark_knowledge_core::Teacher>),
+    /// Logits made elsewhere, checked against the data, to import into the run's cache.
+    Import {
+        /// The file they came from.
+        path: PathBuf,
+        /// The logits.
+        matrix: dark_knowledge_data::logits::LogitMatrix,
+    },
+}
+
+impl CheckedTeacher {
+    /// The teacher, writing imported logits (and the run header they belong to) into the run
+    /// first.
+    pub(super) fn open(
+        self,
+        experiment: &Experiment,
+        data: &Prepared,
+    ) -> Result<Box<dyn dark_knowledge_core::Teacher>> {
+        match self {
+            Self::Ready(teacher) => Ok(teacher),
+            Self::Import { path, matrix } => {
+                write_run_header(experiment, data)?;
+                let cache = import_logits(experiment, data, &path, &matrix)?;
+                open_cache(data, &cache)
+            }
+        }
+    }
+}
+
+/// The teacher cache at `path`, made over the experiment's data.
+fn open_cache(data: &Prepared, path: &Path) -> Result<Box<dyn dark_knowledge_core::Teacher>> {
+    let cached = CachedTeacher::open(path, &data.all).with_context(|| {
+        format!(
+            "the cache must be made over this experiment's data ({} rows); run cache-teacher again",
+            data.all.len()
+        )
+    })?;
+    log::info!("teacher: {}", cached.describe());
+    Ok(Box::new(cached))
+}
+
+/// Checks the teacher `distill` uses, from `run`, the run folder of `experiment`, without
+/// writing anything: the saved model (of this data) or the cache is loaded; logits made
+/// elsewhere are read and checked (and, when the run has a teacher model, the data must be
+/// the data it was trained on, since the run header is rewritten for the logits).
+pub(super) fn check_teacher(
     run: &RunDir,
     data: &Prepared,
     device: &Device,
     source: &TeacherSource,
-) -> Result<Box<dyn dark_knowledge_core::Teacher>> {
-    let open_cache = |path: &Path| -> Result<Box<dyn dark_knowledge_core::Teacher>> {
-        let cached = CachedTeacher::open(path, &data.all).with_context(|| {
-            format!(
-                "the cache must be made over this experiment's data ({} rows); run cache-teacher again",
-                data.all.len()
-            )
-        })?;
-        log::info!("teacher: {}", cached.describe());
-        Ok(Box::new(cached))
-    };
+) -> Result<CheckedTeacher> {
     match source {
         TeacherSource::Model => {
             check_preprocessing(run, data)?;
-            Ok(Box::new(FrozenTeacher::new(load_role(
-                run, "teacher", data, device,
-            )?)))
+            Ok(CheckedTeacher::Ready(Box::new(FrozenTeacher::new(
+                load_role(run, "teacher", data, device)?,
+            ))))
         }
-        TeacherSource::Cache(path) => open_cache(path),
+        TeacherSource::Cache(path) => Ok(CheckedTeacher::Ready(open_cache(data, path)?)),
         TeacherSource::Logits { path, tensor } => {
-            write_run_header(experiment, data)?;
-            let cache = import_logits(experiment, data, path, tensor.as_deref())?;
-            open_cache(&cache)
+            let matrix = read_checked_logits(data, path, tensor.as_deref())?;
+            if run.role("teacher").join("model.json").exists() {
+                check_preprocessing(run, data)?;
+            }
+            Ok(CheckedTeacher::Import {
+                path: path.clone(),
+                matrix,
+            })
         }
     }
 }

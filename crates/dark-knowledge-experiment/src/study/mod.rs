@@ -21,6 +21,7 @@ use crate::error::{Context, Result};
 use burn::tensor::{Device, Tensor};
 use dark_knowledge_core::io::write_atomic;
 use dark_knowledge_core::loss::SoftTargetLossConfig;
+use dark_knowledge_core::rows::batch_ranges;
 use dark_knowledge_core::{FrozenTeacher, PrecomputedTeacher, Teacher, TeacherBatch};
 use dark_knowledge_eval::plot::reliability_bins;
 use dark_knowledge_eval::{accuracy, expected_calibration_error, predict_proba};
@@ -296,15 +297,12 @@ fn with_temperature(terms: &[LossTerm], t: f64) -> Vec<LossTerm> {
 /// The teacher's logits over every row of `data`, in order.
 fn teacher_logits(teacher: &dyn Teacher, data: &dark_knowledge_data::Dataset) -> Result<Tensor<2>> {
     let mut parts = Vec::new();
-    let mut start = 0;
-    while start < data.len() {
-        let end = (start + 2048).min(data.len());
-        let batch = data.range(start, end);
+    for rows in batch_ranges(data.len(), 2048) {
+        let batch = data.range(rows.start, rows.end);
         parts.push(teacher.logits(TeacherBatch {
             inputs: &batch.inputs,
             rows: &batch.rows,
         })?);
-        start = end;
     }
     Ok(Tensor::cat(parts, 0))
 }

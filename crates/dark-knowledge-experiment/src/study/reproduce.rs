@@ -202,8 +202,10 @@ pub fn reproduce(o: &ReproduceOptions) -> Result<super::StudyOutcome> {
     specs(&o.name, 1, 1, &o.labels_per_class)?; // the name is known
     let mut experiment = base_experiment(o);
     o.checkpoints.apply(&mut experiment);
-    crate::run::clean_stale(&experiment);
+    crate::run::check_output_folder(&experiment.output_dir)?;
     let (device, mut data) = prepare_experiment(&experiment)?;
+    let _lock = crate::run::RunDir::of(&experiment).lock()?;
+    crate::run::clean_stale(&experiment);
     // As the reference does: pixels / 255, then standardised with the training images'
     // mean and standard deviation (one of each over every pixel).
     let (mean, std) = data.train.feature_mean_std();

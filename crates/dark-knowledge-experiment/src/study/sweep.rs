@@ -364,8 +364,10 @@ pub fn sweep(
 ) -> Result<super::StudyOutcome> {
     let (mut experiment, grid) = load(path)?;
     checkpoints.apply(&mut experiment);
-    crate::run::clean_stale(&experiment);
+    crate::run::check_output_folder(&experiment.output_dir)?;
     let (device, data) = prepare_experiment(&experiment)?;
+    let _lock = crate::run::RunDir::of(&experiment).lock()?;
+    crate::run::clean_stale(&experiment);
     let mut specs = expand(&experiment, &grid, data.train.is_partially_labeled())?;
     check_budgets(&data.train, &specs)?;
     if grid.steps.is_none() {

@@ -1,5 +1,6 @@
 //! The checkpoint file: a checksummed container of one JSON header and binary sections,
-//! written atomically, listed, pruned and cleaned of temporary files left by a killed run.
+//! written atomically, listed and pruned (temporary files left by a killed run are removed
+//! by the next write in the folder, see `dark_knowledge_core::io::temp_file_for`).
 //!
 //! Layout (little-endian):
 //!
@@ -194,44 +195,10 @@ pub(crate) fn clear(dir: &Path) -> Result<(), CheckpointError> {
     Ok(())
 }
 
-/// Removes the temporary files a killed process left in `dir` (`.{name}.tmp-{pid}-{n}`,
-/// see [`write_atomic`]) when that process is gone; returns how many were removed.
-pub fn remove_stale_temp_files(dir: &Path) -> usize {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    let mut removed = 0;
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
-        let Some((_, tail)) = name.strip_prefix('.').and_then(|n| n.rsplit_once(".tmp-")) else {
-            continue;
-        };
-        let Some(pid) = tail.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
-            continue;
-        };
-        if pid != std::process::id()
-            && !process_alive(pid)
-            && std::fs::remove_file(entry.path()).is_ok()
-        {
-            removed += 1;
-        }
-    }
-    removed
-}
-
-fn process_alive(pid: u32) -> bool {
-    if cfg!(target_os = "linux") {
-        Path::new(&format!("/proc/{pid}")).exists()
-    } else {
-        // Without a cheap portable check, only files of this process are kept.
-        false
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use dark_knowledge_core::io::remove_stale_temp_files;
 
     #[test]
     fn round_trip_and_every_damage_is_named() {

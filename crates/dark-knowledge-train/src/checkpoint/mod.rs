@@ -19,8 +19,9 @@ use serde::{Deserialize, Serialize};
 
 use dark_knowledge_core::Error as CoreError;
 
+/// The temporary-file cleanup of every writer (`.{name}.tmp-{pid}-{random}` of dead processes).
+pub use dark_knowledge_core::io::remove_stale_temp_files;
 pub(crate) use file::clear;
-pub use file::remove_stale_temp_files;
 pub(crate) use state::{Fingerprint, Header, Position, Restored, StudentState, load, save};
 
 /// Where and how often the trainer writes checkpoints.
