@@ -101,7 +101,11 @@ fn a_record_lacking_a_training_column_is_refused_unless_allowed() {
     assert_eq!(missing, &["spend"]);
     assert!(err.to_string().contains("\"spend\""), "{err}");
     assert!(strict.encode_record(&partial).is_err());
-    assert!(strict.predict_proba_records(std::slice::from_ref(&partial)).is_err());
+    assert!(
+        strict
+            .predict_proba_records(std::slice::from_ref(&partial))
+            .is_err()
+    );
 
     // Allowed: scored as a missing value, the same as an empty `spend`, with one warning.
     let lenient = strict.with_missing_columns(MissingColumns::ScoreAsMissing);
