@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
-use common::{ok, run, scratch};
+use common::{ok, refused, run, scratch};
 
 /// A tiny churn demo run, trained once for the whole test binary; tests that change files
 /// work on a copy ([`copy_of_run`]).
@@ -66,21 +66,6 @@ fn predict_args<'a>(run_dir: &'a Path, dir: &'a Path, out: &'a str) -> Vec<Strin
 fn predict(run_dir: &Path, dir: &Path, out: &str) -> Output {
     let args = predict_args(run_dir, dir, out);
     run(&args.iter().map(String::as_str).collect::<Vec<_>>())
-}
-
-/// Asserts a clean failure (not 0, not a panic's 101) whose message holds every word.
-fn refused(out: &Output, words: &[&str]) -> String {
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let code = out.status.code();
-    assert!(
-        code.is_some_and(|c| c != 0 && c != 101),
-        "exit {code:?}:\n{stderr}"
-    );
-    assert!(!stderr.contains("panicked"), "a panic:\n{stderr}");
-    for w in words {
-        assert!(stderr.contains(w), "no {w:?} in:\n{stderr}");
-    }
-    stderr
 }
 
 #[test]

@@ -4,26 +4,12 @@
 
 mod common;
 
+use dark_knowledge_data::idx::encode_idx_u8 as idx;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use common::{ok, run, scratch};
+use common::{ok, refused, run, scratch};
 use dark_knowledge_experiment::run::RunDir;
-
-/// Asserts that `out` failed cleanly with every word of `words` in its message; returns it.
-fn refused(out: &Output, words: &[&str]) -> String {
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let code = out.status.code();
-    assert!(
-        code.is_some_and(|c| c != 0 && c != 101),
-        "exit {code:?}:\n{stderr}"
-    );
-    assert!(!stderr.contains("panicked"), "a panic:\n{stderr}");
-    for w in words {
-        assert!(stderr.contains(w), "no {w:?} in:\n{stderr}");
-    }
-    stderr
-}
 
 /// A CSV of `rows` rows: two numeric features and `y` from `label(row)`.
 fn write_csv(dir: &Path, name: &str, rows: usize, label: impl Fn(usize) -> &'static str) -> String {
@@ -153,17 +139,10 @@ fn a_second_writer_is_refused_naming_the_first() {
 
 /// A `.npy` file of `rows x cols` float32 values.
 fn npy(rows: usize, cols: usize) -> Vec<u8> {
-    let mut header =
-        format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut out = b"\x93NUMPY\x01\x00".to_vec();
-    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
-    out.extend_from_slice(header.as_bytes());
-    out.extend((0..rows * cols).flat_map(|i| (i as f32 * 0.01).to_le_bytes()));
-    out
+    let data: Vec<u8> = (0..rows * cols)
+        .flat_map(|i| (i as f32 * 0.01).to_le_bytes())
+        .collect();
+    common::npy("<f4", rows, cols, &data)
 }
 
 #[test]
@@ -234,16 +213,6 @@ fn gzip_cut(data: &[u8]) -> Vec<u8> {
         out.extend((!len).to_le_bytes());
         out.extend(chunk);
     }
-    out
-}
-
-/// An IDX file: `dims` then `data`.
-fn idx(dims: &[u32], data: &[u8]) -> Vec<u8> {
-    let mut out = vec![0, 0, 8, dims.len() as u8];
-    for d in dims {
-        out.extend(d.to_be_bytes());
-    }
-    out.extend(data);
     out
 }
 

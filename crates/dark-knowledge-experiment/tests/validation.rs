@@ -3,6 +3,7 @@
 //! that is a file, a run folder another writer holds, bad teacher logits, a gzip bomb, a CSV
 //! with an unterminated quote.
 
+use dark_knowledge_data::idx::encode_idx_u8 as idx;
 use std::path::{Path, PathBuf};
 
 use dark_knowledge_experiment::run::{LOCK_FILE, RunDir};
@@ -298,16 +299,6 @@ fn gzip_cut(data: &[u8]) -> Vec<u8> {
         out.extend((!len).to_le_bytes());
         out.extend(chunk);
     }
-    out
-}
-
-/// An IDX file: `dims` then `data`.
-fn idx(dims: &[u32], data: &[u8]) -> Vec<u8> {
-    let mut out = vec![0, 0, 8, dims.len() as u8];
-    for d in dims {
-        out.extend(d.to_be_bytes());
-    }
-    out.extend(data);
     out
 }
 

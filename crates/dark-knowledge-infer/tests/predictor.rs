@@ -1,15 +1,16 @@
 //! A run folder written by hand (model + preprocessing), loaded by `Predictor`.
 
-use std::collections::HashMap;
+mod common;
+
 use std::path::PathBuf;
+
+use common::record;
 
 use burn::tensor::{Device, Tensor, TensorData};
 use dark_knowledge_core::Classifier;
-use dark_knowledge_core::io::write_atomic;
 use dark_knowledge_core::tensor_util::to_vec_f32;
-use dark_knowledge_data::tabular::{CsvTable, TabularConfig, TabularEncoder};
+use dark_knowledge_data::tabular::{CsvTable, TabularConfig};
 use dark_knowledge_infer::{Error, Predictor};
-use dark_knowledge_models::{ModelInfo, ModelSpec, WeightFormat, save_saved_model};
 
 const CSV: &str = "age,plan,spend,label\n\
 34,basic,12.5,no\n\
@@ -19,37 +20,8 @@ const CSV: &str = "age,plan,spend,label\n\
 29,gold,55.5,no\n\
 60,basic,5.0,yes\n";
 
-fn record(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
-
 fn make_run(tag: &str) -> (PathBuf, Device) {
-    let device = Device::flex();
-    let dir = std::env::temp_dir().join(format!("dk-infer-{tag}-{}", std::process::id()));
-    let table = CsvTable::parse(CSV).unwrap();
-    let encoder =
-        TabularEncoder::fit(&table, &[0, 1, 2, 3, 4, 5], &TabularConfig::new("label")).unwrap();
-    write_atomic(
-        &dir.join("preprocessing.json"),
-        encoder.to_json().as_bytes(),
-    )
-    .unwrap();
-    let spec = ModelSpec::mlp(vec![8], 0.0);
-    device.seed(3);
-    let model = spec.build(encoder.num_features(), 2, &device).unwrap();
-    let info = ModelInfo {
-        role: "distilled".into(),
-        description: spec.describe(encoder.num_features(), 2),
-        spec,
-        num_features: encoder.num_features(),
-        class_names: vec!["no".into(), "yes".into()],
-        weights: WeightFormat::Float32,
-        source: None,
-    };
-    save_saved_model(&dir.join("distilled"), &info, &model).unwrap();
+    let (dir, device, _) = common::make_run(tag, CSV, &TabularConfig::new("label"));
     (dir, device)
 }
 

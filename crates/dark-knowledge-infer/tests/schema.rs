@@ -2,15 +2,17 @@
 //! training columns are refused (naming them, "did you mean" for case or spaces) unless
 //! scoring them as missing is allowed; unknown columns are warned about.
 
+mod common;
+
 use std::collections::HashMap;
 use std::path::PathBuf;
+
+use common::record;
 use std::sync::Mutex;
 
 use burn::tensor::Device;
-use dark_knowledge_core::io::write_atomic;
-use dark_knowledge_data::tabular::{CsvTable, TabularConfig, TabularEncoder, TabularError};
+use dark_knowledge_data::tabular::{TabularConfig, TabularError};
 use dark_knowledge_infer::{Error, MissingColumns, Predictor};
-use dark_knowledge_models::{ModelInfo, ModelSpec, WeightFormat, save_saved_model};
 
 const CSV: &str = "id,age,plan,spend,label\n\
 a1,34,basic,12.5,no\n\
@@ -46,41 +48,13 @@ fn warnings_with(needle: &str) -> Vec<String> {
     all.iter().filter(|w| w.contains(needle)).cloned().collect()
 }
 
-fn record(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
-
 /// A run folder with a model on `age`, `plan`, `spend` (`id` dropped, target `label`).
 fn make_run(tag: &str) -> (PathBuf, Device) {
     warnings_with(""); // installs the logger
-    let device = Device::flex();
-    let dir = std::env::temp_dir().join(format!("dk-infer-schema-{tag}-{}", std::process::id()));
-    let table = CsvTable::parse(CSV).unwrap();
     let mut config = TabularConfig::new("label");
     config.columns.drop_columns = vec!["id".into()];
-    let encoder = TabularEncoder::fit(&table, &[0, 1, 2, 3, 4, 5], &config).unwrap();
+    let (dir, device, encoder) = common::make_run(&format!("schema-{tag}"), CSV, &config);
     assert_eq!(encoder.dropped[0].0, "id");
-    write_atomic(
-        &dir.join("preprocessing.json"),
-        encoder.to_json().as_bytes(),
-    )
-    .unwrap();
-    let spec = ModelSpec::mlp(vec![8], 0.0);
-    device.seed(3);
-    let model = spec.build(encoder.num_features(), 2, &device).unwrap();
-    let info = ModelInfo {
-        role: "distilled".into(),
-        description: spec.describe(encoder.num_features(), 2),
-        spec,
-        num_features: encoder.num_features(),
-        class_names: vec!["no".into(), "yes".into()],
-        weights: WeightFormat::Float32,
-        source: None,
-    };
-    save_saved_model(&dir.join("distilled"), &info, &model).unwrap();
     (dir, device)
 }
 

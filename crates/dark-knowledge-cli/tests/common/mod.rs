@@ -56,6 +56,22 @@ pub fn npy(descr: &str, rows: usize, cols: usize, data: &[u8]) -> Vec<u8> {
     out
 }
 
+/// Asserts that `out` failed cleanly (an exit code neither 0 nor a panic's 101, no panic
+/// message) with every word of `words` in its message; returns the message.
+pub fn refused(out: &Output, words: &[&str]) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let code = out.status.code();
+    assert!(
+        code.is_some_and(|c| c != 0 && c != 101),
+        "exit {code:?}:\n{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "a panic:\n{stderr}");
+    for w in words {
+        assert!(stderr.contains(w), "no {w:?} in:\n{stderr}");
+    }
+    stderr
+}
+
 pub fn report(dir: &Path) -> Value {
     let text = std::fs::read_to_string(dir.join("report.json")).expect("report.json written");
     serde_json::from_str(&text).unwrap()

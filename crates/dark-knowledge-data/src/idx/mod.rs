@@ -9,12 +9,14 @@
 //! Nothing here panics on a bad file: every problem is an [`IdxError`]
 //! naming the file and what is wrong with it.
 
+mod encode;
 mod error;
 mod fashion_mnist;
 mod format;
 #[cfg(test)]
 mod test_support;
 
+pub use encode::encode_idx_u8;
 pub use error::{IdxError, Result};
 pub use fashion_mnist::{
     DEFAULT_FASHION_MNIST_DIR, FASHION_MNIST_CLASSES, FashionMnist, ImageSplit, split_files,

@@ -52,11 +52,8 @@ impl Drop for TempDir {
 
 /// Builds IDX bytes with the given type code, dims and data.
 pub(crate) fn idx_bytes(code: u8, dims: &[u32], data: &[u8]) -> Vec<u8> {
-    let mut v = vec![0, 0, code, dims.len() as u8];
-    for d in dims {
-        v.extend_from_slice(&d.to_be_bytes());
-    }
-    v.extend_from_slice(data);
+    let mut v = super::encode_idx_u8(dims, data);
+    v[2] = code;
     v
 }
 

@@ -1,5 +1,6 @@
 //! IDX images and labels (Fashion-MNIST's format), in memory and from files, gzip included.
 
+use dark_knowledge_data::idx::encode_idx_u8 as idx;
 use std::path::{Path, PathBuf};
 
 use dark_knowledge_data::idx::{
@@ -8,16 +9,6 @@ use dark_knowledge_data::idx::{
 
 use crate::checksum::gzip_stored;
 use crate::{Harness, Outcome, check};
-
-/// An IDX file of unsigned bytes with dimensions `dims`.
-fn idx(dims: &[u32], data: &[u8]) -> Vec<u8> {
-    let mut out = vec![0, 0, 0x08, dims.len() as u8];
-    for d in dims {
-        out.extend_from_slice(&d.to_be_bytes());
-    }
-    out.extend_from_slice(data);
-    out
-}
 
 /// Images files (3 of 2x3, 2 of 4x4) and labels files.
 fn seeds() -> Vec<Vec<u8>> {
