@@ -42,7 +42,16 @@ pub fn check_data_settings(d: &DataConfig) -> Result<()> {
          picks each model's best epoch)",
         d.valid_fraction
     );
-    if d.source != DataSource::FashionMnist {
+    if d.source == DataSource::FashionMnist {
+        // Not used (the test split is the test file) but still written back to the run's
+        // experiment.toml, so it must be a number.
+        crate::ensure!(
+            d.test_fraction.is_finite() && (0.0..1.0).contains(&d.test_fraction),
+            "[data] test_fraction = {}: allowed: a fraction >= 0 and < 1 (Fashion-MNIST's \
+             test split is its test file; the value is not used)",
+            d.test_fraction
+        );
+    } else {
         crate::ensure!(
             open_unit(d.test_fraction),
             "[data] test_fraction = {}: allowed: a fraction > 0 and < 1 (the test split is \

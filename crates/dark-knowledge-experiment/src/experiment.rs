@@ -293,6 +293,11 @@ impl Experiment {
     /// Parses the text of the experiment file at `path` (relative paths in it are relative
     /// to the file's folder) and validates it.
     pub fn parse(text: &str, path: &Path) -> Result<Self> {
+        // Standard TOML first: the typed parse also takes integers past TOML's 64-bit signed
+        // range (e.g. 18446744073709551615), which the file then written into the run folder
+        // would carry and no other TOML reader accepts.
+        toml::from_str::<toml::Table>(text)
+            .with_context(|| format!("invalid experiment file {}", path.display()))?;
         let mut experiment: Self = toml::from_str(text)
             .with_context(|| format!("invalid experiment file {}", path.display()))?;
         // A relative output folder is relative to the experiment file.
@@ -320,6 +325,7 @@ impl Experiment {
 
     /// Checks the settings that can be checked before any data is read.
     pub fn validate(&self) -> Result<()> {
+        self.validate_models()?;
         self.checkpoint_config("check")
             .validate()
             .context("in [checkpoints]")?;
@@ -341,6 +347,25 @@ impl Experiment {
         self.validate_teachers()?;
         self.validate_pipeline()?;
         self.validate_data()
+    }
+
+    /// Checks every architecture of the file (widths, channels, dropout) before any data is
+    /// read.
+    fn validate_models(&self) -> Result<()> {
+        let mut models = vec![
+            ("[teacher] model".to_string(), &self.teacher.model),
+            ("[student] model".to_string(), &self.student.model),
+        ];
+        for extra in &self.teachers {
+            models.push((format!("[[teachers]] {:?} model", extra.name), &extra.model));
+        }
+        if let Pipeline::Assistant { model, .. } = &self.pipeline {
+            models.push(("[pipeline] model".to_string(), model));
+        }
+        for (what, model) in models {
+            model.validate().with_context(|| format!("in {what}"))?;
+        }
+        Ok(())
     }
 
     /// Checks the `[[teachers]]` (names, weights, settings), the teacher's weight, and that

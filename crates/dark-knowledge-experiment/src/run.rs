@@ -42,7 +42,7 @@ pub use data_record::DATA_RECORD;
 pub use distill::distill;
 pub use evaluate::{check_quantize_source, evaluate, quantize, run_roles};
 use evaluate::{check_saved_records, write_model_card};
-pub use lock::{LOCK_FILE, RunLock, check_output_folder};
+pub use lock::{LOCK_FILE, RunLock, check_output_folder, lock_dir};
 pub use teacher_source::{TeacherSource, cache_teacher, default_cache_path};
 
 pub use crate::metrics::TrainingMetrics;

@@ -145,11 +145,22 @@ impl ModuleMapper for Apply {
             self.error = Some(format!("the file has no values for parameter {path}"));
             return param;
         };
-        let shape = param.val().shape().to_vec();
-        if entry.path != path || entry.shape != shape {
+        let value = param.val();
+        let (shape, dtype) = (value.shape().to_vec(), value.dtype());
+        if entry.path != path || entry.shape != shape || entry.dtype != dtype {
             self.error = Some(format!(
-                "parameter {path} {shape:?} found {} {:?} in the file",
-                entry.path, entry.shape
+                "parameter {path} {shape:?} {dtype:?} found {} {:?} {:?} in the file",
+                entry.path, entry.shape, entry.dtype
+            ));
+            return param;
+        }
+        // The bytes a tensor of this shape and type takes (scales included for quantized
+        // types): those of the model's own tensor.
+        let expected = value.into_data().bytes().len();
+        if bytes.len() != expected {
+            self.error = Some(format!(
+                "parameter {path} {shape:?} takes {expected} bytes, the file holds {}",
+                bytes.len()
             ));
             return param;
         }
@@ -194,12 +205,12 @@ fn load_compact_inner<M: Module>(model: M, bytes: &[u8]) -> Result<M, String> {
     let mut offset = 9 + header_len;
     let mut parts = Vec::with_capacity(entries.len());
     for entry in entries {
-        let end = offset + entry.len;
-        let data = bytes
-            .get(offset..end)
+        let data = offset
+            .checked_add(entry.len)
+            .and_then(|end| bytes.get(offset..end))
             .ok_or_else(|| format!("int8 weights file is truncated ({})", entry.path))?
             .to_vec();
-        offset = end;
+        offset += entry.len;
         parts.push((entry, data));
     }
     if offset != bytes.len() {

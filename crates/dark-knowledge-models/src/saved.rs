@@ -84,12 +84,13 @@ pub fn load_saved_model(dir: &Path, device: &Device) -> Result<(ModelInfo, AnyMo
         path: path.clone(),
         reason: e.to_string(),
     })?;
+    let weights = dir.join(info.weights_file());
+    check_weights_size(&info, &path, &weights)?;
     let model = info
         .spec
         .build(info.num_features, info.class_names.len(), device)
         .map_err(|e| ModelError::in_file(&path)(e.into()))?;
     let model = to_format(model, info.weights, device);
-    let weights = dir.join(info.weights_file());
     let model = match info.weights {
         WeightFormat::Float32 => load_model(model, &weights)?,
         WeightFormat::Int8 => {
@@ -100,6 +101,50 @@ pub fn load_saved_model(dir: &Path, device: &Device) -> Result<(ModelInfo, AnyMo
         }
     };
     Ok((info, model))
+}
+
+/// Refuses a description whose model cannot be in its weights file before the model is
+/// built: every parameter takes at least 4 bytes of `model.bpk` (1 of `model.q8`), so a
+/// description claiming more (a damaged or hand-edited `model.json`, e.g. a hidden width of
+/// 2^31) would otherwise allocate that much before the weights are even read.
+fn check_weights_size(
+    info: &ModelInfo,
+    description: &Path,
+    weights: &Path,
+) -> Result<(), ModelError> {
+    let bytes_per_parameter = match info.weights {
+        WeightFormat::Float32 => 4,
+        WeightFormat::Int8 => 1,
+    };
+    let shape = info
+        .spec
+        .describe(info.num_features, info.class_names.len());
+    let needed = info
+        .spec
+        .num_parameters(info.num_features, info.class_names.len())
+        .and_then(|n| n.checked_mul(bytes_per_parameter));
+    let Some(needed) = needed else {
+        return Err(ModelError::Description {
+            path: description.to_path_buf(),
+            reason: format!(
+                "the model it describes ({shape}) has more parameters than fit in memory"
+            ),
+        });
+    };
+    let found = std::fs::metadata(weights)
+        .map_err(ModelError::io("read model file", weights))?
+        .len();
+    if (needed as u64) > found {
+        return Err(ModelError::Description {
+            path: description.to_path_buf(),
+            reason: format!(
+                "the model it describes ({shape}) needs at least {needed} bytes of weights, but {} \
+                 holds {found}: the description does not belong to these weights",
+                weights.display()
+            ),
+        });
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -162,6 +207,41 @@ mod tests {
         // Saved by an earlier release (no manifest): still loads.
         std::fs::remove_file(dir.join("CHECKSUMS")).unwrap();
         load_saved_model(&dir, &device).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_description_larger_than_its_weights_is_refused_before_building_the_model() {
+        let device = Device::flex();
+        let dir = scratch("oversized");
+        let (info, _) = saved(&dir, &device);
+        // Without a manifest (an earlier release's folder) only the size check stands
+        // between a hand-edited description and an allocation of that size.
+        std::fs::remove_file(dir.join("CHECKSUMS")).unwrap();
+        let oversized = [
+            ModelSpec::mlp(vec![1 << 31], 0.0),
+            ModelSpec::mlp(vec![usize::MAX / 2, usize::MAX / 2], 0.0),
+            ModelSpec::mlp(vec![100_000], 0.0),
+        ];
+        for spec in oversized {
+            let edited = ModelInfo {
+                spec: spec.clone(),
+                ..info.clone()
+            };
+            let path = dir.join("model.json");
+            std::fs::write(&path, serde_json::to_string(&edited).unwrap()).unwrap();
+            let err = load_saved_model(&dir, &device).unwrap_err();
+            assert!(
+                matches!(err, ModelError::Description { .. }),
+                "{spec:?}: {err:?}"
+            );
+            let msg = err.to_string();
+            assert!(msg.contains("model.json"), "{msg}");
+            assert!(
+                msg.contains("needs at least") || msg.contains("more parameters than fit"),
+                "{msg}"
+            );
+        }
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -109,6 +109,70 @@ impl ModelSpec {
         }
     }
 
+    /// Checks the settings that do not depend on the data (widths, channels, dropout), as
+    /// [`Self::build`] would, without building anything.
+    ///
+    /// # Errors
+    /// [`dk::Error::InvalidValue`] naming the setting and what is allowed.
+    pub fn validate(&self) -> dk::Result<()> {
+        match self {
+            Self::Mlp {
+                hidden_sizes,
+                dropout,
+            } => MlpConfig::new(1, hidden_sizes.clone(), 2)
+                .with_dropout(*dropout)
+                .validate(),
+            Self::Cnn {
+                channels_1,
+                channels_2,
+                hidden_size,
+                dropout,
+            } => CnnConfig::new(2)
+                .with_channels_1(*channels_1)
+                .with_channels_2(*channels_2)
+                .with_hidden_size(*hidden_size)
+                .with_dropout(*dropout)
+                .validate(),
+        }
+    }
+
+    /// The number of parameters of the model [`Self::build`] makes for `num_features` inputs
+    /// and `num_classes` classes, without building it; `None` when it does not fit a `usize`
+    /// (a description no weights file can match). A CNN's input side is taken as
+    /// `round(sqrt(num_features))`, as `build` does.
+    pub fn num_parameters(&self, num_features: usize, num_classes: usize) -> Option<usize> {
+        // A dense layer: weights and bias.
+        let dense = |inputs: usize, outputs: usize| inputs.checked_add(1)?.checked_mul(outputs);
+        match self {
+            Self::Mlp { hidden_sizes, .. } => {
+                let mut widths = vec![num_features];
+                widths.extend(hidden_sizes);
+                widths.push(num_classes);
+                widths
+                    .windows(2)
+                    .try_fold(0usize, |sum, w| sum.checked_add(dense(w[0], w[1])?))
+            }
+            Self::Cnn {
+                channels_1,
+                channels_2,
+                hidden_size,
+                ..
+            } => {
+                let quarter = ((num_features as f64).sqrt().round() as usize) / 4;
+                let flat = channels_2.checked_mul(quarter)?.checked_mul(quarter)?;
+                // 3x3 convolutions with bias: 9 weights per input channel.
+                [
+                    dense(9, *channels_1)?,
+                    dense(channels_1.checked_mul(9)?, *channels_2)?,
+                    dense(flat, *hidden_size)?,
+                    dense(*hidden_size, num_classes)?,
+                ]
+                .into_iter()
+                .try_fold(0usize, usize::checked_add)
+            }
+        }
+    }
+
     /// A short description such as `MLP 19-256-256-2` or `CNN 28x28 16-32-128-10`.
     pub fn describe(&self, num_features: usize, num_classes: usize) -> String {
         match self {
@@ -219,6 +283,38 @@ mod tests {
                 .unwrap_err()
                 .to_string();
         assert!(err.contains("width"), "{err}");
+    }
+
+    #[test]
+    fn the_parameter_count_without_building_is_the_built_models() {
+        let device = Device::flex();
+        let specs = [
+            ModelSpec::mlp(vec![], 0.0),
+            ModelSpec::mlp(vec![7], 0.1),
+            ModelSpec::mlp(vec![9, 3, 5], 0.0),
+        ];
+        for spec in &specs {
+            for (features, classes) in [(1, 2), (5, 3), (19, 7)] {
+                let built = spec.build(features, classes, &device).unwrap().num_params();
+                assert_eq!(
+                    spec.num_parameters(features, classes),
+                    Some(built),
+                    "{spec:?}"
+                );
+            }
+        }
+        for (c1, c2, hidden) in [(16, 32, 128), (2, 3, 5), (1, 1, 1)] {
+            let cnn = ModelSpec::Cnn {
+                channels_1: c1,
+                channels_2: c2,
+                hidden_size: hidden,
+                dropout: 0.0,
+            };
+            let built = cnn.build(784, 4, &device).unwrap().num_params();
+            assert_eq!(cnn.num_parameters(784, 4), Some(built), "{cnn:?}");
+        }
+        let huge = ModelSpec::mlp(vec![usize::MAX / 2, usize::MAX / 2], 0.0);
+        assert_eq!(huge.num_parameters(5, 3), None);
     }
 
     #[test]

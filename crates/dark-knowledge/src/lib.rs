@@ -82,8 +82,18 @@ pub use dark_knowledge_data::cache::{CacheDtype, TeacherCache};
 pub use dark_knowledge_data::tabular::{ColumnRules, CsvTable, TabularConfig, TabularEncoder};
 pub use dark_knowledge_eval::{DatasetSummary, ModelMetrics, Report, evaluate_model};
 pub use dark_knowledge_experiment::predict::{
-    ImageSplit, OnBadRow, PredictSummary, predict as predict_csv, predict_images,
+    ImageSplit, OnBadRow, PredictOptions, PredictSummary, predict as predict_csv,
+    predict_images, predict_with as predict_csv_with,
 };
+/// What `predict` does with training columns a CSV lacks (refuse, or score as missing).
+pub use dark_knowledge_infer::MissingColumns;
+/// Reliability: checksum manifests (`CHECKSUMS`), atomic and direct outputs, the run
+/// folder's lock, and the file-length error every binary format shares (see
+/// [`guide_guarantees`]).
+pub use dark_knowledge_core::checksums::{self, ChecksumError};
+pub use dark_knowledge_core::io::{OutputFile, write_atomic};
+pub use dark_knowledge_data::FileLength;
+pub use dark_knowledge_experiment::run::{RunLock, lock_dir as lock_run_folder};
 pub use dark_knowledge_experiment::prepare::{prepare, prepare_table};
 pub use dark_knowledge_experiment::study::StudyOutcome;
 pub use dark_knowledge_experiment::study::reproduce::{ReproduceOptions, reproduce};

@@ -125,8 +125,33 @@ pub fn closed_and_full_stdout() {
     assert_clean_failure(&out, &[], "--help > /dev/full");
 }
 
-/// Kills `train-teacher` at spread-out moments: afterwards every JSON file of the run parses,
-/// and the next run succeeds and leaves no temporary file.
+/// The seed of the kill moments: `DARK_KNOWLEDGE_KILL_SEED`, else the clock (printed, so a
+/// failure can be replayed).
+fn kill_seed() -> u64 {
+    let seed = std::env::var("DARK_KNOWLEDGE_KILL_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as u64)
+        });
+    println!("kill moments from DARK_KNOWLEDGE_KILL_SEED={seed}");
+    seed
+}
+
+/// A uniform draw in `[0, 1)` (SplitMix64).
+fn unit(state: &mut u64) -> f64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    (z ^ (z >> 31)) as f64 / 2f64.powi(64)
+}
+
+/// Kills `train-teacher` at random moments over its run (one in each sixth of it, so early
+/// and late kills are both drawn): afterwards every JSON file of the run parses, and the next
+/// run succeeds and leaves no temporary file.
 pub fn kills_at_random_points() {
     let dir = fresh("kills");
     let command = args(TRAIN_TEACHER);
@@ -138,8 +163,9 @@ pub fn kills_at_random_points() {
         String::from_utf8_lossy(&full.stderr)
     );
     let whole = started.elapsed();
-    for step in 1..=6u32 {
-        let delay = whole.mul_f64(f64::from(step) / 7.0);
+    let mut state = kill_seed();
+    for step in 0..6u32 {
+        let delay = whole.mul_f64((f64::from(step) + unit(&mut state)) / 6.0);
         let mut child = binary()
             .args(&command)
             .current_dir(&dir)

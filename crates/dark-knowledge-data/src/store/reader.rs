@@ -208,10 +208,14 @@ impl RowStore {
     /// [`StoreError::Data`].
     pub fn to_dataset(&self, device: &Device) -> Result<crate::Dataset> {
         let n = self.header.num_rows;
+        // Capacities come from the header, which `open` checked against the file's length
+        // only through `num_rows × num_features`: a store of no rows may claim any number of
+        // features, so the row buffer is sized only once there is a row to hold.
+        let row_capacity = if n == 0 { 0 } else { self.header.num_features };
         let mut features = Vec::with_capacity(n * self.header.num_features);
         let mut labels = Vec::with_capacity(n);
         let mut unlabeled = Vec::with_capacity(self.header.num_unlabeled);
-        let mut row = Vec::with_capacity(self.header.num_features);
+        let mut row = Vec::with_capacity(row_capacity);
         for i in 0..n {
             let label = self.read_row(i, &mut row)?;
             features.extend_from_slice(&row);

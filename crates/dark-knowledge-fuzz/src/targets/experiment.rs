@@ -46,7 +46,15 @@ fn check_experiment(e: &Experiment) -> Result<(), Outcome> {
         Outcome::Violation(format!("the resolved experiment does not reload: {err:#}"))
     })?;
     check(&again == e, || {
-        "the resolved experiment reloads differently".into()
+        let (before, after) = (format!("{e:#?}"), format!("{again:#?}"));
+        let first = before
+            .lines()
+            .zip(after.lines())
+            .find(|(b, a)| b != a)
+            .map_or_else(String::new, |(b, a)| {
+                format!(": `{}` reloads as `{}`", b.trim(), a.trim())
+            });
+        format!("the resolved experiment reloads differently{first}")
     })?;
     let value: toml::Value = toml::from_str(&written)
         .map_err(|err| Outcome::Violation(format!("written TOML does not parse: {err}")))?;

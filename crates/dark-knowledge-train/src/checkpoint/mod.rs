@@ -10,6 +10,7 @@
 //! never interrupted (same seed, same device).
 
 mod file;
+mod optim_check;
 mod resume;
 mod state;
 

@@ -86,6 +86,8 @@ impl<M: Classifier> Run<'_, '_, M> {
             );
             let template = student.model.clone();
             let student = load_into(student, weights).map_err(&mismatch)?;
+            super::optim_check::check_optimizer_state(&student.model, &optim_bytes)
+                .map_err(|e| CheckpointError::damaged(&path, format!("optimizer state: {e}")))?;
             let optim = optim
                 .from_bytes(Bytes::from_bytes_vec(optim_bytes))
                 .map_err(|e| CheckpointError::damaged(&path, format!("optimizer state: {e:?}")))?;
