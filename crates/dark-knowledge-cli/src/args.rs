@@ -89,6 +89,10 @@ pub enum Command {
         /// Use at most this many training rows (quick runs).
         #[arg(long)]
         max_train_rows: Option<usize>,
+        /// Slice the test rows by these CSV columns (`COL[,COL]`, overrides `[evaluation]
+        /// slice_by`; `""` for none): metrics per level in the report.
+        #[arg(long, value_delimiter = ',', value_name = "COL[,COL]")]
+        slice_by: Option<Vec<String>>,
         #[command(flatten)]
         checkpoints: ResumeOptions,
     },
@@ -142,6 +146,10 @@ pub enum Command {
         /// The experiment file (TOML).
         #[arg(long)]
         config: PathBuf,
+        /// Slice the test rows by these CSV columns (`COL[,COL]`, overrides `[evaluation]
+        /// slice_by`; `""` for none): metrics per level in the report.
+        #[arg(long, value_delimiter = ',', value_name = "COL[,COL]")]
+        slice_by: Option<Vec<String>>,
     },
     /// Run a grid of student runs from an experiment file with a `[sweep]` table (seeds,
     /// methods, temperatures, weights, student sizes, labels kept), resuming a previous
@@ -226,7 +234,35 @@ pub enum Command {
         /// naming them) instead of refusing the file.
         #[arg(long, requires = "csv")]
         allow_missing_columns: bool,
+        /// Do not write the drift report (`OUT.drift.json`, `OUT.drift.md`) beside the
+        /// scores of a CSV.
+        #[arg(long)]
+        no_drift: bool,
+        /// Write the model's plain probabilities even when it has a `calibration.json`.
+        #[arg(long)]
+        uncalibrated: bool,
         /// `cpu` or `wgpu`.
+        #[arg(long, default_value = "cpu")]
+        device: String,
+    },
+    /// Compare a CSV of new rows with the run's training rows (PSI, KS, χ² per input
+    /// column; with `--model`, the model's score too) and print the Markdown table, most
+    /// drifted first. See docs/drift.md.
+    Drift {
+        /// The run folder (it must have a `drift_reference.json`).
+        #[arg(long)]
+        run: PathBuf,
+        /// The new rows, with the training CSV's column names.
+        #[arg(long)]
+        csv: PathBuf,
+        /// Also compare this model's scores (`distilled`, `baseline`, `teacher`): the rows
+        /// are scored in memory, exactly as `predict` does.
+        #[arg(long)]
+        model: Option<String>,
+        /// Write the report as JSON here too.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// `cpu` or `wgpu` (with `--model`).
         #[arg(long, default_value = "cpu")]
         device: String,
     },

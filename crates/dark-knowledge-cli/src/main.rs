@@ -6,7 +6,8 @@
 //! - `dark-knowledge cache-teacher --config EXPERIMENT.toml` — the teacher's logits, once;
 //!   `distill --teacher-cache FILE` or `--teacher-logits FILE.npy` distill from them;
 //! - `dark-knowledge quantize --run RUN` — an int8 copy of the student, added to the report;
-//! - `dark-knowledge predict --run RUN --csv NEW.csv | --data-dir IDX_DIR --out scores.csv`;
+//! - `dark-knowledge predict --run RUN --csv NEW.csv | --data-dir IDX_DIR --out scores.csv`
+//!   (with a drift report beside the scores); `dark-knowledge drift --run RUN --csv NEW.csv`;
 //! - `dark-knowledge sweep --config SWEEP.toml`, `dark-knowledge reproduce STUDY --out DIR` —
 //!   many runs over seeds and settings, summarised as mean ± std.
 
@@ -93,6 +94,7 @@ fn run_cli(cli: Cli) -> Result<()> {
             out,
             epochs,
             max_train_rows,
+            slice_by,
             checkpoints,
         } => {
             if checkpoints.resume && out.is_none() {
@@ -127,6 +129,7 @@ fn run_cli(cli: Cli) -> Result<()> {
                 experiment.data.max_train_rows = max_train_rows;
             }
             checkpoints.apply(&mut experiment);
+            set_slice_by(&mut experiment, slice_by)?;
             demo(experiment, progress)
         }
         Command::TrainTeacher {
@@ -234,6 +237,8 @@ fn run_cli(cli: Cli) -> Result<()> {
             out,
             on_bad_row,
             allow_missing_columns,
+            no_drift,
+            uncalibrated,
             device,
         } => {
             let device = dark_knowledge_core::device_from_name(&device)?;
@@ -244,13 +249,18 @@ fn run_cli(cli: Cli) -> Result<()> {
                 } else {
                     predict::MissingColumns::Refuse
                 },
+                drift: !no_drift,
+                calibrated: !uncalibrated,
             };
             let summary = match (csv, data_dir) {
                 (Some(csv), _) => {
                     predict::predict_with(&run, &model, &csv, &out, &options, &device)?
                 }
                 (None, Some(dir)) => {
-                    predict::predict_images(&run, &model, &dir, split, &out, &device)?
+                    let calibrated = !uncalibrated;
+                    predict::predict_images_with(
+                        &run, &model, &dir, split, &out, calibrated, &device,
+                    )?
                 }
                 (None, None) => bail!("pass --csv FILE or --data-dir DIR"),
             };
@@ -260,14 +270,87 @@ fn run_cli(cli: Cli) -> Result<()> {
                 out.display(),
                 summary.skipped
             );
+            print_predict_notes(&summary);
             Ok(())
         }
-        Command::Evaluate { config } => {
-            let workflow = Workflow::load(&config)?;
+        Command::Drift {
+            run,
+            csv,
+            model,
+            out,
+            device,
+        } => drift_command(&run, &csv, model.as_deref(), out.as_deref(), &device),
+        Command::Evaluate { config, slice_by } => {
+            let mut experiment = Experiment::load(&config)?;
+            set_slice_by(&mut experiment, slice_by)?;
+            let workflow = Workflow::new(experiment)?;
             print_report(&workflow.evaluate()?, workflow.output_dir())?;
             Ok(())
         }
     }
+}
+
+/// Applies `--slice-by` (empty names dropped, so `--slice-by ""` slices by nothing) and
+/// checks the columns exist before anything runs.
+/// What `predict` adds to its count: the calibration and the drift summary.
+fn print_predict_notes(summary: &predict::PredictSummary) {
+    if let Some(t) = summary.temperature {
+        errln!("calibrated probabilities (temperature {t})");
+    }
+    if let Some(report) = &summary.drift {
+        errln!("{}", dark_knowledge_experiment::drift::summary_line(report));
+    }
+    if let Some((json, md)) = &summary.drift_files {
+        errln!("drift report: {} and {}", json.display(), md.display());
+    }
+}
+
+/// `drift`: the report of `csv` against the run (with `model`'s score when given), printed
+/// as Markdown and written as JSON to `out`.
+fn drift_command(
+    run: &std::path::Path,
+    csv: &std::path::Path,
+    model: Option<&str>,
+    out: Option<&std::path::Path>,
+    device: &str,
+) -> Result<()> {
+    use dark_knowledge_experiment::drift;
+    let report = match model {
+        Some(role) => {
+            let device = dark_knowledge_core::device_from_name(device)?;
+            let options = predict::PredictOptions::default();
+            predict::drift_with_model(run, role, csv, &options, &device)?
+        }
+        None => drift::drift(run, csv)?,
+    };
+    if let Some(out) = out {
+        let real = |a: &std::path::Path| a.canonicalize().ok();
+        if real(out).is_some() && real(out) == real(csv) {
+            bail!(
+                "--out {} is the input file; pick another path",
+                out.display()
+            );
+        }
+        let text = serde_json::to_string_pretty(&report)?;
+        dark_knowledge_core::io::write_atomic(out, text.as_bytes())
+            .with_context(|| format!("writing {}", out.display()))?;
+    }
+    outln!("{}", report.to_markdown());
+    errln!("{}", drift::summary_line(&report));
+    Ok(())
+}
+
+fn set_slice_by(experiment: &mut Experiment, slice_by: Option<Vec<String>>) -> Result<()> {
+    if let Some(columns) = slice_by {
+        experiment.evaluation.slice_by = columns
+            .into_iter()
+            .map(|c| c.trim().to_string())
+            .filter(|c| !c.is_empty())
+            .collect();
+        experiment.evaluation.validate()?;
+    }
+    dark_knowledge_experiment::run::check_slice_columns(experiment)?;
+    Ok(())
 }
 
 fn demo(experiment: Experiment, progress: Progress) -> Result<()> {

@@ -9,23 +9,41 @@
 #![warn(missing_docs)]
 
 mod calibration;
+mod campaign;
 mod classification;
+mod drift;
 mod error;
 mod fidelity;
+mod insights;
+mod insights_markdown;
 mod markdown;
 mod model;
 mod model_eval;
 pub mod plot;
 mod ranking;
 mod report;
+mod slices;
+mod temperature;
 
 pub use calibration::{LOG_LOSS_EPS, brier_score, expected_calibration_error, log_loss};
+pub use campaign::{
+    GainsRow, Threshold, ThresholdGoal, apply_threshold, choose_threshold, gains, gains_svg,
+    top_share,
+};
 pub use classification::{
     ClassMetrics, ClassificationReport, accuracy, argmax_rows, classification_report, softmax_rows,
 };
 pub use dark_knowledge_core::io::write_atomic;
+pub use drift::{
+    ColumnDrift, ColumnProfile, CurrentColumn, DriftLevel, DriftReport, KS_QUANTILES, MAX_LEVELS,
+    PSI_ACT, PSI_EPS, PSI_WATCH, chi_square_p_value, column_drift, psi, score_drift,
+};
 pub use error::{MetricsError, ROW_SUM_TOLERANCE, Result};
 pub use fidelity::{KL_EPS, agreement, mean_kl};
+pub use insights::{
+    BeforeAfter, Campaign, CampaignThreshold, ColumnFlags, GAINS_BINS, ModelCalibration,
+    ScoredSplit, TOP_SHARES, ThresholdFigures, campaign, model_calibration, threshold_figures,
+};
 pub use markdown::PREFERRED_MODEL_ORDER;
 pub use model::{
     DerivedFrom, ECE_BINS, Efficiency, ModelMetrics, NamedClassMetrics, derived_from, model_metrics,
@@ -36,4 +54,12 @@ pub use plot::{
     reliability_svg,
 };
 pub use ranking::{pr_auc, roc_auc};
-pub use report::{DatasetSummary, Report};
+pub use report::{DatasetSummary, DroppedColumn, Report};
+pub use slices::{
+    MISSING_LEVEL, ModelSlice, POOLED_LEVEL, SliceFlag, SliceMetrics, SliceRow, SliceTable,
+    numeric_bins, slice_table,
+};
+pub use temperature::{
+    CalibrationChange, CalibrationFigures, TEMPERATURE_BOUND_FACTOR, calibrate, fit_temperature,
+    scale_logits, softmax_with_temperature,
+};

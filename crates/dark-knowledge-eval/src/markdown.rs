@@ -76,6 +76,7 @@ impl Report {
                 );
             }
         }
+        out.push_str(&self.insights_markdown());
         if !self.notes.is_empty() {
             out.push_str("\n## Notes\n\n");
             for note in &self.notes {
@@ -155,7 +156,7 @@ impl Report {
 }
 
 /// Escapes text for a markdown table cell (`|` and line breaks would break the row).
-fn cell(text: &str) -> String {
+pub(crate) fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace(['\n', '\r'], " ")
 }
 

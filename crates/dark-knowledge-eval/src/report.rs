@@ -7,7 +7,9 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+use crate::insights::{Campaign, ColumnFlags, ModelCalibration};
 use crate::model::ModelMetrics;
+use crate::slices::SliceTable;
 
 /// Description of the data set the models were evaluated on.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
@@ -31,6 +33,19 @@ pub struct DatasetSummary {
     /// Name of the positive class (binary targets only).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub positive_class: Option<String>,
+    /// Input columns the preprocessing left out, with the reason (constant, ID-like,
+    /// personal data, listed in `drop_columns`).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub dropped_columns: Vec<DroppedColumn>,
+}
+
+/// An input column the preprocessing left out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DroppedColumn {
+    /// The column's header.
+    pub column: String,
+    /// Why it was left out.
+    pub reason: String,
 }
 
 impl DatasetSummary {
@@ -62,7 +77,20 @@ impl DatasetSummary {
             num_features: test.num_features(),
             majority_class_rate: majority,
             positive_class: positive_class.and_then(|i| class_names.get(i).cloned()),
+            dropped_columns: Vec::new(),
         }
+    }
+
+    /// The summary with the columns the preprocessing left out, `(column, reason)`.
+    pub fn with_dropped_columns(mut self, dropped: &[(String, String)]) -> Self {
+        self.dropped_columns = dropped
+            .iter()
+            .map(|(column, reason)| DroppedColumn {
+                column: column.clone(),
+                reason: reason.clone(),
+            })
+            .collect();
+        self
     }
 }
 
@@ -80,6 +108,22 @@ pub struct Report {
     /// Free-form remarks, rendered as a bullet list.
     #[serde(default)]
     pub notes: Vec<String>,
+    /// Temperature scaling per model name (fitted on the validation split).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub calibration: BTreeMap<String, ModelCalibration>,
+    /// Campaign ranking per model name (binary targets).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub campaign: BTreeMap<String, Campaign>,
+    /// Metrics per level of each column sliced by (binary targets).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub slices: Vec<SliceTable>,
+    /// Per column sliced by, the slices on which the student trails a reference model.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub slice_flags: Vec<ColumnFlags>,
+    /// Charts written beside the report, by name (`gains`, `reliability-<model>`), as paths
+    /// relative to the report's folder.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub plots: BTreeMap<String, String>,
 }
 
 impl Report {
@@ -89,6 +133,11 @@ impl Report {
             dataset,
             models: BTreeMap::new(),
             notes: Vec::new(),
+            calibration: BTreeMap::new(),
+            campaign: BTreeMap::new(),
+            slices: Vec::new(),
+            slice_flags: Vec::new(),
+            plots: BTreeMap::new(),
         }
     }
 
@@ -162,9 +211,15 @@ pub(crate) mod tests {
                 test_rows: labels.len(),
                 num_features: 5,
                 majority_class_rate: 0.5,
+                dropped_columns: Vec::new(),
             },
             models,
             notes: vec!["first note".into(), "second note".into()],
+            calibration: BTreeMap::new(),
+            campaign: BTreeMap::new(),
+            slices: Vec::new(),
+            slice_flags: Vec::new(),
+            plots: BTreeMap::new(),
         }
     }
 

@@ -9,8 +9,10 @@ use dark_knowledge_models::ModelSpec;
 use dark_knowledge_train::{Combine, LossTerm, LrSchedule, TrainerConfig};
 use serde::{Deserialize, Serialize};
 
+mod evaluation;
 mod pipeline;
 
+pub use evaluation::EvaluationSection;
 pub use pipeline::{ExtraTeacher, Pipeline};
 
 /// A whole experiment. Unknown keys anywhere are rejected, naming the key.
@@ -47,6 +49,10 @@ pub struct Experiment {
     /// `every_steps` steps when set, in `output_dir/checkpoints/<model>/`.
     #[serde(default, skip_serializing_if = "CheckpointSection::is_default")]
     pub checkpoints: CheckpointSection,
+    /// What `evaluate` adds to the comparison (`[evaluation]`): the threshold goal and the
+    /// columns to slice the test rows by.
+    #[serde(default, skip_serializing_if = "EvaluationSection::is_default")]
+    pub evaluation: EvaluationSection,
     /// Resume each model from its newest checkpoint (`--resume`; not read from the file).
     #[serde(skip)]
     pub resume: bool,
@@ -346,6 +352,7 @@ impl Experiment {
             .context("in the [[loss]] terms")?;
         self.validate_teachers()?;
         self.validate_pipeline()?;
+        self.evaluation.validate()?;
         self.validate_data()
     }
 
@@ -524,6 +531,10 @@ impl Experiment {
             loss: Vec::new(),
             pipeline: Pipeline::Standard {},
             checkpoints: CheckpointSection::default(),
+            evaluation: EvaluationSection {
+                slice_by: vec!["state".into(), "international_plan".into()],
+                ..EvaluationSection::default()
+            },
             resume: false,
         }
     }
@@ -544,6 +555,7 @@ impl Experiment {
             positive,
             ..DataConfig::new(DataSource::Csv)
         };
+        e.evaluation = EvaluationSection::default();
         e
     }
 
@@ -584,6 +596,7 @@ impl Experiment {
             loss: Vec::new(),
             pipeline: Pipeline::Standard {},
             checkpoints: CheckpointSection::default(),
+            evaluation: EvaluationSection::default(),
             resume: false,
         }
     }

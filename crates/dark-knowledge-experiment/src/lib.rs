@@ -10,6 +10,7 @@
 //! - [`study`]: sweeps ([`study::sweep::sweep`]) and built-in studies
 //!   ([`study::reproduce::reproduce`]), summarised over seeds;
 //! - [`predict`]: streaming prediction of a CSV or an IDX folder with a run's model;
+//! - [`drift`]: the training rows' reference distributions and drift reports on new rows;
 //! - [`bench`]: the reference timings.
 //!
 //! Every failure is one [`Error`], holding the typed error of the step that failed.
@@ -19,6 +20,7 @@
 
 pub mod bench;
 pub mod checks;
+pub mod drift;
 pub mod error;
 pub mod experiment;
 mod metrics;

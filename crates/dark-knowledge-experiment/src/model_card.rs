@@ -10,6 +10,8 @@ use crate::experiment::Experiment;
 use crate::metrics::TrainingMetrics;
 use crate::prepare::Prepared;
 
+mod insights;
+
 /// One model of the run, as the card describes it.
 pub struct CardModel<'a> {
     /// Its description (`model.json`).
@@ -65,6 +67,7 @@ pub fn model_card(experiment: &Experiment, report: &Report, models: &CardModels<
     models_section(&mut s, models);
     training_section(&mut s, student);
     quality_section(&mut s, models);
+    insights::decision_sections(&mut s, report, &student.info.role);
     fidelity_section(&mut s, models);
     efficiency_section(&mut s, &experiment.device, models);
     int8_section(&mut s, models);
@@ -96,6 +99,12 @@ fn data_section(s: &mut String, seed: u64, d: &DatasetSummary, full: bool) {
     }
     if let Some(p) = &d.positive_class {
         let _ = writeln!(s, "- positive class: {p}");
+    }
+    if !d.dropped_columns.is_empty() {
+        let _ = writeln!(s, "- columns left out by the preprocessing:");
+        for c in &d.dropped_columns {
+            let _ = writeln!(s, "  - `{}`: {}", c.column, c.reason);
+        }
     }
     let _ = writeln!(
         s,

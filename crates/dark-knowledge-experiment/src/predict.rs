@@ -7,20 +7,23 @@
 //! not the input. The output is written to a temporary file and renamed at the end; on an
 //! error the temporary file is removed and an existing output is left as it was.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use crate::bail;
-use crate::error::{Context, Result};
+use crate::error::Result;
 use crate::experiment::DataSource;
 use burn::tensor::Device;
-use dark_knowledge_infer::{Error as InferError, InputColumns, Predictor};
+use dark_knowledge_eval::DriftReport;
+use dark_knowledge_infer::{Error as InferError, Predictor};
 
 mod images;
 mod output;
+mod session;
 
 pub use dark_knowledge_infer::MissingColumns;
-pub use images::{ImageSplit, predict_images};
+pub use images::{ImageSplit, predict_images, predict_images_with};
 use output::{check_output, close, create, csv_writer, finish, run_data_source};
+use session::Session;
+pub use session::drift_with_model;
 
 /// Rows scored per forward pass.
 const CHUNK: usize = 1024;
@@ -37,7 +40,8 @@ pub enum OnBadRow {
     Fail,
 }
 
-/// How [`predict_with`] treats rows and columns it cannot score.
+/// How [`predict_with`] treats rows and columns it cannot score, and what it writes
+/// besides the scores.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PredictOptions {
     /// A row that cannot be read: skipped (the default) or an error.
@@ -45,6 +49,11 @@ pub struct PredictOptions {
     /// Training columns absent from the CSV: an error naming them (the default) or scored
     /// as missing values, with a warning.
     pub missing_columns: MissingColumns,
+    /// Write the drift report beside the scores (`OUT.drift.json`, `OUT.drift.md`; the
+    /// default), when the run has a `drift_reference.json` and the output is a file.
+    pub drift: bool,
+    /// Apply the role's `calibration.json` temperature when there is one (the default).
+    pub calibrated: bool,
 }
 
 impl Default for PredictOptions {
@@ -52,17 +61,25 @@ impl Default for PredictOptions {
         Self {
             on_bad_row: OnBadRow::Skip,
             missing_columns: MissingColumns::Refuse,
+            drift: true,
+            calibrated: true,
         }
     }
 }
 
-/// Counts of a finished `predict` run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What a finished `predict` run did.
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct PredictSummary {
     /// Rows written.
     pub scored: usize,
     /// Rows skipped.
     pub skipped: usize,
+    /// The temperature the probabilities were calibrated with (`None`: plain softmax).
+    pub temperature: Option<f32>,
+    /// The drift of the scored rows against the training rows, when it was measured.
+    pub drift: Option<DriftReport>,
+    /// The drift report files written (JSON, Markdown).
+    pub drift_files: Option<(PathBuf, PathBuf)>,
 }
 
 /// [`predict_with`] with `on_bad_row` and the default options otherwise (training columns
@@ -106,47 +123,66 @@ pub fn predict_with(
     options: &PredictOptions,
     device: &Device,
 ) -> Result<PredictSummary> {
-    let predictor = csv_predictor(run_dir, role, options.missing_columns, device)?;
+    let predictor = csv_predictor(run_dir, role, options, device)?;
     check_output(out, &[input])?;
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_path(input)
-        .with_context(|| format!("cannot read {}", input.display()))?;
-    let headers: Vec<String> = reader
-        .headers()
-        .with_context(|| format!("cannot read the header of {}", input.display()))?
-        .iter()
-        .map(str::to_string)
-        .collect();
-    let columns = predictor.check_columns(&headers).with_context(|| {
-        format!(
-            "checking the columns of {} against the training columns in {}",
-            input.display(),
-            run_dir.join("preprocessing.json").display()
-        )
-    })?;
+    // Standard output, a device or a FIFO: no file to put the report beside.
+    let to_stdout = out == Path::new(dark_knowledge_core::io::STDOUT)
+        || std::fs::metadata(out).is_ok_and(|m| !m.is_file());
+    let want_drift = options.drift && !to_stdout;
+    if options.drift && to_stdout {
+        log::info!(
+            "drift: not measured when the scores go to standard output (-) or a device; write them to a file for a drift report"
+        );
+    }
+    let drift_files = want_drift.then(|| crate::drift::report_paths(out));
+    if let Some((json, md)) = &drift_files {
+        check_output(json, &[input])?;
+        check_output(md, &[input])?;
+    }
+    let mut session = Session::open(run_dir, role, &predictor, input, want_drift)?;
+    log_calibration(&predictor, out);
     let mut file = create(out)?;
     let result = (|| {
         let mut writer = csv_writer(&mut file);
-        let mut header_out = headers.clone();
+        let mut header_out = session.headers.clone();
         header_out.push("predicted".into());
         header_out.extend(predictor.class_names().iter().map(|c| format!("p_{c}")));
         writer.write_record(&header_out)?;
-        let rows = CsvRows {
-            predictor: &predictor,
-            columns: &columns,
-            input,
-            on_bad_row: options.on_bad_row,
-        };
-        let summary = rows.score(&mut reader, &mut writer)?;
+        let summary = session.score(options.on_bad_row, &mut writer)?;
         close(writer, out)?;
         Ok(summary)
     })();
-    let summary = finish(result, file, out)?;
+    let mut summary = finish(result, file, out)?;
     if summary.skipped > MAX_REPORTED {
         log::warn!("… {} bad rows in all", summary.skipped);
     }
+    summary.temperature = predictor.temperature();
+    summary.drift = session.report()?;
+    if let (Some(report), Some((json, md))) = (&summary.drift, drift_files) {
+        crate::drift::write_report(report, &json, &md)?;
+        summary.drift_files = Some((json, md));
+    }
     Ok(summary)
+}
+
+/// Says whether the scores written to `out` are calibrated.
+fn log_calibration(predictor: &Predictor, out: &Path) {
+    match (predictor.calibration(), predictor.temperature()) {
+        (Some(c), Some(t)) => log::info!(
+            "{}: calibrated probabilities, softmax(logits / {t}) with the temperature of {}",
+            out.display(),
+            c.path.display()
+        ),
+        (Some(c), None) => log::info!(
+            "{}: uncalibrated probabilities (--uncalibrated; {} not applied)",
+            out.display(),
+            c.path.display()
+        ),
+        _ => log::info!(
+            "{}: uncalibrated probabilities (the model has no calibration.json)",
+            out.display()
+        ),
+    }
 }
 
 /// The `role` model of a run trained on CSV data, with its preprocessing; a run trained on
@@ -154,11 +190,13 @@ pub fn predict_with(
 fn csv_predictor(
     run_dir: &Path,
     role: &str,
-    missing_columns: MissingColumns,
+    options: &PredictOptions,
     device: &Device,
 ) -> Result<Predictor> {
     crate::run::RunDir(run_dir.to_path_buf()).require_role(role)?;
-    let predictor = Predictor::load(run_dir, role, device)?.with_missing_columns(missing_columns);
+    let predictor = Predictor::load(run_dir, role, device)?
+        .with_missing_columns(options.missing_columns)
+        .with_calibration(options.calibrated);
     if predictor.encoder().is_some() {
         return Ok(predictor);
     }
@@ -171,94 +209,6 @@ fn csv_predictor(
         None => InferError::NoPreprocessing,
     }
     .into())
-}
-
-/// The rows of one CSV to score: the model, the file's checked header and what to do with
-/// a row that cannot be read.
-struct CsvRows<'a> {
-    predictor: &'a Predictor,
-    columns: &'a InputColumns,
-    input: &'a Path,
-    on_bad_row: OnBadRow,
-}
-
-impl CsvRows<'_> {
-    /// Scores every record of `reader` chunk by chunk into `writer`, skipping (or stopping
-    /// at) the bad ones.
-    fn score<R: std::io::Read, W: std::io::Write>(
-        &self,
-        reader: &mut csv::Reader<R>,
-        writer: &mut csv::Writer<W>,
-    ) -> Result<PredictSummary> {
-        let predictor = self.predictor;
-        let mut summary = PredictSummary {
-            scored: 0,
-            skipped: 0,
-        };
-        let mut features: Vec<f32> = Vec::new();
-        let mut pending_rows: Vec<Vec<String>> = Vec::new();
-        for (i, record) in reader.records().enumerate() {
-            let line = i + 2;
-            match self.encode(record) {
-                Ok((f, row)) => {
-                    features.extend(f);
-                    pending_rows.push(row);
-                }
-                Err(reason) => {
-                    if self.on_bad_row == OnBadRow::Fail {
-                        bail!(
-                            "{} line {line}: {reason} (use --on-bad-row skip to skip such rows)",
-                            self.input.display()
-                        );
-                    }
-                    summary.skipped += 1;
-                    if summary.skipped <= MAX_REPORTED {
-                        log::warn!("skipped {} line {line}: {reason}", self.input.display());
-                    }
-                }
-            }
-            if pending_rows.len() == CHUNK {
-                summary.scored += flush(predictor, &mut features, &mut pending_rows, writer)?;
-            }
-        }
-        summary.scored += flush(predictor, &mut features, &mut pending_rows, writer)?;
-        Ok(summary)
-    }
-
-    /// A record's features and fields, or why it cannot be scored.
-    fn encode(
-        &self,
-        record: csv::Result<csv::StringRecord>,
-    ) -> std::result::Result<(Vec<f32>, Vec<String>), String> {
-        let r = record.map_err(|e| format!("unreadable CSV ({e})"))?;
-        let fields: Vec<&str> = r.iter().collect();
-        match self.predictor.encode_fields(self.columns, &fields) {
-            Ok(f) => Ok((f, fields.into_iter().map(str::to_string).collect())),
-            Err(e) => Err(e.to_string()),
-        }
-    }
-}
-
-fn flush<W: std::io::Write>(
-    predictor: &Predictor,
-    features: &mut Vec<f32>,
-    rows: &mut Vec<Vec<String>>,
-    writer: &mut csv::Writer<W>,
-) -> Result<usize> {
-    if rows.is_empty() {
-        return Ok(0);
-    }
-    let probs = predictor.predict_proba_features(features)?;
-    for (row, p) in rows.iter().zip(&probs) {
-        let mut out = row.clone();
-        out.push(predictor.class_names()[argmax(p)].clone());
-        out.extend(p.iter().map(|v| format!("{v:.6}")));
-        writer.write_record(&out)?;
-    }
-    let n = rows.len();
-    rows.clear();
-    features.clear();
-    Ok(n)
 }
 
 /// The index of the largest probability, the first one on ties (as `evaluate` picks its

@@ -60,6 +60,7 @@ impl Prepared {
             &self.class_names,
             self.positive_class,
         )
+        .with_dropped_columns(self.encoder.as_ref().map_or(&[], |e| e.dropped.as_slice()))
     }
 
     /// The rows a model trains on: every training row for a distilled student when the

@@ -3,12 +3,16 @@
 //! ```text
 //! OUT/experiment.toml        the resolved experiment
 //! OUT/preprocessing.json     the fitted tabular preprocessing (CSV data)
+//! OUT/drift_reference.json  the training rows' distribution of each input column (CSV data)
 //! OUT/data.json              the fingerprint of the data the teacher was trained on
 //! OUT/<role>/model.bpk       weights (role: teacher, baseline, distilled)
 //! OUT/quantized/model.q8     int8 weights of a student (`quantize`)
 //! OUT/<role>/model.json      architecture, sizes, class labels, weight format
 //! OUT/<role>/metrics.json    per-epoch history and the best epoch
+//! OUT/<role>/score_reference.json  the model's score distribution on the training rows
 //! OUT/<role>/test_predictions.csv  per-row test predictions (`evaluate`)
+//! OUT/<role>/calibration.json  the temperature fitted on validation, the threshold (`evaluate`)
+//! OUT/plots/*.svg            reliability diagrams and the gains chart (`evaluate`)
 //! OUT/report.json, report.md the comparison report
 //! OUT/MODEL_CARD.md          what the student is and how far to trust it
 //! OUT/.lock                  the writer lock: the PID of the command writing the run
@@ -35,14 +39,18 @@ use serde::Serialize;
 mod data_record;
 mod distill;
 mod evaluate;
+mod insights;
 mod lock;
+mod slice_levels;
 mod teacher_source;
 
 pub use data_record::DATA_RECORD;
 pub use distill::distill;
 pub use evaluate::{check_quantize_source, evaluate, quantize, run_roles};
 use evaluate::{check_saved_records, write_model_card};
+pub use insights::CALIBRATION_FILE;
 pub use lock::{LOCK_FILE, RunLock, check_output_folder, lock_dir};
+pub use slice_levels::{MAX_NUMERIC_LEVELS, NUMERIC_BINS, check_slice_columns};
 pub use teacher_source::{TeacherSource, cache_teacher, default_cache_path};
 
 pub use crate::metrics::TrainingMetrics;
@@ -129,6 +137,8 @@ pub fn write_run_header(experiment: &Experiment, data: &Prepared) -> Result<()> 
             encoder.to_json().as_bytes(),
         )?;
     }
+    // Beside the preprocessing: the training rows' distributions, for drift reports.
+    crate::drift::write_drift_reference(&run.0, &experiment.data, data)?;
     data_record::write_data_record(&run, data)
 }
 
@@ -166,8 +176,28 @@ fn save_trained(
         weights: WeightFormat::Float32,
         source: None,
     };
+    forget_calibration(&dir)?;
     save_saved_model(&dir, &info, model)?;
+    crate::drift::write_score_reference(&dir, model, data)?;
     write_json(&dir.join("metrics.json"), metrics)
+}
+
+/// Removes the role folder's `calibration.json` before its model is replaced: the temperature
+/// and threshold were fitted to the old weights, and `predict` would apply them to the new
+/// ones. `evaluate` fits them again.
+pub(crate) fn forget_calibration(dir: &Path) -> Result<()> {
+    let path = dir.join(CALIBRATION_FILE);
+    match std::fs::remove_file(&path) {
+        Ok(()) => {
+            log::info!(
+                "removed {} (it was fitted to the previous weights; evaluate fits it again)",
+                path.display()
+            );
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("removing {}", path.display())),
+    }
 }
 
 /// Loads a saved model of `role`, checking it fits the data.

@@ -23,6 +23,18 @@ pub enum Error {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// The role's `calibration.json` cannot be read or holds no usable temperature.
+    #[error(
+        "{}: {reason} (expected {{\"temperature\": T}} with T a finite number > 0; \
+         delete the file or score with --uncalibrated)",
+        path.display()
+    )]
+    Calibration {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The preprocessing and the model disagree on the number of features.
     #[error("{} encodes {encoded} features but the {role} model reads {model}", path.display())]
     FeatureCountMismatch {

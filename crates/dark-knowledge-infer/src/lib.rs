@@ -8,6 +8,11 @@
 //! letter case or surrounding spaces — unless [`MissingColumns::ScoreAsMissing`] is chosen;
 //! columns the model does not know are ignored with a warning (through `log`).
 //!
+//! When the role's folder has a `calibration.json` (`{"temperature": T, …}`, written by
+//! `evaluate`), probabilities are `softmax(logits / T)`; [`Predictor::with_calibration`]
+//! turns that off, [`Predictor::predict_logits_features`] gives the raw logits. A file fitted
+//! for weights that have changed since (its `weights.blake3`) is not applied, with a warning.
+//!
 //! ```no_run
 //! use std::collections::HashMap;
 //! use dark_knowledge_infer::{MissingColumns, Predictor};
@@ -28,10 +33,12 @@
 //! ```
 #![warn(missing_docs)]
 
+mod calibration;
 mod error;
 mod predictor;
 mod schema;
 
+pub use calibration::{CALIBRATION_FILE, Calibration, read_calibration, softmax_with_temperature};
 pub use error::{Error, Result};
 pub use predictor::{HOST_PATH_MAX_PARAMETERS, Predictor};
 pub use schema::{InputColumns, MissingColumns};

@@ -13,6 +13,7 @@ use dark_knowledge_core::{Classifier, Error as CoreError};
 use dark_knowledge_data::tabular::TabularEncoder;
 use dark_knowledge_models::{AnyModel, HostMlp, ModelInfo, load_saved_model};
 
+use crate::calibration::{Calibration, read_calibration, softmax_with_temperature};
 use crate::error::{Error, Result};
 use crate::schema::{InputColumns, MissingColumns, Schema, header_names};
 
@@ -35,6 +36,10 @@ pub struct Predictor {
     encoder: Option<TabularEncoder>,
     schema: Option<Schema>,
     missing_columns: MissingColumns,
+    /// The role's `calibration.json`, when there is one.
+    calibration: Option<Calibration>,
+    /// Whether scores are calibrated with it (the default when there is one).
+    calibrated: bool,
     /// Whether the schema warning of [`encode_record`](Self::encode_record) was given
     /// (once per loaded model, shared by its clones).
     warned: Arc<AtomicBool>,
@@ -43,11 +48,14 @@ pub struct Predictor {
 
 impl Predictor {
     /// Loads `RUN/<role>/` (`model.json`, `model.bpk`) and, when present,
-    /// `RUN/preprocessing.json` (runs on CSV data have one; image runs do not), on `device`.
+    /// `RUN/preprocessing.json` (runs on CSV data have one; image runs do not) and
+    /// `RUN/<role>/calibration.json` (a temperature `T`: probabilities are then
+    /// `softmax(logits / T)`, see [`with_calibration`](Self::with_calibration)), on `device`.
     ///
     /// # Errors
     /// [`Error::Model`] or [`Error::Preprocessing`] naming the missing or invalid file;
-    /// [`Error::FeatureCountMismatch`].
+    /// [`Error::FeatureCountMismatch`]; [`Error::Calibration`] for an unreadable
+    /// `calibration.json` or a temperature that is not finite and > 0.
     pub fn load(run_dir: &Path, role: &str, device: &Device) -> Result<Self> {
         let (info, model) = load_saved_model(&run_dir.join(role), device)?;
         let prep = run_dir.join("preprocessing.json");
@@ -67,6 +75,7 @@ impl Predictor {
                 model: info.num_features,
             });
         }
+        let calibration = read_calibration(&run_dir.join(role))?;
         let host = match &model {
             AnyModel::Mlp(mlp) if mlp.num_params() <= HOST_PATH_MAX_PARAMETERS => {
                 Some(HostMlp::from_mlp(mlp))
@@ -80,6 +89,8 @@ impl Predictor {
             schema: encoder.as_ref().map(Schema::of),
             encoder,
             missing_columns: MissingColumns::default(),
+            calibrated: calibration.is_some(),
+            calibration,
             warned: Arc::new(AtomicBool::new(false)),
             device: device.clone(),
         })
@@ -91,6 +102,27 @@ impl Predictor {
     pub fn with_missing_columns(mut self, policy: MissingColumns) -> Self {
         self.missing_columns = policy;
         self
+    }
+
+    /// Whether to apply the role's `calibration.json` (the default when it is there);
+    /// `false` gives the model's plain `softmax(logits)`.
+    #[must_use]
+    pub fn with_calibration(mut self, calibrated: bool) -> Self {
+        self.calibrated = calibrated && self.calibration.is_some();
+        self
+    }
+
+    /// The temperature the probabilities are divided by, when calibration applies.
+    pub fn temperature(&self) -> Option<f32> {
+        self.calibration
+            .as_ref()
+            .filter(|_| self.calibrated)
+            .map(|c| c.temperature)
+    }
+
+    /// The role's calibration file and temperature, applied or not.
+    pub fn calibration(&self) -> Option<&Calibration> {
+        self.calibration.as_ref()
     }
 
     /// The policy for inputs that lack training columns.
@@ -186,15 +218,63 @@ impl Predictor {
     }
 
     /// Class probabilities for rows of already-encoded features (row-major, e.g. image
-    /// pixels in `[0, 1]`), one vector per row. MLP students (up to
-    /// [`HOST_PATH_MAX_PARAMETERS`]) are computed row by row on the lean host path, other
-    /// models in one burn forward pass; either way a row's result does not depend on the
-    /// other rows of the call.
+    /// pixels in `[0, 1]`), one vector per row: `softmax(logits / T)` with the role's
+    /// calibration temperature `T` when it applies ([`temperature`](Self::temperature)),
+    /// else `softmax(logits)`. MLP students (up to [`HOST_PATH_MAX_PARAMETERS`]) are
+    /// computed row by row on the lean host path, other models in one burn forward pass;
+    /// either way a row's result does not depend on the other rows of the call.
     ///
     /// # Errors
     /// When the length is not a multiple of the model's feature count, or a value is not
     /// finite.
     pub fn predict_proba_features(&self, features: &[f32]) -> Result<Vec<Vec<f32>>> {
+        let t = self.temperature().unwrap_or(1.0);
+        if self.host.is_none() {
+            let logits = self.burn_logits(features)?;
+            let probs = to_vec_f32(softmax(logits.div_scalar(t), 1));
+            let nc = self.model.num_classes();
+            return Ok(probs.chunks(nc).map(<[f32]>::to_vec).collect());
+        }
+        Ok(self
+            .predict_logits_features(features)?
+            .iter()
+            .map(|row| softmax_with_temperature(row, t))
+            .collect())
+    }
+
+    /// The model's logits (before any softmax or calibration) for rows of encoded
+    /// features, one vector per row.
+    ///
+    /// # Errors
+    /// As [`predict_proba_features`](Self::predict_proba_features).
+    pub fn predict_logits_features(&self, features: &[f32]) -> Result<Vec<Vec<f32>>> {
+        let nf = self.check_features(features)?;
+        if let Some(host) = &self.host {
+            let (mut logits, mut scratch) = (Vec::new(), Vec::new());
+            return Ok(features
+                .chunks_exact(nf)
+                .map(|row| {
+                    host.logits_into(row, &mut logits, &mut scratch);
+                    logits.clone()
+                })
+                .collect());
+        }
+        let logits = to_vec_f32(self.burn_logits(features)?);
+        let nc = self.model.num_classes();
+        Ok(logits.chunks(nc).map(<[f32]>::to_vec).collect())
+    }
+
+    /// The logits of checked `features` through burn, `[rows, classes]`.
+    fn burn_logits(&self, features: &[f32]) -> Result<Tensor<2>> {
+        let nf = self.check_features(features)?;
+        let rows = features.len() / nf;
+        let x =
+            Tensor::<2>::from_data(TensorData::new(features.to_vec(), [rows, nf]), &self.device);
+        Ok(self.model.logits(x))
+    }
+
+    /// The feature count, once `features` is checked: a non-empty multiple of it, finite.
+    fn check_features(&self, features: &[f32]) -> Result<usize> {
         let nf = self.info.num_features;
         if features.is_empty() || !features.len().is_multiple_of(nf) {
             return Err(CoreError::ShapeMismatch {
@@ -212,22 +292,7 @@ impl Predictor {
             }
             .into());
         }
-        if let Some(host) = &self.host {
-            let (mut logits, mut scratch) = (Vec::new(), Vec::new());
-            return Ok(features
-                .chunks_exact(nf)
-                .map(|row| {
-                    host.logits_into(row, &mut logits, &mut scratch);
-                    softmax_host(&logits)
-                })
-                .collect());
-        }
-        let rows = features.len() / nf;
-        let x =
-            Tensor::<2>::from_data(TensorData::new(features.to_vec(), [rows, nf]), &self.device);
-        let probs = to_vec_f32(softmax(self.model.logits(x), 1));
-        let nc = self.model.num_classes();
-        Ok(probs.chunks(nc).map(<[f32]>::to_vec).collect())
+        Ok(nf)
     }
 
     /// The encoded features of one record (what the model reads), for callers that batch
@@ -274,12 +339,4 @@ fn warn_about(columns: &InputColumns, note: &str) {
             list(columns.unknown())
         );
     }
-}
-
-/// A numerically stable softmax of one row.
-fn softmax_host(logits: &[f32]) -> Vec<f32> {
-    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let exp: Vec<f32> = logits.iter().map(|z| (z - max).exp()).collect();
-    let sum: f32 = exp.iter().sum();
-    exp.into_iter().map(|e| e / sum).collect()
 }

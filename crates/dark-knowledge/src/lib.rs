@@ -78,23 +78,28 @@ pub use dark_knowledge_infer as infer;
 pub use dark_knowledge_models as models;
 pub use dark_knowledge_train as train;
 
-pub use dark_knowledge_data::cache::{CacheDtype, TeacherCache};
-pub use dark_knowledge_data::tabular::{ColumnRules, CsvTable, TabularConfig, TabularEncoder};
-pub use dark_knowledge_eval::{DatasetSummary, ModelMetrics, Report, evaluate_model};
-pub use dark_knowledge_experiment::predict::{
-    ImageSplit, OnBadRow, PredictOptions, PredictSummary, predict as predict_csv,
-    predict_images, predict_with as predict_csv_with,
-};
-/// What `predict` does with training columns a CSV lacks (refuse, or score as missing).
-pub use dark_knowledge_infer::MissingColumns;
 /// Reliability: checksum manifests (`CHECKSUMS`), atomic and direct outputs, the run
 /// folder's lock, and the file-length error every binary format shares (see
 /// [`guide_guarantees`]).
 pub use dark_knowledge_core::checksums::{self, ChecksumError};
 pub use dark_knowledge_core::io::{OutputFile, write_atomic};
 pub use dark_knowledge_data::FileLength;
-pub use dark_knowledge_experiment::run::{RunLock, lock_dir as lock_run_folder};
+pub use dark_knowledge_data::cache::{CacheDtype, TeacherCache};
+pub use dark_knowledge_data::tabular::{ColumnRules, CsvTable, TabularConfig, TabularEncoder};
+/// Drift of new rows against a run's training rows: the stored references, `drift` without
+/// a model, `drift_with_model` as `predict` measures it (see [`guide_drift`]).
+pub use dark_knowledge_eval::{ColumnDrift, DriftLevel, DriftReport};
+pub use dark_knowledge_eval::{DatasetSummary, ModelMetrics, Report, evaluate_model};
+pub use dark_knowledge_experiment::drift;
+pub use dark_knowledge_experiment::predict::drift_with_model;
+/// `predict_images` with or without the role's `calibration.json`.
+pub use dark_knowledge_experiment::predict::predict_images_with;
+pub use dark_knowledge_experiment::predict::{
+    ImageSplit, OnBadRow, PredictOptions, PredictSummary, predict as predict_csv, predict_images,
+    predict_with as predict_csv_with,
+};
 pub use dark_knowledge_experiment::prepare::{prepare, prepare_table};
+pub use dark_knowledge_experiment::run::{RunLock, lock_dir as lock_run_folder};
 pub use dark_knowledge_experiment::study::StudyOutcome;
 pub use dark_knowledge_experiment::study::reproduce::{ReproduceOptions, reproduce};
 pub use dark_knowledge_experiment::study::sweep::sweep;
@@ -102,6 +107,8 @@ pub use dark_knowledge_experiment::{
     Context, Error, Experiment, Prepared, Result, ResumeOptions, TeacherSource, TrainingMetrics,
     Workflow, quantize_run,
 };
+/// What `predict` does with training columns a CSV lacks (refuse, or score as missing).
+pub use dark_knowledge_infer::MissingColumns;
 pub use dark_knowledge_models::{
     ModelError, ModelInfo, ModelSpec, load_saved_model, save_saved_model,
 };
@@ -158,6 +165,10 @@ pub mod guide_readme {}
 /// The guide's command-line page (`docs/cli.md`).
 #[doc = include_str!("../../../docs/cli.md")]
 pub mod guide_cli {}
+
+/// The guide's drift page (`docs/drift.md`); its code blocks are compiled.
+#[doc = include_str!("../../../docs/drift.md")]
+pub mod guide_drift {}
 
 /// The guide's devices and backends page (`docs/devices.md`); its code blocks are compiled.
 #[doc = include_str!("../../../docs/devices.md")]

@@ -88,6 +88,9 @@ pub fn predict_reproduces_evaluate_on_churn(dir: &Path, run_dir: &Path) {
             out.to_str().unwrap(),
             "--on-bad-row",
             "fail",
+            // `test_predictions.csv` holds the plain softmax; `evaluate`'s calibration.json
+            // would otherwise be applied.
+            "--uncalibrated",
         ]);
         let n = ids.len();
         assert_same_scores(
@@ -109,6 +112,7 @@ pub fn predict_reproduces_evaluate_on_images(dir: &Path, run_dir: &Path, data_di
         data_dir,
         "--out",
         out.to_str().unwrap(),
+        "--uncalibrated",
     ]);
     assert!(
         output.status.success(),

@@ -15,8 +15,8 @@ use super::csv_records::line_in;
 use super::csv_scan::{ColumnScan, LevelScan, Role, Scan, sum_start};
 use super::error::{Result, StoreError};
 use crate::tabular::{
-    ColumnTransform, CsvTable, EncodedColumn, FORMAT_VERSION, TabularConfig, TabularEncoder,
-    TabularError, TargetEncoding, number,
+    ColumnTransform, CsvTable, EncodedColumn, FORMAT_VERSION, PersonalColumn, PersonalScan,
+    TabularConfig, TabularEncoder, TabularError, TargetEncoding, judge_levels, number,
 };
 
 /// Where a numeric column's mean and standard deviation stand.
@@ -41,6 +41,10 @@ enum Plan {
         moments: Moments,
         count: usize,
         missing_indicator: bool,
+        /// The personal-data counts, gathered in the first statistics pass.
+        personal: PersonalScan,
+        /// Whether that pass is done.
+        personal_done: bool,
     },
     /// Categorical; its levels are gathered again when the scan gave them up.
     Categorical(LevelScan),
@@ -58,13 +62,21 @@ impl Plan {
     /// Adds one cell in a statistics pass; `false` for a value the scan did not see.
     fn add(&mut self, cell: Option<&str>, seen: &mut usize) -> bool {
         match self {
-            Plan::Numeric { moments, .. } if !matches!(moments, Moments::Done { .. }) => {
+            Plan::Numeric {
+                moments,
+                personal,
+                personal_done,
+                ..
+            } if !matches!(moments, Moments::Done { .. }) => {
                 let x = match number(cell) {
                     Ok(Some(x)) => x,
                     Ok(None) => return true,
                     Err(_) => return false,
                 };
                 *seen += 1;
+                if let (false, Some(text)) = (*personal_done, cell) {
+                    personal.add(text);
+                }
                 match moments {
                     Moments::Sum { scale, acc } => *acc += x / *scale,
                     Moments::Var { scale, mean, acc } => *acc += (x / *scale - *mean).powi(2),
@@ -87,7 +99,13 @@ impl Plan {
     /// Ends a statistics pass that saw `seen` values; `false` when the scan counted others.
     fn finish_pass(&mut self, seen: usize) -> bool {
         match self {
-            Plan::Numeric { moments, count, .. } if !matches!(moments, Moments::Done { .. }) => {
+            Plan::Numeric {
+                moments,
+                count,
+                personal_done,
+                ..
+            } if !matches!(moments, Moments::Done { .. }) => {
+                *personal_done = true;
                 let n = *count as f64;
                 *moments = match *moments {
                     Moments::Sum { scale, acc } => Moments::Var {
@@ -119,32 +137,61 @@ impl Plan {
         }
     }
 
-    /// The column's transform, or why it is dropped; `None` for the target. Requires the
-    /// statistics passes to be done.
+    /// The column's transform, or why it is dropped (a column that looks like personal data
+    /// when `check_personal`, as `TabularEncoder::fit` decides, is also added to `personal`);
+    /// `None` for the target. Requires the statistics passes to be done.
     fn fitted(
         self,
+        name: &str,
         rows: usize,
         config: &TabularConfig,
+        check_personal: bool,
+        personal: &mut Vec<PersonalColumn>,
     ) -> Option<std::result::Result<ColumnTransform, String>> {
-        Some(match self {
+        let (fitted, flagged) = match self {
             Plan::Target => return None,
-            Plan::Drop(reason) => Err(reason),
+            Plan::Drop(reason) => (Err(reason), None),
             Plan::Numeric {
                 moments,
                 missing_indicator,
+                personal: scan,
                 ..
             } => {
                 let Moments::Done { mean, std } = moments else {
                     unreachable!("the statistics passes run until every mean and std is known")
                 };
-                Ok(ColumnTransform::Numeric {
+                let transform = ColumnTransform::Numeric {
                     mean,
                     std,
                     missing_indicator,
-                })
+                };
+                (
+                    Ok(transform),
+                    check_personal.then(|| scan.judge(name, None)),
+                )
             }
-            Plan::Categorical(levels) => categorical(levels, rows, config),
-        })
+            Plan::Categorical(levels) => {
+                let present = levels.present;
+                let fitted = categorical(levels, rows, config);
+                let flagged = match (&fitted, check_personal) {
+                    (Ok(ColumnTransform::Categorical { levels }), true) => Some(judge_levels(
+                        name,
+                        levels.iter().map(String::as_str),
+                        present,
+                    )),
+                    _ => None,
+                };
+                (fitted, flagged)
+            }
+        };
+        match (fitted, flagged.flatten()) {
+            (Ok(_), Some(p)) => {
+                let reason = p.drop_reason();
+                personal.push(p);
+                Some(Err(reason))
+            }
+            (fitted, _) => Some(fitted),
+        }
     }
 }
 
@@ -182,9 +229,11 @@ pub(crate) fn fit_encoder(
         plans.push(plan(scan, rows, config, path, name)?);
     }
     let passes = statistics_passes(&mut plans, path, &headers, rows, progress)?;
-    let (mut columns, mut dropped) = (Vec::new(), Vec::new());
-    for (plan, name) in plans.into_iter().zip(&headers) {
-        match plan.fitted(rows, config) {
+    let keep = config.resolve(&header_table(&headers))?.keep_personal;
+    let (mut columns, mut dropped, mut dropped_personal) = (Vec::new(), Vec::new(), Vec::new());
+    for (col, (plan, name)) in plans.into_iter().zip(&headers).enumerate() {
+        let check = config.columns.drop_personal && !keep.contains(&col);
+        match plan.fitted(name, rows, config, check, &mut dropped_personal) {
             None => {}
             Some(Ok(transform)) => columns.push(EncodedColumn {
                 name: name.clone(),
@@ -201,6 +250,7 @@ pub(crate) fn fit_encoder(
         target,
         columns,
         dropped,
+        dropped_personal,
     };
     Ok((encoder, passes))
 }
@@ -246,6 +296,15 @@ fn statistics_passes(
         }
     }
     Ok(passes)
+}
+
+/// A table holding only `headers`, to find configured columns by name as fitting does.
+fn header_table(headers: &[String]) -> CsvTable {
+    CsvTable {
+        headers: headers.to_vec(),
+        rows: Vec::new(),
+        lines: Vec::new(),
+    }
 }
 
 /// The classes depend only on the distinct labels: fitted on a table holding each once.
@@ -317,6 +376,8 @@ fn plan(
         moments,
         count: num.count,
         missing_indicator: missing,
+        personal: PersonalScan::default(),
+        personal_done: false,
     })
 }
 

@@ -42,9 +42,18 @@ pub struct ColumnRules {
     /// Drop categorical columns whose training values are all distinct (default `false`).
     #[serde(default)]
     pub drop_id_like: bool,
+    /// Drop columns that look like personal data (e-mail addresses, phone numbers, names,
+    /// free-text identifiers, dates of birth; see [`crate::tabular::personal_columns`])
+    /// unless listed in `keep_personal` (default `true`).
+    #[serde(default = "yes")]
+    pub drop_personal: bool,
+    /// Columns to keep even though they look like personal data.
+    #[serde(default)]
+    pub keep_personal: Vec<String>,
 }
 
-/// Every column kept as found, constant ones dropped (`drop_constant: true`).
+/// Every column kept as found, constant and personal ones dropped (`drop_constant: true`,
+/// `drop_personal: true`).
 impl Default for ColumnRules {
     fn default() -> Self {
         Self {
@@ -53,6 +62,8 @@ impl Default for ColumnRules {
             numeric_columns: Vec::new(),
             drop_constant: true,
             drop_id_like: false,
+            drop_personal: true,
+            keep_personal: Vec::new(),
         }
     }
 }
@@ -91,6 +102,7 @@ pub(crate) struct ColumnRoles {
     pub(crate) drop: HashSet<usize>,
     pub(crate) categorical: HashSet<usize>,
     pub(crate) numeric: HashSet<usize>,
+    pub(crate) keep_personal: HashSet<usize>,
 }
 
 impl TabularConfig {
@@ -122,6 +134,7 @@ impl TabularConfig {
         let drop = lookup("drop_columns", &self.columns.drop_columns)?;
         let categorical = lookup("categorical_columns", &self.columns.categorical_columns)?;
         let numeric = lookup("numeric_columns", &self.columns.numeric_columns)?;
+        let keep_personal = lookup("keep_personal", &self.columns.keep_personal)?;
         if let Some(&col) = categorical.intersection(&numeric).min() {
             return Err(TabularError::ConflictingConfig {
                 name: table.headers.get(col).cloned().unwrap_or_default(),
@@ -133,6 +146,7 @@ impl TabularConfig {
             drop,
             categorical,
             numeric,
+            keep_personal,
         })
     }
 }
@@ -147,6 +161,7 @@ mod tests {
         assert_eq!(c, TabularConfig::new("churn"));
         assert!(c.columns.drop_constant);
         assert!(!c.columns.drop_id_like);
+        assert!(c.columns.drop_personal && c.columns.keep_personal.is_empty());
         assert!(TabularConfig::default().columns.drop_constant);
         let c = TabularConfig::from_json(
             r#"{"target": "y", "positive": "yes", "drop_columns": ["id"], "drop_constant": false}"#,

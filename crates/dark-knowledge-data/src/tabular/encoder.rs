@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::tabular::column::{EncodedColumn, fit_categorical, fit_numeric, looks_numeric};
 use crate::tabular::config::TabularConfig;
 use crate::tabular::error::{Result, TabularError};
+use crate::tabular::privacy::{PersonalColumn, judge_fitted};
 use crate::tabular::table::{CsvTable, normalize_cell};
 use crate::tabular::target::TargetEncoding;
 
@@ -26,6 +27,10 @@ pub struct TabularEncoder {
     pub columns: Vec<EncodedColumn>,
     /// Columns left out, with the reason, in header order.
     pub dropped: Vec<(String, String)>,
+    /// The columns among `dropped` left out because they look like personal data (absent
+    /// from encoders saved before this field existed, and when empty).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dropped_personal: Vec<PersonalColumn>,
 }
 
 impl TabularEncoder {
@@ -33,7 +38,10 @@ impl TabularEncoder {
     /// levels and constant/id-like checks use only `train_rows` (0-based indices into
     /// `table.rows`; repeats allowed). The class labels come from the labelled rows of the
     /// whole table (rows without label, transfer-set rows, are allowed here; callers that
-    /// require every label check with [`TargetEncoding::fit`]).
+    /// require every label check with [`TargetEncoding::fit`]). A kept column that looks like
+    /// personal data on the training rows is then dropped (rules on
+    /// [`crate::tabular::personal_columns`]) unless `keep_personal` lists it or
+    /// `drop_personal` is off.
     pub fn fit(table: &CsvTable, train_rows: &[usize], config: &TabularConfig) -> Result<Self> {
         if table.is_empty() {
             return Err(TabularError::NoDataRows);
@@ -50,7 +58,9 @@ impl TabularEncoder {
         let target =
             TargetEncoding::fit_partial(table, &config.target, config.positive.as_deref())?;
         let roles = config.resolve(table)?;
-        let (mut columns, mut dropped) = (Vec::new(), Vec::new());
+        let (mut columns, mut dropped, mut dropped_personal) = (Vec::new(), Vec::new(), Vec::new());
+        let check_personal =
+            |col: usize| config.columns.drop_personal && !roles.keep_personal.contains(&col);
         for (col, name) in table.headers.iter().enumerate() {
             if col == roles.target {
                 continue;
@@ -64,12 +74,22 @@ impl TabularEncoder {
             } else {
                 fit_categorical(table, col, train_rows, config)?
             };
-            match fitted {
-                Ok(transform) => columns.push(EncodedColumn {
+            let personal = match &fitted {
+                Ok(transform) if check_personal(col) => {
+                    judge_fitted(table, col, train_rows, transform)?
+                }
+                _ => None,
+            };
+            match (fitted, personal) {
+                (Ok(_), Some(p)) => {
+                    dropped.push((name.clone(), p.drop_reason()));
+                    dropped_personal.push(p);
+                }
+                (Ok(transform), None) => columns.push(EncodedColumn {
                     name: name.clone(),
                     transform,
                 }),
-                Err(reason) => dropped.push((name.clone(), reason)),
+                (Err(reason), _) => dropped.push((name.clone(), reason)),
             }
         }
         if columns.is_empty() {
@@ -80,7 +100,14 @@ impl TabularEncoder {
             target,
             columns,
             dropped,
+            dropped_personal,
         })
+    }
+
+    /// The columns left out because they look like personal data, in header order (each is
+    /// also in `dropped`, with [`PersonalColumn::drop_reason`] as its reason).
+    pub fn dropped_personal(&self) -> &[PersonalColumn] {
+        &self.dropped_personal
     }
 
     /// Total number of output features per row.
@@ -184,6 +211,13 @@ mod tests {
         (0..t.len()).collect()
     }
 
+    /// `MIXED`'s `id` is personal (an identifier): kept for the tests that look at it.
+    fn keep_id() -> TabularConfig {
+        let mut config = TabularConfig::new("churn");
+        config.columns.keep_personal = vec!["id".into()];
+        config
+    }
+
     const MIXED: &str = "id,age,state,income,churn\n\
         a1,30,KS,0.1,yes\n\
         a2,,NY,0.7,no\n\
@@ -261,7 +295,9 @@ mod tests {
     #[test]
     fn kinds_are_detected_and_can_be_forced() {
         let t = table(MIXED);
-        let enc = fit(&t, &all(&t), &TabularConfig::new("churn"));
+        let default = fit(&t, &all(&t), &TabularConfig::new("churn"));
+        assert_eq!(default.dropped_personal()[0].column, "id");
+        let enc = fit(&t, &all(&t), &keep_id());
         let kinds: Vec<_> = enc
             .columns
             .iter()
@@ -362,7 +398,7 @@ mod tests {
     #[test]
     fn from_json_rejects_broken_encoders() {
         let t = table(MIXED);
-        let enc = fit(&t, &all(&t), &TabularConfig::new("churn"));
+        let enc = fit(&t, &all(&t), &keep_id());
         let mut broken = enc.clone();
         if let ColumnTransform::Numeric { std, .. } = &mut broken.columns[1].transform {
             *std = 0.0;

@@ -24,6 +24,10 @@
 //!   as a number, categorical otherwise; `numeric_columns` / `categorical_columns` override.
 //! * **Fitting.** Means, standard deviations, categorical levels and constant / id-like checks
 //!   use the training rows only. Class labels come from the whole table.
+//! * **Personal data.** Columns that look like e-mail addresses, phone numbers, names,
+//!   free-text identifiers or exact dates of birth on the training rows are left out unless
+//!   listed in `keep_personal` ([`personal_columns`] gives the rules); the encoder lists them in
+//!   [`TabularEncoder::dropped_personal`].
 //! * **Feature naming and layout.** Features follow the header order of the training CSV. A
 //!   numeric column `age` gives `age` (standardized, missing -> 0 = the training mean) and,
 //!   when the fitting table had a missing `age` anywhere, `age__missing` (1.0 if missing). A
@@ -36,6 +40,7 @@ mod column;
 mod config;
 mod encoder;
 mod error;
+mod privacy;
 mod quote;
 mod table;
 mod target;
@@ -44,10 +49,12 @@ pub use column::{ColumnKind, ColumnTransform, EncodedColumn};
 pub use config::{ColumnRules, TabularConfig};
 pub use encoder::{FORMAT_VERSION, TabularEncoder};
 pub use error::{Result, TabularError};
+pub use privacy::{PersonalColumn, PersonalKind, personal_columns};
 pub use table::{CsvTable, MISSING_TOKENS, normalize_cell};
 pub use target::TargetEncoding;
 
 // For the row store's streaming CSV path, which must read cells exactly as this module does.
 pub(crate) use column::{Bad, number};
+pub(crate) use privacy::{PersonalScan, judge_levels};
 pub(crate) use quote::open_quote;
 pub(crate) use table::header_names;

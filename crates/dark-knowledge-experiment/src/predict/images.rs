@@ -39,10 +39,27 @@ pub fn predict_images(
     out: &Path,
     device: &Device,
 ) -> Result<PredictSummary> {
+    predict_images_with(run_dir, role, dir, split, out, true, device)
+}
+
+/// [`predict_images`], with the role's `calibration.json` applied (`calibrated`, as
+/// [`predict_images`] does) or not (the plain softmax).
+///
+/// # Errors
+/// As [`predict_images`].
+pub fn predict_images_with(
+    run_dir: &Path,
+    role: &str,
+    dir: &Path,
+    split: ImageSplit,
+    out: &Path,
+    calibrated: bool,
+    device: &Device,
+) -> Result<PredictSummary> {
     use dark_knowledge_data::idx::{read_idx_images, split_files};
 
     crate::run::RunDir(run_dir.to_path_buf()).require_role(role)?;
-    let predictor = Predictor::load(run_dir, role, device)?;
+    let predictor = Predictor::load(run_dir, role, device)?.with_calibration(calibrated);
     let tabular = matches!(
         run_data_source(run_dir),
         Some(DataSource::Csv | DataSource::Churn)
@@ -73,6 +90,7 @@ pub fn predict_images(
         .as_deref()
         .map(|path| read_image_labels(path, images.count, &images_path, classes.len()))
         .transpose()?;
+    super::log_calibration(&predictor, out);
     let mut file = create(out)?;
     let result = (|| {
         let mut writer = csv_writer(&mut file);
@@ -87,7 +105,8 @@ pub fn predict_images(
         close(writer, out)?;
         Ok(PredictSummary {
             scored: images.count,
-            skipped: 0,
+            temperature: predictor.temperature(),
+            ..PredictSummary::default()
         })
     })();
     finish(result, file, out)

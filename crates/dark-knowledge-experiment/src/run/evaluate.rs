@@ -17,6 +17,8 @@ use dark_knowledge_models::{
     AnyModel, ModelInfo, WeightFormat, load_saved_model, quantize_int8, save_saved_model,
 };
 
+use super::insights::{Insights, RoleOutputs, logits_of, write_files};
+use super::slice_levels::slice_columns;
 use super::{RunDir, TrainingMetrics, default_cache_path, load_role, load_role_with_info};
 use crate::experiment::Experiment;
 use crate::model_card::{CardModel, CardModels, TrainedModel, model_card, training_card};
@@ -62,6 +64,15 @@ pub fn run_roles(run: &RunDir) -> Vec<String> {
 
 /// `evaluate`: compares every saved model on the test split, writes each model's per-row
 /// test predictions, the report and the model card.
+///
+/// The report also gets each model's temperature scaling (fitted on the validation split,
+/// stored in `<role>/calibration.json` with the threshold chosen for `[evaluation]
+/// threshold_goal`), and for a binary target the campaign ranking and the slices of
+/// `[evaluation] slice_by`; the reliability diagrams and the gains chart go to `plots/`.
+///
+/// # Errors
+/// A `slice_by` column the data do not have (before anything is measured or written); a
+/// missing or broken model; files that cannot be written.
 pub fn evaluate(
     experiment: &Experiment,
     data: &Prepared,
@@ -70,6 +81,8 @@ pub fn evaluate(
 ) -> Result<Report> {
     let run = RunDir::of(experiment);
     check_students_complete(experiment, &run)?;
+    // Unknown slice columns are refused before any model is measured.
+    let slice_columns = slice_columns(experiment, data)?;
     let teacher_model = if run.role("teacher").join("model.json").exists() {
         Some(FrozenTeacher::new(load_role(
             &run, "teacher", data, device,
@@ -96,18 +109,21 @@ pub fn evaluate(
     };
     // Everything is measured, and every file the report reads is checked, before any file
     // of the run is written.
-    let (models, predictions) = evaluation.evaluate_roles()?;
+    let (models, predictions, outputs) = evaluation.evaluate_roles()?;
+    let insights = Insights::compute(experiment, data, &outputs, &teacher_probs, &slice_columns)?;
     let mut report = Report::new(data.summary());
     report.models = models;
     report
         .add_note(format!("device: {}; seed: {}", experiment.device, experiment.seed))
         .add_note("metrics on the test split; agreement and KL are measured against the teacher's predictions")
         .add_note("latency: median per sample at batch 1; throughput: median at batch 1024; size: the saved weights file");
+    let files = insights.add_to(&mut report);
     let card = model_card_text(experiment, &run, data, Some(&report))?;
     for (role, bytes) in &predictions {
         let path = run.role(role).join("test_predictions.csv");
         write_atomic(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
     }
+    write_files(&run, &files)?;
     write_atomic(&run.0.join("report.json"), report.to_json().as_bytes())?;
     write_atomic(&run.0.join("report.md"), report.to_markdown().as_bytes())?;
     write_card(&run, card)?;
@@ -171,6 +187,14 @@ fn open_cached_teacher(
 /// Each role's `test_predictions.csv`, to write.
 type Predictions = Vec<(String, Vec<u8>)>;
 
+/// What [`Evaluation::evaluate_roles`] measures: metrics and outputs by role, and the
+/// prediction files.
+type Measured = (
+    BTreeMap<String, ModelMetrics>,
+    Predictions,
+    BTreeMap<String, RoleOutputs>,
+);
+
 /// What measuring each saved model of a run needs: the run, the data, and the teacher's
 /// test predictions the fidelity metrics compare against.
 struct Evaluation<'a> {
@@ -187,9 +211,10 @@ impl Evaluation<'_> {
     /// Every saved model's test metrics, by role, and each one's test predictions
     /// (`test_predictions.csv`, not written yet). Every model is loaded and checked before
     /// any is measured.
-    fn evaluate_roles(&self) -> Result<(BTreeMap<String, ModelMetrics>, Predictions)> {
+    fn evaluate_roles(&self) -> Result<Measured> {
         let Self { run, data, .. } = *self;
         let mut models = BTreeMap::new();
+        let mut outputs = BTreeMap::new();
         let mut predictions = Vec::new();
         let mut probs_of: BTreeMap<String, Vec<f32>> = BTreeMap::new();
         let loaded = run_roles(run)
@@ -238,10 +263,16 @@ impl Evaluation<'_> {
                 )?);
             }
             predictions.push((role.to_string(), test_predictions(data, &probs)?));
+            let output = RoleOutputs {
+                test_probs: probs.clone(),
+                test_logits: logits_of(&model, &data.test),
+                valid_logits: logits_of(&model, &data.valid),
+            };
+            outputs.insert(role.to_string(), output);
             probs_of.insert(role.to_string(), probs);
             models.insert(role.to_string(), metrics);
         }
-        Ok((models, predictions))
+        Ok((models, predictions, outputs))
     }
 
     /// The saved model of `role` with its description (the teacher: the one loaded).
@@ -315,6 +346,7 @@ pub fn quantize(run_dir: &Path, source: &str, device: &Device) -> Result<ModelIn
         source: Some(source.to_string()),
         ..info
     };
+    super::forget_calibration(&run_dir.join("quantized"))?;
     save_saved_model(&run_dir.join("quantized"), &info, &quantized)?;
     Ok(info)
 }
