@@ -12,6 +12,7 @@ mod calibration;
 mod campaign;
 mod classification;
 mod drift;
+mod drift_stats;
 mod error;
 mod fidelity;
 mod insights;
@@ -23,6 +24,7 @@ pub mod plot;
 mod ranking;
 mod report;
 mod slices;
+mod slices_markdown;
 mod temperature;
 
 pub use calibration::{LOG_LOSS_EPS, brier_score, expected_calibration_error, log_loss};

@@ -36,6 +36,7 @@ use dark_knowledge_models::{
 use dark_knowledge_train::{Progress, TeacherSet, Trainer, TrainerConfig};
 use serde::Serialize;
 
+mod card;
 mod data_record;
 mod distill;
 mod evaluate;
