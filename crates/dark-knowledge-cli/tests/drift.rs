@@ -7,7 +7,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use common::{ok, run, scratch};
+use common::{copy_dir, ok, run, scratch};
 use serde_json::Value;
 
 /// A churn demo run, one epoch per model; made once per test binary.
@@ -162,7 +162,7 @@ fn no_drift_and_stdout_write_no_report() {
 fn a_calibration_file_is_applied_unless_uncalibrated() {
     let dir = scratch("drift-calibrated");
     let run_dir = dir.join("run");
-    copy(demo_run(), &run_dir);
+    copy_dir(demo_run(), &run_dir);
     let _ = std::fs::remove_file(run_dir.join(".lock"));
     dark_knowledge_core::io::write_atomic(
         &run_dir.join("distilled").join("calibration.json"),
@@ -206,17 +206,4 @@ fn a_calibration_file_is_applied_unless_uncalibrated() {
         json(&dir.join("plain.drift.json"))
     );
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-fn copy(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
 }

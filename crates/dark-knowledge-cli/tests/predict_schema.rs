@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::sync::OnceLock;
 
-use common::{ok, run, scratch};
+use common::{copy_dir, ok, run, scratch};
 
 /// A tiny CSV run: `train-teacher` (one epoch) on 60 rows of `id` (dropped), `age`,
 /// `plan`, `spend` and the target `label`; trained once per test binary.
@@ -64,20 +64,8 @@ learning_rate = 0.01
 
 /// A copy of the tiny run in `dir` (to break it without touching the shared one).
 fn copy_of_run(dir: &Path) -> PathBuf {
-    fn copy(from: &Path, to: &Path) {
-        std::fs::create_dir_all(to).unwrap();
-        for entry in std::fs::read_dir(from).unwrap() {
-            let entry = entry.unwrap();
-            let target = to.join(entry.file_name());
-            if entry.file_type().unwrap().is_dir() {
-                copy(&entry.path(), &target);
-            } else {
-                std::fs::copy(entry.path(), &target).unwrap();
-            }
-        }
-    }
     let to = dir.join("run");
-    copy(tiny_run(), &to);
+    copy_dir(tiny_run(), &to);
     to
 }
 

@@ -15,6 +15,20 @@ pub fn scratch(name: &str) -> PathBuf {
     dir
 }
 
+/// Copies `from` into a new folder `to`, recursively (regular files and folders).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
 pub fn run(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_dark-knowledge"))
         .args(args)

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
+use crate::common::copy_dir;
+
 /// One change to the copy of the base folder.
 pub enum Step {
     /// Replaces the first `.0` in `experiment.toml` by `.1`.
@@ -201,20 +203,6 @@ pub fn fresh(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     copy_dir(base(), &dir);
     dir
-}
-
-/// Copies `from` into a new folder `to`, recursively (regular files and folders).
-pub fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
 }
 
 /// Every regular file below `dir` with its blake3 hash.
