@@ -6,7 +6,8 @@ use crate::model::ModelMetrics;
 use crate::report::Report;
 
 /// Models listed first, in this order, in the markdown tables; others follow by name.
-pub const PREFERRED_MODEL_ORDER: [&str; 4] = ["teacher", "baseline", "distilled", "quantized"];
+pub const PREFERRED_MODEL_ORDER: [&str; 5] =
+    ["teacher", "baseline", "logistic", "distilled", "quantized"];
 
 impl Report {
     /// Full markdown report: title, data-set paragraph, the [comparison

@@ -278,6 +278,10 @@ pub struct StudentSection {
     /// Also train the same student from labels only, same seed and schedule, for comparison.
     #[serde(default = "yes")]
     pub baseline: bool,
+    /// Also train a multinomial logistic regression from labels (tabular data only,
+    /// ignored for images): the baseline's settings, the L2 strength chosen on validation.
+    #[serde(default = "yes")]
+    pub logistic: bool,
     /// Training settings; `loss` holds the distillation temperature and weights.
     #[serde(default)]
     pub train: TrainerConfig,

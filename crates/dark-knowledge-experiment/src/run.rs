@@ -5,7 +5,7 @@
 //! OUT/preprocessing.json     the fitted tabular preprocessing (CSV data)
 //! OUT/drift_reference.json  the training rows' distribution of each input column (CSV data)
 //! OUT/data.json              the fingerprint of the data the teacher was trained on
-//! OUT/<role>/model.bpk       weights (role: teacher, baseline, distilled)
+//! OUT/<role>/model.bpk       weights (role: teacher, baseline, logistic, distilled)
 //! OUT/quantized/model.q8     int8 weights of a student (`quantize`)
 //! OUT/<role>/model.json      architecture, sizes, class labels, weight format
 //! OUT/<role>/metrics.json    per-epoch history and the best epoch
@@ -42,6 +42,7 @@ mod distill;
 mod evaluate;
 mod insights;
 mod lock;
+mod logistic;
 mod slice_levels;
 mod teacher_source;
 

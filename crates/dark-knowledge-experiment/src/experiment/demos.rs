@@ -43,6 +43,7 @@ impl Experiment {
             student: StudentSection {
                 model: ModelSpec::mlp(vec![8], 0.0),
                 baseline: true,
+                logistic: true,
                 train: student_train,
             },
             teachers: Vec::new(),
@@ -108,6 +109,7 @@ impl Experiment {
             student: StudentSection {
                 model: ModelSpec::mlp(vec![64], 0.0),
                 baseline: true,
+                logistic: true,
                 train: TrainerConfig {
                     loss: SoftTargetLossConfig::new(4.0, 0.1, 0.9),
                     ..train

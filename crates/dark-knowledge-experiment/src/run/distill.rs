@@ -17,7 +17,10 @@ use crate::prepare::Prepared;
 
 /// Roles a previous `distill` may have left that this one would not replace.
 fn is_pipeline_role(name: &str) -> bool {
-    name == "assistant" || name.starts_with("generation-") || name.starts_with("mutual-")
+    name == "assistant"
+        || name == "logistic"
+        || name.starts_with("generation-")
+        || name.starts_with("mutual-")
 }
 
 /// What every model one `distill` trains shares: the experiment, its run folder, the data,
@@ -79,6 +82,7 @@ pub fn distill(
             init_seed,
         })?;
     }
+    super::logistic::train_logistic(experiment, data, device, progress, &config)?;
     train_pipeline(&session, &config, teachers, init_seed)?;
     remove_stale_quantized(&run)?;
     write_model_card(experiment, &run, data, None)?;

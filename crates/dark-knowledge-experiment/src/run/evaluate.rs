@@ -41,10 +41,11 @@ pub fn run_roles(run: &RunDir) -> Vec<String> {
             "assistant" => 2,
             _ if name.starts_with("generation-") => 3,
             "baseline" => 4,
-            "distilled" => 5,
-            _ if name.starts_with("mutual-") => 6,
-            "quantized" => 7,
-            _ => 8,
+            "logistic" => 5,
+            "distilled" => 6,
+            _ if name.starts_with("mutual-") => 7,
+            "quantized" => 8,
+            _ => 9,
         };
         let n = number("generation-").max(number("mutual-"));
         (r, n, name.to_string())
@@ -55,7 +56,7 @@ pub fn run_roles(run: &RunDir) -> Vec<String> {
                 .flatten()
                 .filter(|e| e.path().join("model.json").is_file())
                 .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| rank(n).0 < 8)
+                .filter(|n| rank(n).0 < 9)
                 .collect()
         })
         .unwrap_or_default();
