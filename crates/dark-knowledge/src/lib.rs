@@ -166,6 +166,11 @@ pub mod guide_readme {}
 #[doc = include_str!("../../../docs/cli.md")]
 pub mod guide_cli {}
 
+/// The guide's "from scores to a campaign" page (`docs/campaigns.md`); its code blocks are
+/// compiled.
+#[doc = include_str!("../../../docs/campaigns.md")]
+pub mod guide_campaigns {}
+
 /// The guide's drift page (`docs/drift.md`); its code blocks are compiled.
 #[doc = include_str!("../../../docs/drift.md")]
 pub mod guide_drift {}
