@@ -161,6 +161,33 @@ pub enum Command {
         #[command(flatten)]
         checkpoints: ResumeOptions,
     },
+    /// Run the whole tabular pipeline over seeds 1..=K (each seed its own split, teacher,
+    /// baseline, peers and distilled student) and write `OUT/replication.json` and
+    /// `replication.md`: mean ± std per model and the distilled student's paired differences.
+    /// The demo's recipe on the embedded churn data, on `--csv`, or an experiment file's.
+    Replicate {
+        /// Seeds 1..=K.
+        #[arg(long, default_value_t = 5)]
+        seeds: u64,
+        /// Output folder (one run folder per seed in it; a seed already run is reused).
+        #[arg(long)]
+        out: PathBuf,
+        /// An experiment file instead of the demo's recipe.
+        #[arg(long, conflicts_with = "csv")]
+        config: Option<PathBuf>,
+        /// A CSV file with a header, with the demo's recipe.
+        #[arg(long)]
+        csv: Option<PathBuf>,
+        /// The label column of `--csv`.
+        #[arg(long, requires = "csv")]
+        target: Option<String>,
+        /// The positive class of a binary `--target`.
+        #[arg(long, requires = "csv")]
+        positive: Option<String>,
+        /// `cpu` or `wgpu` (the demo's recipe).
+        #[arg(long, default_value = "cpu")]
+        device: String,
+    },
     /// Run a built-in study (`fashion-mnist-low-data`, `fashion-mnist-full`) over seeds and
     /// write `OUT/results.json` (mean ± std per setting), `results.md` and plots.
     Reproduce(study::reproduce::ReproduceOptions),

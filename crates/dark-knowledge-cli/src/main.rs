@@ -187,6 +187,35 @@ fn run_cli(cli: Cli) -> Result<()> {
             outln!("{}", outcome.markdown());
             Ok(())
         }
+        Command::Replicate {
+            seeds,
+            out,
+            config,
+            csv,
+            target,
+            positive,
+            device,
+        } => {
+            let experiment = match (config, csv) {
+                (Some(config), _) => Experiment::load(&config)?,
+                (None, Some(path)) => {
+                    let Some(target) = target else {
+                        bail!("--csv needs --target COLUMN, the label column")
+                    };
+                    Experiment::csv_demo(out.clone(), 0, device, path, target, positive)
+                }
+                (None, None) => Experiment::churn_demo(out.clone(), 0, device),
+            };
+            let options = study::replicate::ReplicateOptions {
+                experiment,
+                seeds,
+                out,
+                progress,
+            };
+            let replication = study::replicate::replicate(&options)?;
+            outln!("{}", replication.markdown());
+            Ok(())
+        }
         Command::Reproduce(options) => {
             let outcome = study::reproduce::reproduce(&options)?;
             outln!("{}", outcome.markdown());

@@ -33,3 +33,4 @@ pub use source::{BatchSource, Batches, EpochPlan, mix_seed};
 pub use split::{LabelBudget, Split, stratified_labeled, stratified_split};
 pub use store::{RowStore, RowStoreWriter, StoreData, StoredRow, write_csv_store};
 pub use synthetic::GaussianMixtureConfig;
+pub use tabular::synthesize::{Generator, SynthesizerConfig};

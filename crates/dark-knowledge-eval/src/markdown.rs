@@ -6,8 +6,14 @@ use crate::model::ModelMetrics;
 use crate::report::Report;
 
 /// Models listed first, in this order, in the markdown tables; others follow by name.
-pub const PREFERRED_MODEL_ORDER: [&str; 5] =
-    ["teacher", "baseline", "logistic", "distilled", "quantized"];
+pub const PREFERRED_MODEL_ORDER: [&str; 6] = [
+    "teacher",
+    "baseline",
+    "logistic",
+    "trees",
+    "distilled",
+    "quantized",
+];
 
 impl Report {
     /// Full markdown report: title, data-set paragraph, the [comparison

@@ -3,13 +3,17 @@
 //! [`reliability_bins`] groups predictions by top-class confidence exactly as
 //! [`crate::expected_calibration_error`] does, [`pool_bins`] merges the bins of several
 //! runs (e.g. seeds), and [`reliability_svg`] / [`line_chart_svg`] draw bins and
-//! `(x, mean, std)` series as self-contained SVG documents (plain text, no dependencies).
+//! `(x, mean, std)` series as self-contained SVG documents (plain text, no dependencies);
+//! [`scatter_svg`] draws labelled points with error bars in x and y (e.g. test ROC-AUC
+//! against latency, one point per student size).
 
 mod axes;
+mod scatter;
 mod svg;
 #[cfg(test)]
 mod svg_tests;
 
+pub use scatter::{ReferenceLine, ScatterPoint, scatter_svg};
 pub use svg::{Chart, Series, line_chart_svg, reliability_svg};
 
 use serde::{Deserialize, Serialize};

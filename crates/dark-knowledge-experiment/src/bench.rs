@@ -347,7 +347,8 @@ pub fn bench(s: &BenchSettings) -> Result<serde_json::Value> {
 
 /// Median µs per single-row call of the lean host path ([`HostMlp`]), over 5 runs of 2,000
 /// calls cycling through the rows of `data`, as the PyTorch reference measures batch 1.
-fn host_latency_us(student: &dark_knowledge_models::Mlp, data: &Dataset) -> f64 {
+/// Studies time their students with it too ([`crate::study`]).
+pub(crate) fn host_latency_us(student: &dark_knowledge_models::Mlp, data: &Dataset) -> f64 {
     let host = dark_knowledge_models::HostMlp::from_mlp(student);
     let rows = dark_knowledge_core::tensor_util::to_vec_f32(data.features().clone());
     let nf = data.num_features();

@@ -5,7 +5,8 @@
 //!   [`Experiment::validate`](crate::Experiment::validate)): `max_train_rows` and
 //!   `max_test_rows` `>= 1`; `valid_fraction` in `(0, 1)`; for CSV data `test_fraction` in
 //!   `(0, 1)` and `valid_fraction + test_fraction < 1`; `labeled_per_class >= 1`;
-//!   `labeled_fraction` in `(0, 1]`.
+//!   `labeled_fraction` in `(0, 1]`; `synthetic` only for tabular data (churn, CSV), with valid settings
+//!   ([`SynthesizerConfig::validate`](dark_knowledge_data::SynthesizerConfig::validate)).
 //! - **Data, once read and split** ([`check_prepared`], at the end of
 //!   [`prepare`](crate::prepare::prepare)): a `positive` label only on a binary target;
 //!   labelled training rows of at least two classes; a non-empty validation split; a
@@ -76,6 +77,14 @@ pub fn check_data_settings(d: &DataConfig) -> Result<()> {
             f.is_finite() && f > 0.0 && f <= 1.0,
             "[data] labeled_fraction = {f}: allowed: a fraction > 0 and <= 1"
         );
+    }
+    if let Some(synthetic) = &d.synthetic {
+        crate::ensure!(
+            d.source != DataSource::FashionMnist,
+            "[data] synthetic: allowed only for tabular data (source = \"churn\" or \"csv\"); \
+             Fashion-MNIST images cannot be made by MUNGE or Gibbs resampling: remove `synthetic`"
+        );
+        synthetic.validate()?;
     }
     Ok(())
 }

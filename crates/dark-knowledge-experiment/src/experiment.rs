@@ -199,6 +199,11 @@ pub struct DataConfig {
     /// unlabelled training rows (`true`), never part of the validation or test split.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub missing_target_is_unlabeled: bool,
+    /// A synthetic transfer set made from the labelled training rows (tabular data only):
+    /// `synthetic = { generator = "munge", multiple = 4 }`. The teacher labels its rows
+    /// for a distilled student; nothing else trains on them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub synthetic: Option<dark_knowledge_data::SynthesizerConfig>,
 }
 
 /// What a distilled student does with training rows that have no label.
@@ -244,7 +249,9 @@ pub enum DataSource {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TeacherSection {
-    /// Architecture.
+    /// Architecture: a table such as `{ kind = "gbdt" }`, or `"auto"` (fit
+    /// [`ModelSpec::auto_candidates`], keep the best on validation log-loss).
+    #[serde(deserialize_with = "teacher_model")]
     pub model: ModelSpec,
     /// Its relative weight when `[[teachers]]` adds further teachers, `>= 0`.
     #[serde(default = "one", skip_serializing_if = "is_one")]
@@ -255,6 +262,20 @@ pub struct TeacherSection {
     /// Training settings (the `loss` table is not used: a teacher learns from labels).
     #[serde(default)]
     pub train: TrainerConfig,
+}
+
+/// `[teacher] model`: `"auto"` or a model table.
+fn teacher_model<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<ModelSpec, D::Error> {
+    use serde::de::Error as _;
+    match toml::Value::deserialize(d)? {
+        toml::Value::String(name) if name == "auto" => Ok(ModelSpec::auto()),
+        toml::Value::String(name) => Err(D::Error::custom(format!(
+            "model = {name:?}: expected \"auto\" or a table such as {{ kind = \"gbdt\" }}"
+        ))),
+        value => value.try_into().map_err(D::Error::custom),
+    }
 }
 
 pub(crate) fn one() -> f64 {
@@ -282,6 +303,11 @@ pub struct StudentSection {
     /// ignored for images): the baseline's settings, the L2 strength chosen on validation.
     #[serde(default = "yes")]
     pub logistic: bool,
+    /// Also fit gradient-boosted trees from labels as the `trees` peer (tabular data only;
+    /// skipped when the teacher already is trees): default settings, early stopping on
+    /// validation.
+    #[serde(default = "yes")]
+    pub trees: bool,
     /// Training settings; `loss` holds the distillation temperature and weights.
     #[serde(default)]
     pub train: TrainerConfig,
@@ -378,6 +404,7 @@ impl DataConfig {
             labeled_fraction: None,
             unlabeled_rows: UnlabeledRows::Transfer,
             missing_target_is_unlabeled: false,
+            synthetic: None,
         }
     }
 }

@@ -136,6 +136,9 @@ fn models_section(s: &mut String, models: &CardModels<'_>) {
             c.info.role, c.info.description, c.metrics.parameters, c.metrics.bytes
         );
     }
+    if let Some(t) = teacher.as_ref().and_then(|c| c.training) {
+        let _ = writeln!(s, "\nThe teacher learnt from {}.", t.taught_by);
+    }
     let _ = writeln!(s);
 }
 

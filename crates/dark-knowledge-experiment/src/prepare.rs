@@ -4,6 +4,7 @@ use crate::bail;
 use crate::error::{Context, Result};
 use burn::tensor::Device;
 use dark_knowledge_data::idx::{DEFAULT_FASHION_MNIST_DIR, FASHION_MNIST_CLASSES, FashionMnist};
+use dark_knowledge_data::tabular::synthesize::{append_unlabeled, synthesize};
 use dark_knowledge_data::tabular::{
     CsvTable, TabularConfig, TabularEncoder, TabularError, TargetEncoding,
 };
@@ -39,6 +40,9 @@ pub struct Prepared {
     pub labeled_train: Option<Dataset>,
     /// Whether a distilled student uses the rows without labels (the transfer set).
     pub transfer: bool,
+    /// With `[data] synthetic`: a distilled student's rows followed by the synthetic rows,
+    /// without label, their row ids from `all.len()` on (no teacher cache covers them).
+    pub synthetic_train: Option<Dataset>,
 }
 
 impl Prepared {
@@ -64,12 +68,56 @@ impl Prepared {
     }
 
     /// The rows a model trains on: every training row for a distilled student when the
-    /// transfer set is used, the labelled ones otherwise.
+    /// transfer set is used, the labelled ones otherwise; a distilled student's rows end
+    /// with the synthetic rows of `[data] synthetic`.
     pub fn train_for(&self, with_teacher: bool) -> &Dataset {
-        match &self.labeled_train {
-            Some(labeled) if !(with_teacher && self.transfer) => labeled,
+        match (&self.synthetic_train, &self.labeled_train) {
+            (Some(synthetic), _) if with_teacher => synthetic,
+            (_, Some(labeled)) if !(with_teacher && self.transfer) => labeled,
             _ => &self.train,
         }
+    }
+
+    /// Number of synthetic rows (`[data] synthetic`), 0 without.
+    pub fn synthetic_rows(&self) -> usize {
+        let past_data = |s: &Dataset| {
+            s.row_ids()
+                .iter()
+                .filter(|&&id| id >= self.all.len())
+                .count()
+        };
+        self.synthetic_train.as_ref().map_or(0, past_data)
+    }
+
+    /// Makes the synthetic transfer set of `[data] synthetic` from the labelled training
+    /// rows (seeded with `seed`), for a distilled student only.
+    fn with_synthetic_rows(mut self, config: &DataConfig, seed: u64) -> Result<Self> {
+        let Some(synthetic) = &config.synthetic else {
+            return Ok(self);
+        };
+        let Some(encoder) = &self.encoder else {
+            bail!(
+                "[data] synthetic: allowed only for tabular data (CSV or churn), not {}",
+                self.name
+            );
+        };
+        let labeled = self.train_for(false);
+        let rows = dark_knowledge_core::tensor_util::to_vec_f32(labeled.features().clone());
+        let made = synthesize(&encoder.feature_layout(), &rows, synthetic, seed)
+            .context("making the rows of [data] synthetic")?;
+        let base = self.train_for(true);
+        let extended = append_unlabeled(&self.all, base, &made)?;
+        log::info!(
+            "synthetic transfer set: {} rows made by {:?} from {} labelled training rows; a \
+             distilled student trains on {} rows ({} labelled)",
+            extended.len() - base.len(),
+            synthetic.generator,
+            labeled.len(),
+            extended.len(),
+            extended.num_labeled()
+        );
+        self.synthetic_train = Some(extended);
+        Ok(self)
     }
 
     /// Records how the training rows that already lack a label (empty CSV targets) are
@@ -172,9 +220,9 @@ fn prepare_unchecked(config: &DataConfig, seed: u64, device: &Device) -> Result<
             };
             prepare_table(&table, path.display().to_string(), config, seed, device)
         }
-        DataSource::FashionMnist => {
-            prepare_fashion(config, seed, device)?.hide_labels(config, seed)
-        }
+        DataSource::FashionMnist => prepare_fashion(config, seed, device)?
+            .hide_labels(config, seed)?
+            .with_synthetic_rows(config, seed),
     }
 }
 
@@ -254,9 +302,11 @@ pub fn prepare_table(
         labeled_train: None,
         transfer: false,
         encoder: Some(encoder),
+        synthetic_train: None,
     }
     .with_unlabeled_rows(config)?
-    .hide_labels(config, seed)
+    .hide_labels(config, seed)?
+    .with_synthetic_rows(config, seed)
 }
 
 /// The target column's encoding and each row's class, `None` for a row without label
@@ -391,6 +441,7 @@ fn prepare_fashion(config: &DataConfig, seed: u64, device: &Device) -> Result<Pr
         encoder: None,
         labeled_train: None,
         transfer: false,
+        synthetic_train: None,
     })
 }
 

@@ -40,6 +40,7 @@ mod card;
 mod data_record;
 mod distill;
 mod evaluate;
+mod fitted;
 mod insights;
 mod lock;
 mod logistic;
@@ -50,6 +51,7 @@ pub use data_record::DATA_RECORD;
 pub use distill::distill;
 pub use evaluate::{check_quantize_source, evaluate, quantize, run_roles};
 use evaluate::{check_saved_records, write_model_card};
+pub use fitted::{Candidate, SELECTION_FILE, TeacherSelection};
 pub use insights::CALIBRATION_FILE;
 pub use lock::{LOCK_FILE, RunLock, check_output_folder, lock_dir};
 pub use slice_levels::{MAX_NUMERIC_LEVELS, NUMERIC_BINS, check_slice_columns};
@@ -172,7 +174,7 @@ fn save_trained(
     let info = ModelInfo {
         role: role.to_string(),
         spec: spec.clone(),
-        description: spec.describe(data.num_features(), data.num_classes()),
+        description: describe_model(model, spec, data),
         num_features: data.num_features(),
         class_names: data.class_names.clone(),
         weights: WeightFormat::Float32,
@@ -248,14 +250,54 @@ fn train_role(
     job: Job<'_>,
     progress: Progress,
 ) -> Result<AnyModel> {
+    if let ModelSpec::Auto { candidates } = job.spec {
+        return fitted::fit_auto(experiment, data, device, candidates, &job, progress);
+    }
+    let one = fit_model(experiment, data, device, job.spec, &job, progress)?;
+    save_trained(
+        &RunDir::of(experiment),
+        job.role,
+        &one.spec,
+        data,
+        &one.model,
+        &one.metrics,
+    )?;
+    Ok(one.model)
+}
+
+/// Trains (networks) or fits (trees) `spec` for `job` without saving it.
+fn fit_model(
+    experiment: &Experiment,
+    data: &Prepared,
+    device: &Device,
+    spec: &ModelSpec,
+    job: &Job<'_>,
+    progress: Progress,
+) -> Result<fitted::Fitted> {
+    match spec {
+        ModelSpec::Gbdt(config) => return fitted::fit_trees(data, config, job),
+        ModelSpec::Ensemble { members, model } => {
+            spec.validate()?;
+            return fitted::train_ensemble(
+                experiment,
+                data,
+                device,
+                (*members, model),
+                job,
+                progress,
+            );
+        }
+        ModelSpec::Auto { .. } => bail!("auto candidates cannot be auto"),
+        ModelSpec::Mlp { .. } | ModelSpec::Cnn { .. } => {}
+    }
     let Job {
         role,
-        spec,
         config,
         teachers,
         init_seed,
+        ..
     } = job;
-    device.seed(init_seed);
+    device.seed(*init_seed);
     let model = spec.build(data.num_features(), data.num_classes(), device)?;
     let train = data.train_for(!teachers.is_empty());
     log::info!(
@@ -266,30 +308,35 @@ fn train_role(
         train.len(),
         train.num_labeled()
     );
-    let trainer = Trainer::new(config.clone())?
+    let trainer = Trainer::new((*config).clone())?
         .with_progress(progress)
-        .with_label(role);
+        .with_label(*role);
     let trainer = experiment.checkpointed(trainer, role);
-    let out = trainer.fit_with(model, train, &data.valid, &teachers)?;
+    let out = trainer.fit_with(model, train, &data.valid, teachers)?;
     if let Some(stop) = &out.stopped {
         log::info!("{role}: {}", stop.reason);
     }
     let metrics = TrainingMetrics {
         best_epoch: out.best_epoch,
-        trainer: config.clone(),
+        trainer: (*config).clone(),
         history: out.history,
         stopped: out.stopped,
         taught_by: teachers.describe(),
     };
-    save_trained(
-        &RunDir::of(experiment),
-        role,
-        spec,
-        data,
-        &out.best,
-        &metrics,
-    )?;
-    Ok(out.best)
+    Ok(fitted::Fitted {
+        model: out.best,
+        spec: spec.clone(),
+        metrics,
+    })
+}
+
+/// The description saved in `model.json`: the fitted trees' size for a tree model, the
+/// architecture otherwise.
+fn describe_model(model: &AnyModel, spec: &ModelSpec, data: &Prepared) -> String {
+    match model {
+        AnyModel::Trees(trees) => trees.ensemble().describe(),
+        _ => spec.describe(data.num_features(), data.num_classes()),
+    }
 }
 
 /// `train-teacher`: trains the teacher from labels and saves it with the run header
@@ -303,6 +350,7 @@ pub fn train_teacher(
 ) -> Result<AnyModel> {
     let is_teacher = |role: &str| role == "teacher" || role.starts_with("teacher-");
     check_saved_records(&RunDir::of(experiment), |role| !is_teacher(role))?;
+    fitted::forget_selection(&RunDir::of(experiment))?;
     let t = &experiment.teacher;
     let job = Job {
         role: "teacher",

@@ -1,5 +1,6 @@
 //! Reference teachers and students for dark-knowledge: an [`Mlp`] for tabular data and
-//! flattened images, and a small [`Cnn`] for 28×28 images. Each is a `XxxConfig` with
+//! flattened images, a small [`Cnn`] for 28×28 images, boosted trees ([`TreeModel`], fitted
+//! by [`GbdtConfig`]) and deep ensembles ([`ModelEnsemble`]) as tabular teachers. Each is a `XxxConfig` with
 //! `init(&device)` and a burn module implementing [`Classifier`](dark_knowledge_core::Classifier).
 #![warn(missing_docs)]
 
@@ -17,9 +18,11 @@ macro_rules! init_or_panic {
     };
 }
 
+mod any_model;
 mod check;
 mod cnn;
 mod compact;
+mod ensemble;
 mod error;
 mod host_mlp;
 mod mlp;
@@ -27,13 +30,19 @@ mod persist;
 mod quantize;
 mod saved;
 mod spec;
+mod trees;
+mod trees_fit;
 
+pub use any_model::AnyModel;
 pub use cnn::{Cnn, CnnConfig};
 pub use compact::{compact_bytes, load_compact};
+pub use ensemble::ModelEnsemble;
 pub use error::ModelError;
 pub use host_mlp::HostMlp;
 pub use mlp::{Mlp, MlpConfig};
 pub use persist::{load_model, model_bytes, save_model};
 pub use quantize::{WeightFormat, int8_scheme, quantize_int8, to_format};
-pub use saved::{ModelInfo, load_saved_model, save_saved_model};
-pub use spec::{AnyModel, ModelSpec};
+pub use saved::{ModelInfo, TREES_FILE, load_saved_model, save_saved_model};
+pub use spec::{MAX_ENSEMBLE_MEMBERS, ModelSpec};
+pub use trees::{Booster, TREES_FORMAT_VERSION, Tree, TreeEnsemble, TreeModel, TreeNode};
+pub use trees_fit::{GbdtConfig, LabeledRows};

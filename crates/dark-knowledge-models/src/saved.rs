@@ -10,8 +10,8 @@ use dark_knowledge_core::io::write_atomic;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    AnyModel, ModelError, ModelSpec, WeightFormat, compact_bytes, load_compact, load_model,
-    save_model, to_format,
+    AnyModel, ModelError, ModelSpec, TreeEnsemble, TreeModel, WeightFormat, compact_bytes,
+    load_compact, load_model, save_model, to_format,
 };
 
 /// What is saved beside a model's weights (`model.json`).
@@ -37,14 +37,21 @@ pub struct ModelInfo {
 }
 
 impl ModelInfo {
-    /// The weights file's name for this model's format: `model.bpk` or `model.q8`.
+    /// The weights file's name for this model's format: `model.bpk`, `model.q8`, or
+    /// `trees.json` for boosted trees.
     pub fn weights_file(&self) -> &'static str {
+        if self.spec.is_trees() {
+            return TREES_FILE;
+        }
         match self.weights {
             WeightFormat::Float32 => "model.bpk",
             WeightFormat::Int8 => "model.q8",
         }
     }
 }
+
+/// The file of a boosted-tree model: its [`TreeEnsemble`] as JSON.
+pub const TREES_FILE: &str = "trees.json";
 
 /// Writes the weights (`model.bpk`, or `model.q8` for int8 models, which must already be
 /// quantized) and `model.json` into `dir`, each atomically, and lists both in the folder's
@@ -56,9 +63,13 @@ impl ModelInfo {
 pub fn save_saved_model(dir: &Path, info: &ModelInfo, model: &AnyModel) -> Result<(), ModelError> {
     checksums::track(dir).map_err(ModelError::Write)?;
     let weights = dir.join(info.weights_file());
-    match info.weights {
-        WeightFormat::Float32 => save_model(model, &weights),
-        WeightFormat::Int8 => write_atomic(&weights, &compact_bytes(model)),
+    match (model, info.weights) {
+        (AnyModel::Trees(trees), _) => {
+            let json = serde_json::to_string(trees.ensemble()).map_err(std::io::Error::other);
+            json.and_then(|json| write_atomic(&weights, json.as_bytes()))
+        }
+        (_, WeightFormat::Float32) => save_model(model, &weights),
+        (_, WeightFormat::Int8) => write_atomic(&weights, &compact_bytes(model)),
     }
     .map_err(ModelError::Write)?;
     let path = dir.join("model.json");
@@ -85,6 +96,10 @@ pub fn load_saved_model(dir: &Path, device: &Device) -> Result<(ModelInfo, AnyMo
         reason: e.to_string(),
     })?;
     let weights = dir.join(info.weights_file());
+    if info.spec.is_trees() {
+        let model = load_trees(&info, &weights)?;
+        return Ok((info, AnyModel::Trees(model)));
+    }
     check_weights_size(&info, &path, &weights)?;
     let model = info
         .spec
@@ -101,6 +116,31 @@ pub fn load_saved_model(dir: &Path, device: &Device) -> Result<(ModelInfo, AnyMo
         }
     };
     Ok((info, model))
+}
+
+/// Reads a boosted-tree model's `trees.json`, checked against the manifest, its own
+/// invariants ([`TreeEnsemble::validate`]) and the description's input and class counts.
+fn load_trees(info: &ModelInfo, path: &Path) -> Result<TreeModel, ModelError> {
+    let bytes = std::fs::read(path).map_err(ModelError::io("read model file", path))?;
+    checksums::verify(path, &bytes)?;
+    let bad = |reason: String| ModelError::NotAModelFile {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let ensemble: TreeEnsemble =
+        serde_json::from_slice(&bytes).map_err(|e| bad(format!("not a tree ensemble: {e}")))?;
+    if ensemble.num_features != info.num_features || ensemble.num_classes != info.class_names.len()
+    {
+        return Err(bad(format!(
+            "its trees read {} features for {} classes, model.json describes {} features and {} \
+             classes",
+            ensemble.num_features,
+            ensemble.num_classes,
+            info.num_features,
+            info.class_names.len()
+        )));
+    }
+    TreeModel::new(ensemble).map_err(bad)
 }
 
 /// Refuses a description whose model cannot be in its weights file before the model is

@@ -1,15 +1,15 @@
 //! Models described as data (for experiment files and saved runs) and built at run time.
 
-use burn::module::Module;
-use burn::tensor::{Device, Tensor};
+use burn::tensor::Device;
 use dark_knowledge_core::error as dk;
-use dark_knowledge_core::{Classifier, Features};
 use serde::{Deserialize, Serialize};
 
-use crate::{Cnn, CnnConfig, Mlp, MlpConfig};
+use crate::{AnyModel, CnnConfig, GbdtConfig, MlpConfig, ModelEnsemble};
 
 /// A reference architecture, as written in an experiment file:
-/// `{ kind = "mlp", hidden_sizes = [256, 256], dropout = 0.2 }` or `{ kind = "cnn" }`.
+/// `{ kind = "mlp", hidden_sizes = [256, 256], dropout = 0.2 }`, `{ kind = "cnn" }`,
+/// `{ kind = "gbdt", max_depth = 6 }` (boosted trees, a teacher only) or
+/// `{ kind = "ensemble", members = 5, model = { kind = "mlp", hidden_sizes = [512] } }`.
 /// Input and class counts come from the data.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
@@ -37,7 +37,29 @@ pub enum ModelSpec {
         #[serde(default = "cnn_dropout")]
         dropout: f64,
     },
+    /// Gradient-boosted decision trees (a teacher: fitted, not trained by gradients); see
+    /// [`GbdtConfig`].
+    Gbdt(GbdtConfig),
+    /// A deep ensemble (Lakshminarayanan et al. 2017): `members` copies of `model` trained
+    /// from different seeds, their probabilities averaged; see [`ModelEnsemble`].
+    Ensemble {
+        /// Number of members, `2..=32`.
+        members: usize,
+        /// The members' architecture (an MLP or a CNN).
+        model: Box<ModelSpec>,
+    },
+    /// Fit every candidate and keep the one with the lowest validation log-loss (a teacher
+    /// only; `[teacher] model = "auto"` takes [`ModelSpec::auto_candidates`]). The run saves
+    /// the chosen candidate's own spec, never `auto`.
+    Auto {
+        /// The candidates, 1 to 8 of them, none `auto`.
+        #[serde(default = "ModelSpec::auto_candidates")]
+        candidates: Vec<ModelSpec>,
+    },
 }
+
+/// The most members a deep ensemble may have.
+pub const MAX_ENSEMBLE_MEMBERS: usize = 32;
 
 fn c1() -> usize {
     16
@@ -53,6 +75,47 @@ fn cnn_dropout() -> f64 {
 }
 
 impl ModelSpec {
+    /// The candidates of `model = "auto"`: boosted trees with default settings, a logistic
+    /// regression (an MLP without hidden layer: some tables are linear), an MLP 512-512
+    /// (dropout 0.3) and a deep ensemble of five MLPs 256-256 (dropout 0.3).
+    pub fn auto_candidates() -> Vec<ModelSpec> {
+        vec![
+            Self::Gbdt(GbdtConfig::default()),
+            Self::mlp(vec![], 0.0),
+            Self::mlp(vec![512, 512], 0.3),
+            Self::Ensemble {
+                members: 5,
+                model: Box::new(Self::mlp(vec![256, 256], 0.3)),
+            },
+        ]
+    }
+
+    /// `auto` with [`Self::auto_candidates`].
+    pub fn auto() -> Self {
+        Self::Auto {
+            candidates: Self::auto_candidates(),
+        }
+    }
+
+    /// A short name of the kind: `mlp`, `cnn`, `gbdt`, `ensemble` or `auto`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Mlp { .. } => "mlp",
+            Self::Cnn { .. } => "cnn",
+            Self::Gbdt(_) => "gbdt",
+            Self::Ensemble { .. } => "ensemble",
+            Self::Auto { .. } => "auto",
+        }
+    }
+
+    /// Whether this kind can only be a teacher (trees, auto) or is meant as one (ensemble).
+    pub fn is_teacher_only(&self) -> bool {
+        matches!(
+            self,
+            Self::Gbdt(_) | Self::Ensemble { .. } | Self::Auto { .. }
+        )
+    }
+
     /// An MLP spec.
     pub fn mlp(hidden_sizes: Vec<usize>, dropout: f64) -> Self {
         Self::Mlp {
@@ -106,7 +169,26 @@ impl ModelSpec {
                         .try_init(device)?,
                 ))
             }
+            Self::Gbdt(_) | Self::Auto { .. } => Err(dk::Error::InvalidValue {
+                name: "model kind",
+                value: self.kind().into(),
+                allowed: "a network kind (mlp, cnn, ensemble): boosted trees are fitted from data \
+                          (GbdtConfig::fit) and auto picks among fitted candidates, neither is \
+                          built with initial weights",
+            }),
+            Self::Ensemble { members, model } => {
+                self.validate()?;
+                let members = (0..*members)
+                    .map(|_| model.build(num_features, num_classes, device))
+                    .collect::<dk::Result<Vec<_>>>()?;
+                Ok(AnyModel::Ensemble(ModelEnsemble::new(members)))
+            }
         }
+    }
+
+    /// Whether the model is fitted as boosted trees rather than trained by gradients.
+    pub fn is_trees(&self) -> bool {
+        matches!(self, Self::Gbdt(_))
     }
 
     /// Checks the settings that do not depend on the data (widths, channels, dropout), as
@@ -133,6 +215,41 @@ impl ModelSpec {
                 .with_hidden_size(*hidden_size)
                 .with_dropout(*dropout)
                 .validate(),
+            Self::Gbdt(config) => config.validate().map_err(|e| dk::Error::InvalidValue {
+                name: "gbdt settings",
+                value: e,
+                allowed: "the ranges documented on GbdtConfig",
+            }),
+            Self::Ensemble { members, model } => {
+                if !(2..=MAX_ENSEMBLE_MEMBERS).contains(members) {
+                    return Err(dk::Error::InvalidValue {
+                        name: "ensemble members",
+                        value: members.to_string(),
+                        allowed: "2..=32",
+                    });
+                }
+                if model.is_teacher_only() {
+                    return Err(dk::Error::InvalidValue {
+                        name: "ensemble member model",
+                        value: format!("{model:?}"),
+                        allowed: "an mlp or a cnn",
+                    });
+                }
+                model.validate()
+            }
+            Self::Auto { candidates } => {
+                if candidates.is_empty()
+                    || candidates.len() > 8
+                    || candidates.iter().any(|c| matches!(c, Self::Auto { .. }))
+                {
+                    return Err(dk::Error::InvalidValue {
+                        name: "auto candidates",
+                        value: format!("{} candidate(s)", candidates.len()),
+                        allowed: "1 to 8 candidates, none of them auto",
+                    });
+                }
+                candidates.iter().try_for_each(Self::validate)
+            }
         }
     }
 
@@ -170,6 +287,12 @@ impl ModelSpec {
                 .into_iter()
                 .try_fold(0usize, usize::checked_add)
             }
+            // Trees have no weights to count; their size is their node count.
+            Self::Gbdt(_) => Some(0),
+            Self::Ensemble { members, model } => model
+                .num_parameters(num_features, num_classes)?
+                .checked_mul(*members),
+            Self::Auto { .. } => None,
         }
     }
 
@@ -191,169 +314,23 @@ impl ModelSpec {
                 let side = (num_features as f64).sqrt().round() as usize;
                 format!("CNN {side}x{side} {channels_1}-{channels_2}-{hidden_size}-{num_classes}")
             }
-        }
-    }
-}
-
-/// One of the reference models, chosen at run time from a [`ModelSpec`].
-// A model is built a few times per run, never in a hot collection: the size difference
-// between variants costs nothing, and burn's `Module` derive does not see through `Box`.
-#[allow(clippy::large_enum_variant)]
-#[derive(Module, Debug)]
-pub enum AnyModel {
-    /// A multi-layer perceptron.
-    Mlp(Mlp),
-    /// A small CNN.
-    Cnn(Cnn),
-}
-
-impl AnyModel {
-    /// The number of input features per row the model reads.
-    pub fn num_features(&self) -> usize {
-        match self {
-            Self::Mlp(m) => m.num_features(),
-            Self::Cnn(m) => m.num_features(),
-        }
-    }
-}
-
-impl Classifier for AnyModel {
-    type Input = Tensor<2>;
-
-    fn logits(&self, inputs: Tensor<2>) -> Tensor<2> {
-        match self {
-            Self::Mlp(m) => m.forward(inputs),
-            Self::Cnn(m) => m.forward(inputs),
-        }
-    }
-
-    fn num_classes(&self) -> usize {
-        match self {
-            Self::Mlp(m) => m.num_classes(),
-            Self::Cnn(m) => m.num_classes(),
-        }
-    }
-
-    fn num_features(&self) -> Option<usize> {
-        Some(AnyModel::num_features(self))
-    }
-
-    fn forward_features(&self, inputs: Tensor<2>) -> Features {
-        match self {
-            Self::Mlp(m) => m.forward_features(inputs),
-            Self::Cnn(m) => m.forward_features(inputs),
+            Self::Gbdt(_) => format!("GBDT {num_features}-{num_classes}"),
+            Self::Ensemble { members, model } => format!(
+                "ensemble of {members} x {}",
+                model.describe(num_features, num_classes)
+            ),
+            Self::Auto { candidates } => format!(
+                "auto among {}",
+                candidates
+                    .iter()
+                    .map(|c| c.describe(num_features, num_classes))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
         }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use dark_knowledge_core::tensor_util::to_vec_f32;
-    use dark_knowledge_core::{FrozenTeacher, Teacher, TeacherBatch};
-
-    use super::*;
-
-    /// A CNN spec with 2 and 3 channels and a dense layer of 5, for 28×28 images and 4
-    /// classes, built on `device`.
-    fn small_cnn(dropout: f64, device: &Device) -> AnyModel {
-        ModelSpec::Cnn {
-            channels_1: 2,
-            channels_2: 3,
-            hidden_size: 5,
-            dropout,
-        }
-        .build(784, 4, device)
-        .unwrap()
-    }
-
-    #[test]
-    fn specs_build_the_described_models_and_reject_bad_shapes() {
-        let device = Device::flex();
-        let spec: ModelSpec =
-            serde_json::from_str(r#"{"kind": "mlp", "hidden_sizes": [8, 4]}"#).unwrap();
-        let model = spec.build(5, 3, &device).unwrap();
-        assert_eq!(model.num_params(), 5 * 8 + 8 + 8 * 4 + 4 + 4 * 3 + 3);
-        assert_eq!(spec.describe(5, 3), "MLP 5-8-4-3");
-        let cnn: ModelSpec = serde_json::from_str(r#"{"kind": "cnn"}"#).unwrap();
-        assert_eq!(cnn.build(784, 10, &device).unwrap().num_features(), 784);
-        let err = cnn.build(19, 2, &device).unwrap_err().to_string();
-        assert!(err.contains("square image"), "{err}");
-        let err =
-            serde_json::from_str::<ModelSpec>(r#"{"kind": "mlp", "hidden_sizes": [], "width": 3}"#)
-                .unwrap_err()
-                .to_string();
-        assert!(err.contains("width"), "{err}");
-    }
-
-    #[test]
-    fn the_parameter_count_without_building_is_the_built_models() {
-        let device = Device::flex();
-        let specs = [
-            ModelSpec::mlp(vec![], 0.0),
-            ModelSpec::mlp(vec![7], 0.1),
-            ModelSpec::mlp(vec![9, 3, 5], 0.0),
-        ];
-        for spec in &specs {
-            for (features, classes) in [(1, 2), (5, 3), (19, 7)] {
-                let built = spec.build(features, classes, &device).unwrap().num_params();
-                assert_eq!(
-                    spec.num_parameters(features, classes),
-                    Some(built),
-                    "{spec:?}"
-                );
-            }
-        }
-        for (c1, c2, hidden) in [(16, 32, 128), (2, 3, 5), (1, 1, 1)] {
-            let cnn = ModelSpec::Cnn {
-                channels_1: c1,
-                channels_2: c2,
-                hidden_size: hidden,
-                dropout: 0.0,
-            };
-            let built = cnn.build(784, 4, &device).unwrap().num_params();
-            assert_eq!(cnn.num_parameters(784, 4), Some(built), "{cnn:?}");
-        }
-        let huge = ModelSpec::mlp(vec![usize::MAX / 2, usize::MAX / 2], 0.0);
-        assert_eq!(huge.num_parameters(5, 3), None);
-    }
-
-    #[test]
-    fn any_model_delegates_forward_features() {
-        let device = Device::flex();
-        let cnn = small_cnn(0.0, &device);
-        let features = cnn.forward_features(Tensor::ones([2, 784], &device));
-        assert_eq!(features.maps.len(), 2);
-        assert_eq!(features.hidden[0].dims(), [2, 5]);
-        let mlp = ModelSpec::mlp(vec![8, 4], 0.0)
-            .build(5, 3, &device)
-            .unwrap();
-        let features = mlp.forward_features(Tensor::ones([2, 5], &device));
-        assert_eq!(features.hidden.len(), 2);
-        assert_eq!(features.logits.dims(), [2, 3]);
-    }
-
-    #[test]
-    fn a_frozen_teacher_gives_features_without_gradient_tracking() {
-        // Built on the autodiff device, as a teacher fresh from training would be.
-        let device = Device::flex().autodiff();
-        device.seed(2);
-        let model = small_cnn(0.5, &device);
-        let teacher = FrozenTeacher::new(model);
-        let inputs = Tensor::<2>::ones([2, 784], &device);
-        let batch = TeacherBatch {
-            inputs: &inputs,
-            rows: &[0, 1],
-        };
-        let features = teacher.features(batch).unwrap();
-        assert_eq!(features.maps.len(), 2);
-        assert_eq!(features.hidden.len(), 1);
-        let untracked = |t: (bool, bool, bool)| t == (false, false, false);
-        let state2 = |t: &Tensor<2>| (t.is_tracked(), t.is_require_grad(), t.is_autodiff());
-        let state4 = |t: &Tensor<4>| (t.is_tracked(), t.is_require_grad(), t.is_autodiff());
-        assert!(untracked(state2(&features.logits)));
-        assert!(features.hidden.iter().all(|h| untracked(state2(h))));
-        assert!(features.maps.iter().all(|m| untracked(state4(m))));
-        let logits = teacher.logits(batch).unwrap();
-        assert_eq!(to_vec_f32(features.logits), to_vec_f32(logits));
-    }
-}
+#[path = "spec_tests.rs"]
+mod tests;

@@ -101,6 +101,7 @@ pub use dark_knowledge_experiment::predict::{
 pub use dark_knowledge_experiment::prepare::{prepare, prepare_table};
 pub use dark_knowledge_experiment::run::{RunLock, lock_dir as lock_run_folder};
 pub use dark_knowledge_experiment::study::StudyOutcome;
+pub use dark_knowledge_experiment::study::replicate::{ReplicateOptions, Replication, replicate};
 pub use dark_knowledge_experiment::study::reproduce::{ReproduceOptions, reproduce};
 pub use dark_knowledge_experiment::study::sweep::sweep;
 pub use dark_knowledge_experiment::{
@@ -127,6 +128,8 @@ pub use dark_knowledge_data::{
     LabeledBatch, LoaderData, RandomShift, RowBatcher, RowItem, RowItems, Split, stratified_split,
 };
 pub use dark_knowledge_models::{Cnn, CnnConfig, Mlp, MlpConfig};
+/// Tabular teachers: boosted trees and deep ensembles (see [`guide_tabular`]).
+pub use dark_knowledge_models::{GbdtConfig, LabeledRows, ModelEnsemble, TreeEnsemble, TreeModel};
 /// Distillation under burn-train's `SupervisedTraining` / `Learner` (see
 /// [`train::learner`]).
 pub use dark_knowledge_train::learner::{DistillLearnerConfig, DistillLearnerModel, QuietRenderer};
@@ -170,6 +173,11 @@ pub mod guide_cli {}
 /// compiled.
 #[doc = include_str!("../../../docs/campaigns.md")]
 pub mod guide_campaigns {}
+
+/// The guide's tabular page (`docs/tabular.md`): tree and ensemble teachers, `auto`, the
+/// peers, the recipe and `replicate`; its code blocks are compiled and run.
+#[doc = include_str!("../../../docs/tabular.md")]
+pub mod guide_tabular {}
 
 /// The guide's drift page (`docs/drift.md`); its code blocks are compiled.
 #[doc = include_str!("../../../docs/drift.md")]

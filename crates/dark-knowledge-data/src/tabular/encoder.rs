@@ -4,10 +4,13 @@ use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::tabular::column::{EncodedColumn, fit_categorical, fit_numeric, looks_numeric};
+use crate::tabular::column::{
+    ColumnTransform, EncodedColumn, fit_categorical, fit_numeric, looks_numeric,
+};
 use crate::tabular::config::TabularConfig;
 use crate::tabular::error::{Result, TabularError};
 use crate::tabular::privacy::{PersonalColumn, judge_fitted};
+use crate::tabular::synthesize::{ColumnLayout, ColumnSlots, FeatureLayout};
 use crate::tabular::table::{CsvTable, normalize_cell};
 use crate::tabular::target::TargetEncoding;
 
@@ -113,6 +116,40 @@ impl TabularEncoder {
     /// Total number of output features per row.
     pub fn num_features(&self) -> usize {
         self.columns.iter().map(EncodedColumn::width).sum()
+    }
+
+    /// Where each column's features sit in an encoded row and what they mean (the layout
+    /// [`crate::tabular::synthesize`] makes rows of).
+    pub fn feature_layout(&self) -> FeatureLayout {
+        let mut offset = 0;
+        let columns = self
+            .columns
+            .iter()
+            .map(|c| {
+                let slots = match &c.transform {
+                    ColumnTransform::Numeric {
+                        mean,
+                        std,
+                        missing_indicator,
+                    } => ColumnSlots::Numeric {
+                        mean: *mean,
+                        std: *std,
+                        missing_indicator: *missing_indicator,
+                    },
+                    ColumnTransform::Categorical { levels } => ColumnSlots::Categorical {
+                        levels: levels.len(),
+                    },
+                };
+                let column = ColumnLayout {
+                    name: c.name.clone(),
+                    offset,
+                    slots,
+                };
+                offset += c.width();
+                column
+            })
+            .collect();
+        FeatureLayout { columns }
     }
 
     /// Output feature names: `age`, `age__missing`, `state=KS`, `state=<unknown>`,

@@ -42,6 +42,7 @@ mod encoder;
 mod error;
 mod privacy;
 mod quote;
+pub mod synthesize;
 mod table;
 mod target;
 
@@ -50,6 +51,7 @@ pub use config::{ColumnRules, TabularConfig};
 pub use encoder::{FORMAT_VERSION, TabularEncoder};
 pub use error::{Result, TabularError};
 pub use privacy::{PersonalColumn, PersonalKind, personal_columns};
+pub use synthesize::{FeatureLayout, Generator, SynthesizerConfig};
 pub use table::{CsvTable, MISSING_TOKENS, normalize_cell};
 pub use target::TargetEncoding;
 

@@ -45,9 +45,27 @@ impl Experiment {
         if let Pipeline::Assistant { model, .. } = &self.pipeline {
             models.push(("[pipeline] model".to_string(), model));
         }
-        for (what, model) in models {
+        for (what, model) in &models {
             model.validate().with_context(|| format!("in {what}"))?;
         }
+        // Students are trained by gradients from their teacher: trees, ensembles and auto are
+        // teacher kinds.
+        for (what, model) in models.iter().skip(1) {
+            let student = what.starts_with("[student]") || what.starts_with("[pipeline]");
+            crate::ensure!(
+                !(student && model.is_teacher_only()),
+                "{what}: kind = {:?} is a teacher kind (gbdt, ensemble, auto); a student is an \
+                 mlp or a cnn",
+                model.kind()
+            );
+        }
+        crate::ensure!(
+            self.data.source != DataSource::FashionMnist
+                || !matches!(self.teacher.model.kind(), "gbdt" | "auto"),
+            "[teacher] model: kind = {:?} is for tabular data; Fashion-MNIST teachers are an mlp, \
+             a cnn or an ensemble",
+            self.teacher.model.kind()
+        );
         Ok(())
     }
 

@@ -83,6 +83,7 @@ pub fn distill(
         })?;
     }
     super::logistic::train_logistic(experiment, data, device, progress, &config)?;
+    super::fitted::fit_tree_peer(experiment, data, &config)?;
     train_pipeline(&session, &config, teachers, init_seed)?;
     remove_stale_quantized(&run)?;
     write_model_card(experiment, &run, data, None)?;

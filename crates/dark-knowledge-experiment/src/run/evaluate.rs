@@ -37,7 +37,8 @@ pub fn run_roles(run: &RunDir) -> Vec<String> {
         };
         let r = match name {
             "teacher" => 0,
-            _ if name.starts_with("teacher-") => 1,
+            _ if name.starts_with("teacher-") || name.starts_with("candidate-") => 1,
+            "trees" => 5,
             "assistant" => 2,
             _ if name.starts_with("generation-") => 3,
             "baseline" => 4,
@@ -119,6 +120,7 @@ pub fn evaluate(
         .add_note(format!("device: {}; seed: {}", experiment.device, experiment.seed))
         .add_note("metrics on the test split; agreement and KL are measured against the teacher's predictions")
         .add_note("latency: median per sample at batch 1; throughput: median at batch 1024; size: the saved weights file");
+    super::fitted::describe_fitted(&run, &mut report);
     let files = insights.add_to(&mut report);
     let card = model_card_text(experiment, &run, data, Some(&report))?;
     for (role, bytes) in &predictions {
@@ -339,6 +341,14 @@ pub fn quantize(run_dir: &Path, source: &str, device: &Device) -> Result<ModelIn
     let (info, model) = load_saved_model(&dir, device)?;
     if info.weights != WeightFormat::Float32 {
         bail!("the {source} model in {} is already int8", dir.display());
+    }
+    if info.spec.is_trees() {
+        bail!(
+            "the {source} model in {} is boosted trees ({}): they have no weights to quantize; \
+             pick a network (distilled, baseline)",
+            dir.display(),
+            info.description
+        );
     }
     let quantized = quantize_int8(model, device);
     let info = ModelInfo {

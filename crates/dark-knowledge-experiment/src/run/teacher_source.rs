@@ -184,6 +184,15 @@ pub(super) fn check_teacher(
     device: &Device,
     source: &TeacherSource,
 ) -> Result<CheckedTeacher> {
+    if data.synthetic_rows() > 0 && !matches!(source, TeacherSource::Model) {
+        bail!(
+            "[data] synthetic: its {} rows exist only in this process, so a teacher cache or \
+             imported logits (keyed by the data's rows) cannot label them; distill with the \
+             saved teacher run online (no --teacher-cache / --teacher-logits), or remove \
+             `synthetic`",
+            data.synthetic_rows()
+        );
+    }
     match source {
         TeacherSource::Model => {
             check_preprocessing(run, data)?;

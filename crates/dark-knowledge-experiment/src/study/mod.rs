@@ -9,7 +9,10 @@
 mod aggregate;
 mod keys;
 mod labels;
+mod measure;
+pub mod replicate;
 pub mod reproduce;
+pub mod sizes;
 mod spec;
 pub mod sweep;
 
@@ -136,7 +139,12 @@ impl StudyContext {
             None => None,
         };
         let frozen = FrozenTeacher::new(teacher);
-        let logits = teacher_logits(&frozen, &data.all)?;
+        let mut logits = teacher_logits(&frozen, &data.all)?;
+        if let Some(synthetic) = synthetic_part(&data)? {
+            // Synthetic rows have the ids after `data.all`'s: their logits follow.
+            let extra = teacher_logits(&frozen, &synthetic)?;
+            logits = Tensor::cat(vec![logits, extra], 0);
+        }
         let test = teacher_logits(&frozen, &data.test)?;
         let [n, _] = test.dims();
         let teacher_test =
@@ -158,7 +166,21 @@ impl StudyContext {
     pub fn run(&self, spec: &RunSpec, device: &Device) -> Result<RunResult> {
         let started = Instant::now();
         let (labeled, transfer) = split_labels(&self.data.train, spec.labels, spec.seed)?;
+        let synthetic = match (&self.data.synthetic_train, spec.method) {
+            (Some(rows), Method::Kd | Method::KdTransfer) if spec.labels == Labels::All => {
+                Some(rows)
+            }
+            (Some(_), Method::Kd | Method::KdTransfer) => bail!(
+                "[data] synthetic: its rows are made from every labelled training row, so a \
+                 study run with fewer labels ({:?}) would learn from the hidden ones; remove \
+                 `synthetic` or the label budgets",
+                spec.labels
+            ),
+            _ => None,
+        };
         let rows = match (spec.method, &transfer) {
+            // Every label plus the synthetic transfer set, labelled by the teacher only.
+            (Method::Kd, _) if synthetic.is_some() => synthetic.expect("matched"),
             (Method::KdTransfer, Some(t)) => t,
             (Method::KdTransfer, None) => bail!(
                 "kd+transfer needs rows without labels: labeled_per_class or labeled_fraction, \
@@ -187,6 +209,8 @@ impl StudyContext {
         let c = self.data.num_classes();
         let labels = self.data.test.labels_host();
         let agreement_with_teacher = self.agreement_with_teacher(&probs);
+        // Timed after training, with nothing else running.
+        let latency_us = measure::host_latency_us(&out.last, &self.data.test);
         Ok(RunResult {
             spec: spec.clone(),
             n_labeled: labeled.len(),
@@ -196,6 +220,10 @@ impl StudyContext {
             accuracy: accuracy(&probs, c, labels)?,
             ece: expected_calibration_error(&probs, c, labels, BINS)?,
             agreement_with_teacher,
+            student: measure::student_name(&model_spec, self.data.num_features(), c),
+            roc_auc: measure::test_roc_auc(&self.data, &probs),
+            log_loss: Some(measure::test_log_loss(&self.data, &probs)?),
+            latency_us,
             seconds: started.elapsed().as_secs_f64(),
             reliability: reliability_bins(&probs, c, labels, BINS)?,
             context: self.context.clone(),
@@ -292,6 +320,28 @@ fn with_temperature(terms: &[LossTerm], t: f64) -> Vec<LossTerm> {
             term
         })
         .collect()
+}
+
+/// The synthetic rows of `data` (`[data] synthetic`) alone, in id order; their ids must
+/// follow `data.all`'s, as the precomputed logits are looked up by id.
+fn synthetic_part(data: &Prepared) -> Result<Option<dark_knowledge_data::Dataset>> {
+    let Some(extended) = &data.synthetic_train else {
+        return Ok(None);
+    };
+    let n = data.all.len();
+    let positions: Vec<usize> = (0..extended.len())
+        .filter(|&p| extended.row_ids()[p] >= n)
+        .collect();
+    let part = extended.subset(&positions)?;
+    if part
+        .row_ids()
+        .iter()
+        .enumerate()
+        .any(|(i, &id)| id != n + i)
+    {
+        bail!("internal: synthetic row ids do not follow the data's rows");
+    }
+    Ok(Some(part))
 }
 
 /// The teacher's logits over every row of `data`, in order.

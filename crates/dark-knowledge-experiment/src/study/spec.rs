@@ -125,6 +125,20 @@ pub struct RunResult {
     pub ece: f64,
     /// Fraction of test rows where it predicts the teacher's class.
     pub agreement_with_teacher: f64,
+    /// The student, e.g. `MLP 71-8-2`, or `linear (MLP 71-2)` for an MLP with no hidden
+    /// layer (a logistic regression).
+    #[serde(default)]
+    pub student: String,
+    /// Test ROC-AUC of the positive-class probability (binary targets only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roc_auc: Option<f64>,
+    /// Test log-loss (mean negative log-likelihood of the label).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_loss: Option<f64>,
+    /// Batch-1 latency in µs on the host path, measured after training: see
+    /// [`super::measure::host_latency_us`]. `None` for a student not scored on that path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_us: Option<f64>,
     /// Wall-clock seconds of training and evaluation.
     pub seconds: f64,
     /// Its reliability diagram's bins.

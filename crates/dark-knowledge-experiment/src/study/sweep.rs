@@ -8,26 +8,32 @@
 //! temperature = [2.0, 4.0, 8.0]
 //! kd_weight = [0.9]                 # cross-entropy weight = 1 − kd_weight, or by name:
 //! # weights = [{ ce = 0.1, kd = 0.9 }, { ce = 0.5, kd = 0.5 }]   # any [[loss]] term names
-//! student_hidden = [[32], [64]]     # MLP students
+//! student_hidden = [[], [8], [32]]  # MLP students; [] = linear (a logistic regression)
 //! labeled_per_class = [60, 600]     # or labeled_fraction = [0.01, 0.1]; all labels if absent
 //! steps = 2000                      # optimizer steps per run (default: the student's epochs
 //!                                   # over the whole training split)
+//! tolerance = 0.005                 # pick: the smallest student within this of the best
 //! ```
+//!
+//! With several student sizes the summary also names the smallest student whose mean test
+//! ROC-AUC (accuracy for more than two classes) is within `tolerance` of the best size's,
+//! and plots the metric against batch-1 latency ([`super::sizes`]).
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::bail;
 use crate::error::{Context, Result};
-use dark_knowledge_models::ModelSpec;
-use dark_knowledge_train::TrainerConfig;
 use serde::{Deserialize, Serialize};
 
-use super::{
-    Labels, Method, RunSpec, StudyContext, check_budgets, describe_weights, run_all, write_results,
-};
+use super::aggregate::write_results_with;
+use super::{Labels, Method, RunSpec, StudyContext, check_budgets, describe_weights, run_all};
 use crate::experiment::Experiment;
 use crate::run::prepare_experiment;
+
+mod axes;
+
+use axes::{hidden_axis, label_axis, or, temperature_axis, term_weight_axis, tolerance};
 
 /// The grid of a sweep. Every list left out takes the base experiment's value.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -49,7 +55,8 @@ pub struct SweepGrid {
     /// default), or `ce` and `kd` for the classic loss; a term not named keeps its weight.
     #[serde(default)]
     pub weights: Vec<BTreeMap<String, f64>>,
-    /// Hidden sizes of MLP students.
+    /// Hidden sizes of MLP students; `[]` is a linear student (no hidden layer: a
+    /// multinomial logistic regression, distilled like any other student).
     #[serde(default)]
     pub student_hidden: Vec<Vec<usize>>,
     /// Labels kept per class (the rest become a transfer set).
@@ -61,6 +68,10 @@ pub struct SweepGrid {
     /// Optimizer steps per run.
     #[serde(default)]
     pub steps: Option<usize>,
+    /// With several student sizes: the summary names the smallest student whose mean test
+    /// metric is at least the best size's minus this; 0.005 when absent.
+    #[serde(default)]
+    pub tolerance: Option<f64>,
 }
 
 /// Reads a sweep file: the experiment and its grid.
@@ -122,7 +133,7 @@ struct Axes {
 
 impl Axes {
     /// The axes of `grid` over `experiment`, checked in this order: the loss weights, the
-    /// labels, the temperatures, `kd_weight`, the student sizes, the steps.
+    /// labels, the temperatures, `kd_weight`, the student sizes, the tolerance, the steps.
     fn of(experiment: &Experiment, grid: &SweepGrid) -> Result<Self> {
         let base = experiment.student_trainer();
         let term_weights = term_weight_axis(&base, grid)?;
@@ -142,6 +153,7 @@ impl Axes {
             );
         }
         let hidden = hidden_axis(experiment, grid)?;
+        tolerance(grid)?;
         let steps = match grid.steps {
             Some(0) => bail!("[sweep] steps = 0: allowed: an integer >= 1"),
             Some(s) => s,
@@ -218,8 +230,10 @@ impl Axes {
         term_weights: &Option<BTreeMap<String, f64>>,
     ) -> String {
         let mut setting = label.describe();
-        if let Some(h) = hidden {
-            setting.push_str(&format!(", student {h:?}"));
+        match hidden {
+            Some([]) => setting.push_str(", linear student"),
+            Some(h) => setting.push_str(&format!(", student {h:?}")),
+            None => {}
         }
         if method != Method::Hard {
             if self.temps.len() > 1 {
@@ -236,133 +250,13 @@ impl Axes {
     }
 }
 
-/// The term-weight tables of the grid, checked against the loss's term names (`ce` and
-/// `kd` for the classic loss); `[None]` when the grid sets none.
-fn term_weight_axis(
-    base: &TrainerConfig,
-    grid: &SweepGrid,
-) -> Result<Vec<Option<BTreeMap<String, f64>>>> {
-    if !base.terms.is_empty() && !grid.kd_weight.is_empty() {
-        bail!(
-            "[sweep] kd_weight sets the classic loss's weights (ce = 1 − kd_weight); this \
-             experiment's loss is [[loss]] terms: vary their weights by name with \
-             `weights = [{{ ce = 0.1, kd = 0.9 }}, …]` instead"
-        );
-    }
-    if !grid.kd_weight.is_empty() && !grid.weights.is_empty() {
-        bail!("[sweep] kd_weight and weights both set the loss weights: keep one");
-    }
-    let names = if base.terms.is_empty() {
-        vec!["ce".to_string(), "kd".to_string()]
-    } else {
-        dark_knowledge_train::terms::term_names(&base.terms)?
-    };
-    for table in &grid.weights {
-        crate::ensure!(
-            !table.is_empty(),
-            "[sweep] weights: an empty table sets nothing"
-        );
-        for (name, &w) in table {
-            crate::ensure!(
-                names.contains(name),
-                "[sweep] weights: no loss term named `{name}`; the terms are {}",
-                names.join(", ")
-            );
-            crate::ensure!(
-                w.is_finite() && w >= 0.0,
-                "[sweep] weights: {name} = {w}: allowed: a number >= 0"
-            );
-        }
-    }
-    Ok(if grid.weights.is_empty() {
-        vec![None]
-    } else {
-        grid.weights.iter().cloned().map(Some).collect()
-    })
-}
-
-/// The label budgets of the grid, checked: labels kept per class, then fractions; all
-/// labels when the grid sets neither.
-fn label_axis(grid: &SweepGrid) -> Result<Vec<Labels>> {
-    for &n in &grid.labeled_per_class {
-        crate::ensure!(
-            n >= 1,
-            "[sweep] labeled_per_class {n}: allowed: an integer >= 1"
-        );
-    }
-    for &f in &grid.labeled_fraction {
-        crate::ensure!(
-            f > 0.0 && f <= 1.0,
-            "[sweep] labeled_fraction {f}: allowed: a fraction in (0, 1]"
-        );
-    }
-    let mut labels: Vec<Labels> = grid
-        .labeled_per_class
-        .iter()
-        .map(|&n| Labels::PerClass(n))
-        .collect();
-    labels.extend(grid.labeled_fraction.iter().map(|&f| Labels::Fraction(f)));
-    if labels.is_empty() {
-        labels.push(Labels::All);
-    }
-    Ok(labels)
-}
-
-/// The temperatures of the grid, checked, and whether `[[loss]]` terms keep their own
-/// temperatures (they do unless the grid sets one).
-fn temperature_axis(base: &TrainerConfig, grid: &SweepGrid) -> Result<(Vec<f64>, bool)> {
-    let keep_term_temperatures = !base.terms.is_empty() && grid.temperature.is_empty();
-    let own_temperature = base
-        .terms
-        .iter()
-        .find_map(|t| t.temperature_at(1, 1))
-        .unwrap_or(base.loss.temperature);
-    let temps = if keep_term_temperatures {
-        vec![own_temperature]
-    } else {
-        or(&grid.temperature, base.loss.temperature)
-    };
-    for &t in &temps {
-        crate::ensure!(
-            t.is_finite() && t > 0.0,
-            "[sweep] temperature {t}: allowed: a number > 0"
-        );
-    }
-    Ok((temps, keep_term_temperatures))
-}
-
-/// The student hidden sizes of the grid, checked (MLP students only); `[None]`, the
-/// experiment's student, when the grid sets none.
-fn hidden_axis(experiment: &Experiment, grid: &SweepGrid) -> Result<Vec<Option<Vec<usize>>>> {
-    if grid.student_hidden.is_empty() {
-        return Ok(vec![None]);
-    }
-    if !matches!(experiment.student.model, ModelSpec::Mlp { .. }) {
-        bail!("[sweep] student_hidden varies MLP students; the experiment's student is not an MLP");
-    }
-    for h in &grid.student_hidden {
-        crate::ensure!(
-            !h.is_empty() && h.iter().all(|&v| v > 0),
-            "[sweep] student_hidden {h:?}: allowed: one or more sizes >= 1"
-        );
-    }
-    Ok(grid.student_hidden.iter().cloned().map(Some).collect())
-}
-
-fn or<T: Copy>(list: &[T], default: T) -> Vec<T> {
-    if list.is_empty() {
-        vec![default]
-    } else {
-        list.to_vec()
-    }
-}
-
 /// `sweep`: runs the grid of `path` (resuming a previous run of it), writes the summary.
 pub fn sweep(
     path: &Path,
     checkpoints: &crate::experiment::ResumeOptions,
 ) -> Result<super::StudyOutcome> {
     let (mut experiment, grid) = load(path)?;
+    let tolerance = tolerance(&grid)?;
     checkpoints.apply(&mut experiment);
     crate::run::check_output_folder(&experiment.output_dir)?;
     let (device, data) = prepare_experiment(&experiment)?;
@@ -383,7 +277,19 @@ pub fn sweep(
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "sweep".into());
-    let rows = write_results(&out, &name, &results)?;
+    let rows = write_results_with(&out, &name, &results, tolerance)?;
+    if let Some(s) = super::sizes::summarize(&rows, tolerance) {
+        log::info!(
+            "sweep: the smallest student within {tolerance} of the best mean test {}: {} ({:.4}; \
+             best {} {:.4}); see {}",
+            s.metric.name(),
+            s.pick.student,
+            s.pick.mean_metric,
+            s.best.student,
+            s.best.mean_metric,
+            out.join("results.md").display()
+        );
+    }
     Ok(super::StudyOutcome {
         name,
         runs: results,
@@ -392,163 +298,4 @@ pub fn sweep(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The example sweep file: its experiment and grid.
-    fn example_sweep() -> (Experiment, SweepGrid) {
-        let path = Path::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../examples/experiments/sweep-churn.toml"
-        ));
-        load(path).unwrap()
-    }
-
-    /// `experiment` with its loss given as `[[loss]]` terms.
-    fn with_loss_terms(experiment: &Experiment) -> Experiment {
-        let mut with_terms = experiment.clone();
-        with_terms.loss = vec![
-            dark_knowledge_train::LossTerm::ce(0.5),
-            dark_knowledge_train::LossTerm::kd(0.5, 2.0),
-        ];
-        with_terms
-    }
-
-    #[test]
-    fn the_example_sweep_expands_to_its_grid() {
-        let (experiment, grid) = example_sweep();
-        let specs = expand(&experiment, &grid, false).unwrap();
-        // 2 label fractions × 3 student sizes × (hard + 3 kd + 3 kd+transfer) × 3 seeds.
-        assert_eq!(specs.len(), 2 * 3 * 7 * 3);
-        assert!(specs.iter().all(|s| s.steps == 2000));
-        let hard: Vec<_> = specs.iter().filter(|s| s.method == Method::Hard).collect();
-        assert_eq!(hard.len(), 2 * 3 * 3);
-        let ids: std::collections::BTreeSet<_> = specs.iter().map(RunSpec::id).collect();
-        assert_eq!(ids.len(), specs.len());
-    }
-
-    #[test]
-    fn bad_grids_are_errors_naming_the_key() {
-        let (experiment, grid) = example_sweep();
-        for (bad, key) in [
-            (
-                SweepGrid {
-                    temperature: vec![0.0],
-                    ..grid.clone()
-                },
-                "temperature",
-            ),
-            (
-                SweepGrid {
-                    kd_weight: vec![1.5],
-                    ..grid.clone()
-                },
-                "kd_weight",
-            ),
-            (
-                SweepGrid {
-                    steps: Some(0),
-                    ..grid.clone()
-                },
-                "steps",
-            ),
-            (
-                SweepGrid {
-                    student_hidden: vec![vec![]],
-                    ..grid.clone()
-                },
-                "student_hidden",
-            ),
-            (
-                SweepGrid {
-                    labeled_per_class: vec![0],
-                    ..grid.clone()
-                },
-                "labeled_per_class 0",
-            ),
-            (
-                SweepGrid {
-                    labeled_fraction: vec![1.5],
-                    ..grid.clone()
-                },
-                "labeled_fraction 1.5",
-            ),
-        ] {
-            let err = expand(&experiment, &bad, false).unwrap_err().to_string();
-            assert!(err.contains(key), "{err}");
-        }
-        let err = toml::from_str::<SweepGrid>("temperatures = [2.0]")
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("temperatures"), "{err}");
-    }
-
-    #[test]
-    fn kd_weight_is_refused_with_loss_terms() {
-        let (experiment, grid) = example_sweep();
-        // kd_weight is the classic loss's; with [[loss]] terms it would change nothing.
-        let with_terms = with_loss_terms(&experiment);
-        let err = expand(&with_terms, &grid, false).unwrap_err().to_string();
-        assert!(
-            err.contains("kd_weight") && err.contains("[[loss]]"),
-            "{err}"
-        );
-        let no_weights = SweepGrid {
-            kd_weight: vec![],
-            ..grid.clone()
-        };
-        assert!(expand(&with_terms, &no_weights, false).is_ok());
-    }
-
-    #[test]
-    fn term_weights_are_checked_against_the_term_names() {
-        let (experiment, grid) = example_sweep();
-        let with_terms = with_loss_terms(&experiment);
-        let no_weights = SweepGrid {
-            kd_weight: vec![],
-            ..grid.clone()
-        };
-        // Term weights by name instead of kd_weight: checked against the terms' names.
-        let table = |pairs: &[(&str, f64)]| -> BTreeMap<String, f64> {
-            pairs.iter().map(|(n, v)| (n.to_string(), *v)).collect()
-        };
-        for (weights, key) in [
-            (
-                vec![table(&[("kd", 0.5), ("hint", 1.0)])],
-                "no loss term named `hint`",
-            ),
-            (vec![table(&[("kd", -1.0)])], "kd = -1"),
-            (vec![BTreeMap::new()], "empty table"),
-        ] {
-            let bad = SweepGrid {
-                weights,
-                ..no_weights.clone()
-            };
-            let err = expand(&with_terms, &bad, false).unwrap_err().to_string();
-            assert!(err.contains(key), "{err}");
-        }
-        let both = SweepGrid {
-            weights: vec![table(&[("kd", 0.5)])],
-            ..grid.clone()
-        };
-        let err = expand(&experiment, &both, false).unwrap_err().to_string();
-        assert!(err.contains("keep one"), "{err}");
-        let two = SweepGrid {
-            weights: vec![table(&[("ce", 0.1), ("kd", 0.9)]), table(&[("kd", 0.5)])],
-            ..no_weights.clone()
-        };
-        let specs = expand(&with_terms, &two, false).unwrap();
-        let one = expand(&with_terms, &no_weights, false).unwrap();
-        let hard = |s: &[RunSpec]| s.iter().filter(|r| r.method == Method::Hard).count();
-        // Every distillation run twice, once per table; `hard` once.
-        assert_eq!(specs.len() - hard(&specs), 2 * (one.len() - hard(&one)));
-        assert_eq!(hard(&specs), hard(&one));
-        let ids: std::collections::BTreeSet<_> = specs.iter().map(RunSpec::id).collect();
-        assert_eq!(ids.len(), specs.len());
-        assert!(
-            specs
-                .iter()
-                .any(|s| s.setting.contains("ce = 0.1 kd = 0.9"))
-        );
-    }
-}
+mod tests;
