@@ -30,7 +30,9 @@ pub struct Experiment {
     pub output_dir: PathBuf,
     /// Where the data comes from and how it is split.
     pub data: DataConfig,
-    /// The teacher.
+    /// The teacher: a `[teacher]` table, or `teacher = "auto"` (the same as `[teacher]
+    /// model = "auto"` with default training settings).
+    #[serde(deserialize_with = "teacher_section")]
     pub teacher: TeacherSection,
     /// The student(s).
     pub student: StudentSection,
@@ -262,6 +264,25 @@ pub struct TeacherSection {
     /// Training settings (the `loss` table is not used: a teacher learns from labels).
     #[serde(default)]
     pub train: TrainerConfig,
+}
+
+/// `teacher`: `"auto"` or a `[teacher]` table.
+fn teacher_section<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<TeacherSection, D::Error> {
+    use serde::de::Error as _;
+    match toml::Value::deserialize(d)? {
+        toml::Value::String(name) if name == "auto" => Ok(TeacherSection {
+            model: ModelSpec::auto(),
+            weight: 1.0,
+            combine: Combine::default(),
+            train: TrainerConfig::default(),
+        }),
+        toml::Value::String(name) => Err(D::Error::custom(format!(
+            "teacher = {name:?}: expected \"auto\" or a [teacher] table"
+        ))),
+        value => value.try_into().map_err(D::Error::custom),
+    }
 }
 
 /// `[teacher] model`: `"auto"` or a model table.

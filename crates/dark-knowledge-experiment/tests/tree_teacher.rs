@@ -165,6 +165,16 @@ fn a_network_teacher_gets_a_trees_peer_and_trees_cannot_be_quantized_or_a_studen
     .unwrap_err()
     .to_string();
     assert!(bad.contains("teacher kind"), "{bad}");
+    // `teacher = "auto"` is the short form of `[teacher] model = "auto"`.
+    let short = Experiment::from_toml(&format!(
+        "output_dir = {out:?}\nteacher = \"auto\"\n[data]\nsource = \"churn\"\n\
+         [student]\nmodel = {{ kind = \"mlp\", hidden_sizes = [] }}\n"
+    ))
+    .unwrap();
+    assert_eq!(
+        short.teacher.model,
+        dark_knowledge_models::ModelSpec::auto()
+    );
     let bad = Experiment::from_toml(
         "[data]\nsource = \"churn\"\n[teacher]\nmodel = \"best\"\n[student]\nmodel = { kind = \"mlp\", hidden_sizes = [] }\n",
     )

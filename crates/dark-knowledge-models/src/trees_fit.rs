@@ -184,24 +184,7 @@ impl GbdtConfig {
         let train = forust_ml::Matrix::new(x_train, y_train.len(), num_features);
         let valid = forust_ml::Matrix::new(x_valid, y_valid.len(), num_features);
         let (w_train, w_valid) = (vec![1.0; y_train.len()], vec![1.0; y_valid.len()]);
-        let mut booster = forust_ml::GradientBooster::default()
-            .set_iterations(self.max_trees)
-            .set_learning_rate(self.learning_rate as f32)
-            .set_max_depth(self.max_depth)
-            .set_l2(self.l2 as f32)
-            .set_min_leaf_weight(self.min_leaf_weight as f32)
-            .set_nbins(self.bins as u16)
-            .set_subsample(self.subsample as f32)
-            .set_sample_method(if self.subsample < 1.0 {
-                forust_ml::sampler::SampleMethod::Random
-            } else {
-                forust_ml::sampler::SampleMethod::None
-            })
-            .set_seed(seed)
-            .set_parallel(false)
-            .set_initialize_base_score(true)
-            .set_evaluation_metric(Some(forust_ml::metric::Metric::LogLoss))
-            .set_early_stopping_rounds(Some(self.early_stopping_rounds));
+        let mut booster = self.booster(seed);
         booster
             .fit(
                 &train,
@@ -218,6 +201,32 @@ impl GbdtConfig {
             base_score: booster.base_score,
             trees: booster.trees[..kept].iter().map(convert_tree).collect(),
         })
+    }
+}
+
+impl GbdtConfig {
+    /// The unfitted booster of these settings: log-loss, early stopping on the last
+    /// evaluation set, single-threaded.
+    pub(crate) fn booster(&self, seed: u64) -> forust_ml::GradientBooster {
+        let sampling = if self.subsample < 1.0 {
+            forust_ml::sampler::SampleMethod::Random
+        } else {
+            forust_ml::sampler::SampleMethod::None
+        };
+        forust_ml::GradientBooster::default()
+            .set_iterations(self.max_trees)
+            .set_learning_rate(self.learning_rate as f32)
+            .set_max_depth(self.max_depth)
+            .set_l2(self.l2 as f32)
+            .set_min_leaf_weight(self.min_leaf_weight as f32)
+            .set_nbins(self.bins as u16)
+            .set_subsample(self.subsample as f32)
+            .set_sample_method(sampling)
+            .set_seed(seed)
+            .set_parallel(false)
+            .set_initialize_base_score(true)
+            .set_evaluation_metric(Some(forust_ml::metric::Metric::LogLoss))
+            .set_early_stopping_rounds(Some(self.early_stopping_rounds))
     }
 }
 

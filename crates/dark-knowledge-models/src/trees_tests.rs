@@ -223,19 +223,8 @@ fn our_trees_score_exactly_as_the_fitting_crate_predicts() {
     let m = forust_ml::Matrix::new(&cols, y.len(), 3);
     let yf: Vec<f64> = y.iter().map(|&l| l as f64).collect();
     let w = vec![1.0; y.len()];
-    let mut b = forust_ml::GradientBooster::default()
-        .set_iterations(config.max_trees)
-        .set_learning_rate(config.learning_rate as f32)
-        .set_max_depth(config.max_depth)
-        .set_l2(config.l2 as f32)
-        .set_min_leaf_weight(config.min_leaf_weight as f32)
-        .set_nbins(config.bins as u16)
-        .set_subsample(config.subsample as f32)
-        .set_seed(5)
-        .set_parallel(false)
-        .set_initialize_base_score(true)
-        .set_evaluation_metric(Some(forust_ml::metric::Metric::LogLoss))
-        .set_early_stopping_rounds(Some(config.early_stopping_rounds));
+    // The same booster fitted directly: our conversion must score as it predicts.
+    let mut b = config.booster(5);
     let mv = forust_ml::Matrix::new(&cols, y.len(), 3);
     b.fit(&m, &yf, &w, Some(vec![(mv, &yf, &w)])).unwrap();
     let expected = b.predict(&m, false);

@@ -307,6 +307,21 @@ fn pm(m: Option<MeanStd>, digits: usize) -> String {
     )
 }
 
+/// ROC-AUC, log-loss (4 digits) and accuracy in % (2 digits) as table cells.
+fn figure_cells(roc_auc: Option<MeanStd>, log_loss: MeanStd, accuracy: MeanStd) -> String {
+    let percent = MeanStd {
+        mean: accuracy.mean * 100.0,
+        std: accuracy.std * 100.0,
+        ..accuracy
+    };
+    format!(
+        "{} | {} | {}",
+        pm(roc_auc, 4),
+        pm(Some(log_loss), 4),
+        pm(Some(percent), 2)
+    )
+}
+
 impl Replication {
     /// The tables of `replication.md`.
     pub fn markdown(&self) -> String {
@@ -323,20 +338,8 @@ impl Replication {
         );
         let _ = writeln!(s, "|---|---:|---:|---:|---:|");
         for m in &self.models {
-            let acc = MeanStd {
-                mean: m.accuracy.mean * 100.0,
-                std: m.accuracy.std * 100.0,
-                ..m.accuracy
-            };
-            let _ = writeln!(
-                s,
-                "| {} | {} | {} | {} | {} |",
-                m.role,
-                pm(m.roc_auc, 4),
-                pm(Some(m.log_loss), 4),
-                pm(Some(acc), 2),
-                m.parameters
-            );
+            let cells = figure_cells(m.roc_auc, m.log_loss, m.accuracy);
+            let _ = writeln!(s, "| {} | {cells} | {} |", m.role, m.parameters);
         }
         let _ = writeln!(
             s,
@@ -352,21 +355,8 @@ impl Replication {
         );
         let _ = writeln!(s, "|---|---:|---:|---:|---:|");
         for p in &self.paired {
-            let acc = MeanStd {
-                mean: p.accuracy.mean * 100.0,
-                std: p.accuracy.std * 100.0,
-                ..p.accuracy
-            };
-            let _ = writeln!(
-                s,
-                "| {} | {} | {} | {} | {}/{} |",
-                p.other,
-                pm(p.roc_auc, 4),
-                pm(Some(p.log_loss), 4),
-                pm(Some(acc), 2),
-                p.wins,
-                p.accuracy.n
-            );
+            let cells = figure_cells(p.roc_auc, p.log_loss, p.accuracy);
+            let _ = writeln!(s, "| {} | {cells} | {}/{} |", p.other, p.wins, p.accuracy.n);
         }
         let total: f64 = self.seeds.iter().map(|r| r.seconds).sum();
         let _ = writeln!(s, "\nWall time of the pipelines run here: {total:.0} s.");
