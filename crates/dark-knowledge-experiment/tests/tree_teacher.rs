@@ -219,3 +219,20 @@ fn predict_scores_new_rows_with_a_tree_teacher_as_its_trees_say() {
         assert_eq!(got, want, "a={a} b={b}: {p:?}");
     }
 }
+
+#[test]
+fn the_tabular_example_file_is_the_documented_recipe() {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/experiments/tabular.toml");
+    let e = Experiment::load(&path).unwrap();
+    assert_eq!(e.teacher.model, dark_knowledge_models::ModelSpec::auto());
+    let synthetic = e.data.synthetic.as_ref().expect("a synthetic transfer set");
+    assert_eq!(synthetic.multiple, 4.0);
+    assert!(e.student.logistic && e.student.trees && e.student.baseline);
+    let loss = &e.student.train.loss;
+    assert_eq!(
+        (loss.temperature, loss.ce_weight, loss.kd_weight),
+        (1.0, 0.5, 0.5)
+    );
+    assert!(e.data.path.as_ref().unwrap().exists(), "{:?}", e.data.path);
+}

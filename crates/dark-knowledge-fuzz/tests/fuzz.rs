@@ -1,7 +1,7 @@
 //! Every fuzz target for a bounded time, and every regression input replayed.
 //!
 //! `DARK_KNOWLEDGE_FUZZ_SECONDS` sets the wall time per target (default 20); two targets run
-//! at once, so the whole test takes about 13 targets × seconds / 2 (~130 s by default).
+//! at once, so the whole test takes about 14 targets × seconds / 2 (~140 s by default).
 //! `DARK_KNOWLEDGE_FUZZ_SEED` sets the mutation seed (default 0).
 
 use std::path::PathBuf;

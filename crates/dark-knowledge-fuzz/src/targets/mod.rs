@@ -69,6 +69,11 @@ pub const ALL: &[Target] = &[
         make: model::model_q8,
     },
     Target {
+        name: "model-trees",
+        about: "trees.json, boosted trees (valid model.json beside it): load_saved_model",
+        make: model::model_trees,
+    },
+    Target {
         name: "checkpoint",
         about: "a training checkpoint, resumed by Trainer::resuming().fit",
         make: checkpoint::checkpoint,

@@ -1,13 +1,14 @@
-//! Saved models (`load_saved_model`): `model.json` beside `model.bpk` (float weights) or
-//! `model.q8` (int8 weights). Each target mutates one of the three files; the others are
-//! valid files of the same model.
+//! Saved models (`load_saved_model`): `model.json` beside `model.bpk` (float weights),
+//! `model.q8` (int8 weights) or `trees.json` (boosted trees). Each target mutates one of the
+//! files; the others are valid files of the same model.
 
 use std::path::{Path, PathBuf};
 
 use burn::tensor::{Device, Tensor};
 use dark_knowledge_core::Classifier;
 use dark_knowledge_models::{
-    AnyModel, ModelInfo, ModelSpec, WeightFormat, load_saved_model, quantize_int8, save_saved_model,
+    AnyModel, GbdtConfig, LabeledRows, ModelInfo, ModelSpec, TREES_FILE, TreeModel, WeightFormat,
+    load_saved_model, quantize_int8, save_saved_model,
 };
 
 use crate::{Harness, Outcome, check};
@@ -21,6 +22,7 @@ enum File {
     Json,
     Bpk,
     Q8,
+    Trees,
 }
 
 pub(crate) struct Model {
@@ -64,6 +66,38 @@ fn saved_files(scratch: &Path, device: &Device) -> [(PathBuf, WeightFormat); 2] 
     out
 }
 
+/// Fits small boosted trees (5 features, 3 classes) and saves them into `dir`.
+fn saved_trees(dir: &Path) {
+    let features: Vec<f32> = (0..300).map(|i| ((i * 37) % 101) as f32 / 101.0).collect();
+    let labels: Vec<usize> = features
+        .chunks(5)
+        .map(|r| usize::from(r[0] > 0.3) + usize::from(r[1] > 0.6))
+        .collect();
+    let rows = LabeledRows {
+        features: &features,
+        labels: &labels,
+    };
+    let config = GbdtConfig {
+        max_depth: 3,
+        max_trees: 20,
+        ..GbdtConfig::default()
+    };
+    let trees = config.fit(rows, rows, 5, 3, 7).expect("seed trees fit");
+    let spec = ModelSpec::Gbdt(config);
+    let info = ModelInfo {
+        role: "teacher".into(),
+        description: trees.describe(),
+        spec,
+        num_features: 5,
+        class_names: vec!["a".into(), "b".into(), "c".into()],
+        weights: WeightFormat::Float32,
+        source: None,
+    };
+    let model = AnyModel::Trees(TreeModel::new(trees).expect("valid seed trees"));
+    std::fs::create_dir_all(dir).expect("seed folder");
+    save_saved_model(dir, &info, &model).expect("seed trees saved");
+}
+
 fn make(scratch: &Path, file: File) -> Box<dyn Harness> {
     let device = Device::flex();
     let [(float, _), (int8, _)] = saved_files(scratch, &device);
@@ -89,6 +123,12 @@ fn make(scratch: &Path, file: File) -> Box<dyn Harness> {
         File::Q8 => {
             copy(&int8, "model.json");
             vec![read(int8.join("model.q8"))]
+        }
+        File::Trees => {
+            let trees = scratch.join("trees");
+            saved_trees(&trees);
+            copy(&trees, "model.json");
+            vec![read(trees.join(TREES_FILE))]
         }
     };
     Box::new(Model {
@@ -136,6 +176,7 @@ impl Harness for Model {
             File::Json => "model.json",
             File::Bpk => "model.bpk",
             File::Q8 => "model.q8",
+            File::Trees => TREES_FILE,
         };
         if let Err(e) = std::fs::write(self.dir.join(name), input) {
             return Outcome::Violation(format!("cannot write the scratch file: {e}"));
@@ -159,6 +200,11 @@ pub(crate) fn model_json(scratch: &Path) -> Box<dyn Harness> {
 /// Builds the `model-bpk` harness.
 pub(crate) fn model_bpk(scratch: &Path) -> Box<dyn Harness> {
     make(scratch, File::Bpk)
+}
+
+/// Builds the `model-trees` harness.
+pub(crate) fn model_trees(scratch: &Path) -> Box<dyn Harness> {
+    make(scratch, File::Trees)
 }
 
 /// Builds the `model-q8` harness.
