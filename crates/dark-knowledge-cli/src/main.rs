@@ -12,6 +12,7 @@
 //!   many runs over seeds and settings, summarised as mean ± std.
 
 mod args;
+mod lm;
 mod log_lines;
 mod out;
 
@@ -216,6 +217,23 @@ fn run_cli(cli: Cli) -> Result<()> {
             outln!("{}", replication.markdown());
             Ok(())
         }
+        Command::LmStudy {
+            out,
+            fortunes,
+            text,
+            reduced,
+            seeds,
+            config,
+            device,
+        } => lm::lm_study(lm::LmStudyArgs {
+            out,
+            fortunes,
+            text,
+            reduced,
+            seeds,
+            config,
+            device,
+        }),
         Command::Reproduce(options) => {
             let outcome = study::reproduce::reproduce(&options)?;
             outln!("{}", outcome.markdown());

@@ -49,6 +49,9 @@ pub enum Error {
     /// Scoring records with a saved model failed.
     #[error(transparent)]
     Infer(#[from] dark_knowledge_infer::Error),
+    /// Language-model distillation (corpus, tokenizer, token cache, training) failed.
+    #[error(transparent)]
+    Text(#[from] dark_knowledge_text::Error),
     /// A file could not be read or written.
     #[error(transparent)]
     Io(#[from] std::io::Error),

@@ -34,6 +34,8 @@
 //! - [`data`]: datasets as device tensors, splits, synthetic tasks;
 //! - [`models`]: the reference MLP and CNN;
 //! - [`train`]: the trainer, and [`train::learner`] for burn-train's `Learner`;
+//! - [`text`]: distilling language models — token-level losses, a causal transformer, top-k
+//!   token caches, on-policy and sequence-level KD, the study;
 //! - [`infer`]: scoring records with a saved model and its preprocessing;
 //! - [`eval`]: metrics, the comparison report, plots;
 //! - [`workflow`]: everything the `dark-knowledge` command does — experiment files, data
@@ -76,6 +78,7 @@ pub use dark_knowledge_eval as eval;
 pub use dark_knowledge_experiment as workflow;
 pub use dark_knowledge_infer as infer;
 pub use dark_knowledge_models as models;
+pub use dark_knowledge_text as text;
 pub use dark_knowledge_train as train;
 
 /// Reliability: checksum manifests (`CHECKSUMS`), atomic and direct outputs, the run
@@ -178,6 +181,17 @@ pub mod guide_campaigns {}
 /// peers, the recipe and `replicate`; its code blocks are compiled and run.
 #[doc = include_str!("../../../docs/tabular.md")]
 pub mod guide_tabular {}
+
+/// The guide's language-model page (`docs/text.md`): token-level losses, the causal
+/// transformer, the top-k token cache, on-policy and sequence-level KD, the study; its code
+/// blocks are compiled.
+#[doc = include_str!("../../../docs/text.md")]
+pub mod guide_text {}
+
+/// The guide's token-cache page (`docs/token-cache.md`): the file layout a Python teacher
+/// writes.
+#[doc = include_str!("../../../docs/token-cache.md")]
+pub mod guide_token_cache {}
 
 /// The guide's drift page (`docs/drift.md`); its code blocks are compiled.
 #[doc = include_str!("../../../docs/drift.md")]

@@ -8,6 +8,7 @@ mod logits;
 mod model;
 mod store;
 mod tabular;
+mod token_cache;
 
 use crate::Target;
 
@@ -47,6 +48,11 @@ pub const ALL: &[Target] = &[
         name: "cache",
         about: "a teacher-logit cache: TeacherCache::open, dense_row, topk_row, rows",
         make: cache::cache,
+    },
+    Target {
+        name: "token-cache",
+        about: "a top-k token-logit cache (safetensors): TokenLogitCache::open, get, to_full_logits",
+        make: token_cache::token_cache,
     },
     Target {
         name: "store",
