@@ -210,13 +210,22 @@ impl LmStudyConfig {
 /// the batches on-policy: `prompt_len` tokens of data, `new_tokens` of the student's samples);
 /// forward KL from a top-8 teacher cache; sequence-level KD (cross-entropy on
 /// `transfer_windows` windows of sampled teacher text, each continuing `prompt_len` tokens of
-/// a training window).
+/// a training window); and reverse KL and GKD again, each half and half with cross-entropy
+/// (`reverse_kl_ce`, `gkd_ce`: the mode-seeking divergences alone lower bits per character
+/// less than cross-entropy does).
 pub fn standard_arms(
     prompt_len: usize,
     new_tokens: usize,
     transfer_windows: usize,
 ) -> Vec<StudyArm> {
     let kd = |d| LmObjective::distill(0.0, 1.0, TokenKdConfig::new(d));
+    let half = |d| LmObjective::distill(0.5, 0.5, TokenKdConfig::new(d));
+    let on_policy = OnPolicyConfig {
+        fraction: 0.5,
+        prompt_len,
+        new_tokens,
+        temperature: 1.0,
+    };
     let arm = |name: &str, objective| StudyArm {
         name: name.into(),
         objective,
@@ -229,12 +238,7 @@ pub fn standard_arms(
         arm("reverse_kl", kd(TokenDivergence::ReverseKl)),
         arm(
             "gkd",
-            kd(TokenDivergence::Jsd { beta: 0.5 }).with_on_policy(OnPolicyConfig {
-                fraction: 0.5,
-                prompt_len,
-                new_tokens,
-                temperature: 1.0,
-            }),
+            kd(TokenDivergence::Jsd { beta: 0.5 }).with_on_policy(on_policy),
         ),
         StudyArm {
             cache_k: Some(8),
@@ -252,5 +256,10 @@ pub fn standard_arms(
             }),
             ..arm("sequence_kd", LmObjective::tokens())
         },
+        arm("reverse_kl_ce", half(TokenDivergence::ReverseKl)),
+        arm(
+            "gkd_ce",
+            half(TokenDivergence::Jsd { beta: 0.5 }).with_on_policy(on_policy),
+        ),
     ]
 }

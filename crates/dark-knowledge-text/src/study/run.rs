@@ -14,7 +14,7 @@ use super::summary::LmRunResult;
 use super::{seed_dir, write_json};
 use crate::cache::{TokenCacheMeta, TokenCacheWriter, TokenLogitCache, TokenTopK};
 use crate::corpus::{TextCorpus, TokenWindows};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::{CausalLm, LanguageModel};
 use crate::train::{
     LmObjective, LmTrainer, LmTrainerConfig, TokenTeacher, bits_per_token, teacher_transfer_set,
@@ -55,9 +55,10 @@ fn setup(config: &LmStudyConfig, arm: Option<&StudyArm>) -> serde_json::Value {
     })
 }
 
-/// A result saved by an earlier run with the same settings.
+/// A result saved by an earlier run with the same settings (a file changed since it was
+/// written, or written with other settings, is recomputed).
 fn saved(path: &Path, setup: &serde_json::Value) -> Option<LmRunResult> {
-    let bytes = std::fs::read(path).ok()?;
+    let bytes = dark_knowledge_core::checksums::read_verified(path).ok()?;
     let r: LmRunResult = serde_json::from_slice(&bytes).ok()?;
     (r.setup == *setup).then_some(r)
 }
@@ -88,6 +89,8 @@ pub(crate) fn run_seed(
     progress: bool,
 ) -> Result<Vec<LmRunResult>> {
     let dir = seed_dir(out, seed);
+    // A manifest of every file written here, checked when a teacher or a result is read back.
+    dark_knowledge_core::checksums::track(&dir).map_err(|e| Error::io(&dir, e))?;
     let (teacher, teacher_result) = teacher_of(config, data, seed, &dir, device, progress)?;
     let mut results = vec![teacher_result];
     for arm in &config.arms {
@@ -120,7 +123,8 @@ fn teacher_of(
 ) -> Result<(CausalLm, LmRunResult)> {
     let setup = setup(config, None);
     let result_path = dir.join("teacher.json");
-    let model_path = dir.join("teacher.model");
+    // The weights, with their settings in `teacher-model.json` beside them.
+    let model_path = dir.join("teacher-model.bpk");
     if let Some(r) = saved(&result_path, &setup)
         && let Ok(model) = CausalLm::load(&model_path, device)
     {
