@@ -102,9 +102,10 @@ mod tests {
         let ids = random_ids(batch, seq, vocab, &device);
         let base = model.token_logits(ids.clone());
         for i in 0..seq - 1 {
-            // Replace every id after position i.
-            let tail = random_ids(batch, seq - i - 1, vocab, &device);
-            let tail = (tail + 1).remainder_scalar(vocab as i64);
+            // Replace every id after position i by a different one (shifted by 1..vocab-1).
+            let shift = random_ids(batch, seq - i - 1, vocab - 1, &device) + 1;
+            let tail =
+                (ids.clone().narrow(1, i + 1, seq - i - 1) + shift).remainder_scalar(vocab as i64);
             let changed = Tensor::cat(vec![ids.clone().narrow(1, 0, i + 1), tail], 1);
             let logits = model.token_logits(changed);
             let before = to_vec_f32(base.clone().narrow(1, 0, i + 1));

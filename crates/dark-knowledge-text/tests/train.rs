@@ -22,6 +22,15 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
 const VOCAB: usize = 12;
+
+/// burn's flex generator is one per process: a test that seeds it, then initialises a model,
+/// would get other weights if another test drew from it in between. Every test here takes
+/// this guard first.
+fn exclusive_rng() -> std::sync::MutexGuard<'static, ()> {
+    static RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    RNG.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 const SEQ: usize = 16;
 
 /// Ids of a seeded order-2 Markov chain: each pair of ids has two likely successors, so a
@@ -93,6 +102,7 @@ fn student(device: &Device, seed: u64) -> CausalLm {
 
 #[test]
 fn distilled_student_beats_the_student_from_tokens_at_the_same_budget() {
+    let _rng = exclusive_rng();
     let device = Device::flex();
     let (train, valid, test) = (windows(6000, 1), windows(1500, 2), windows(1500, 3));
     let teacher = trained_teacher(&train, &valid, &device);
@@ -164,6 +174,7 @@ fn write_cache(
 
 #[test]
 fn a_cache_at_k_equal_vocab_trains_the_same_student_as_the_teacher_online() {
+    let _rng = exclusive_rng();
     let device = Device::flex();
     let (train, valid) = (windows(2000, 4), windows(400, 5));
     device.seed(8);
@@ -210,6 +221,7 @@ fn a_cache_at_k_equal_vocab_trains_the_same_student_as_the_teacher_online() {
 
 #[test]
 fn a_top_k_cache_below_vocab_distils_and_refuses_what_it_cannot_serve() {
+    let _rng = exclusive_rng();
     let device = Device::flex();
     let (train, valid, test) = (windows(6000, 1), windows(1500, 2), windows(1500, 3));
     let teacher = trained_teacher(&train, &valid, &device);
@@ -262,6 +274,7 @@ fn a_top_k_cache_below_vocab_distils_and_refuses_what_it_cannot_serve() {
 
 #[test]
 fn on_policy_batches_take_their_share_and_train_the_student() {
+    let _rng = exclusive_rng();
     let device = Device::flex();
     let (train, valid) = (windows(3000, 6), windows(600, 7));
     let teacher = trained_teacher(&train, &valid, &device);
@@ -310,6 +323,7 @@ fn on_policy_batches_take_their_share_and_train_the_student() {
 
 #[test]
 fn sequence_level_kd_trains_on_the_teachers_text() {
+    let _rng = exclusive_rng();
     let device = Device::flex();
     let (train, valid) = (windows(3000, 6), windows(600, 7));
     let teacher = trained_teacher(&train, &valid, &device);
@@ -354,6 +368,7 @@ fn sequence_level_kd_trains_on_the_teachers_text() {
 
 #[test]
 fn hidden_state_term_trains_through_its_projection() {
+    let _rng = exclusive_rng();
     let device = Device::flex();
     let (train, valid) = (windows(2000, 6), windows(400, 7));
     let teacher = trained_teacher(&train, &valid, &device);
@@ -374,6 +389,7 @@ fn hidden_state_term_trains_through_its_projection() {
 
 #[test]
 fn wrong_setups_are_refused_with_clear_errors() {
+    let _rng = exclusive_rng();
     let device = Device::flex();
     let (train, valid) = (windows(500, 1), windows(200, 2));
     let kd = LmObjective::distill(0.0, 1.0, TokenKdConfig::new(TokenDivergence::ForwardKl));

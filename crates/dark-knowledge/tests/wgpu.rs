@@ -227,3 +227,55 @@ fn two_devices_cpu_and_wgpu_match_one_device() {
         "the check separates summing from averaging"
     );
 }
+
+/// A few steps of language-model distillation (forward KL from a teacher network) on
+/// `device`, from the given initial weights: the validation bits per token and the loss.
+fn lm_steps(
+    device: &Device,
+    teacher: dark_knowledge::text::model::CausalLm,
+    student: dark_knowledge::text::model::CausalLm,
+) -> (f64, f64) {
+    use dark_knowledge::text::corpus::TokenWindows;
+    use dark_knowledge::text::loss::{TokenDivergence, TokenKdConfig};
+    use dark_knowledge::text::train::{LmObjective, LmTrainer, LmTrainerConfig, TokenTeacher};
+    let ids: Vec<u32> = (0..600u32).map(|i| (i * 7 + i / 5) % 11).collect();
+    let train = TokenWindows::sequential(std::sync::Arc::new(ids[..480].to_vec()), 12).unwrap();
+    let valid = TokenWindows::sequential(std::sync::Arc::new(ids[480..].to_vec()), 12).unwrap();
+    let (teacher, student) = (teacher.fork(device), student.fork(device));
+    let objective = LmObjective::distill(0.5, 0.5, TokenKdConfig::new(TokenDivergence::ForwardKl));
+    let trainer = LmTrainer::new(LmTrainerConfig::new(5).with_batch_size(8), objective).unwrap();
+    let out = trainer
+        .fit(
+            student,
+            &train,
+            &valid,
+            Some(TokenTeacher::Network(&teacher)),
+            device,
+        )
+        .unwrap();
+    (out.valid_bits(), out.history[0].train_loss)
+}
+
+#[test]
+fn language_model_distillation_on_wgpu_matches_the_cpu() {
+    use dark_knowledge::text::model::CausalLmConfig;
+    let Some(gpu) = gpu() else { return };
+    let cpu = Device::flex();
+    let config = |d: usize| {
+        CausalLmConfig::new(11)
+            .with_max_seq_len(16)
+            .with_d_model(d)
+            .with_n_heads(2)
+            .with_n_layers(1)
+            .with_d_ff(2 * d)
+    };
+    // One initialisation, copied to both devices.
+    let (teacher, student) = (config(16).init(&cpu), config(8).init(&cpu));
+    let (cpu_bits, cpu_loss) = lm_steps(&cpu, teacher.clone(), student.clone());
+    let (gpu_bits, gpu_loss) = lm_steps(&gpu, teacher, student);
+    println!(
+        "cpu {cpu_bits:.6} bits, loss {cpu_loss:.6}; wgpu {gpu_bits:.6} bits, loss {gpu_loss:.6}"
+    );
+    assert!(rel(cpu_bits, gpu_bits) < 1e-3, "{cpu_bits} vs {gpu_bits}");
+    assert!(rel(cpu_loss, gpu_loss) < 1e-3, "{cpu_loss} vs {gpu_loss}");
+}
