@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use dark_knowledge_experiment::{ResumeOptions, predict, study};
 use dark_knowledge_train::Progress;
 
@@ -193,33 +193,7 @@ pub enum Command {
     /// teacher cache, sequence-level KD), each with the same step budget, scored in held-out
     /// bits per character; writes `OUT/study.json` and `study.md` (an interrupted study
     /// resumes).
-    LmStudy {
-        /// Output folder.
-        #[arg(long)]
-        out: PathBuf,
-        /// A folder of fortune files (Debian's `fortunes` package).
-        #[arg(
-            long,
-            default_value = "/usr/share/games/fortunes",
-            conflicts_with = "text"
-        )]
-        fortunes: PathBuf,
-        /// UTF-8 text files to use instead of the fortunes.
-        #[arg(long, num_args = 1..)]
-        text: Vec<PathBuf>,
-        /// The reduced setting (CI): 300,000 characters, small models and budgets.
-        #[arg(long)]
-        reduced: bool,
-        /// Seeds 1..=K (default: 3; 1 with --reduced).
-        #[arg(long)]
-        seeds: Option<u64>,
-        /// A study file (TOML, the fields of `LmStudyConfig`) instead of the presets.
-        #[arg(long, conflicts_with = "reduced")]
-        config: Option<PathBuf>,
-        /// `cpu` or `wgpu`.
-        #[arg(long, default_value = "cpu")]
-        device: String,
-    },
+    LmStudy(LmStudyArgs),
     /// Run a built-in study (`fashion-mnist-low-data`, `fashion-mnist-full`) over seeds and
     /// write `OUT/results.json` (mean ± std per setting), `results.md` and plots.
     Reproduce(study::reproduce::ReproduceOptions),
@@ -325,4 +299,34 @@ pub enum Command {
         #[arg(long, default_value = "cpu")]
         device: String,
     },
+}
+
+/// The arguments of `lm-study`.
+#[derive(Debug, Args)]
+pub struct LmStudyArgs {
+    /// Output folder.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// A folder of fortune files (Debian's `fortunes` package).
+    #[arg(
+        long,
+        default_value = "/usr/share/games/fortunes",
+        conflicts_with = "text"
+    )]
+    pub fortunes: PathBuf,
+    /// UTF-8 text files to use instead of the fortunes.
+    #[arg(long, num_args = 1..)]
+    pub text: Vec<PathBuf>,
+    /// The reduced setting (CI): 300,000 characters, small models and budgets.
+    #[arg(long)]
+    pub reduced: bool,
+    /// Seeds 1..=K (default: 3; 1 with --reduced).
+    #[arg(long)]
+    pub seeds: Option<u64>,
+    /// A study file (TOML, the fields of `LmStudyConfig`) instead of the presets.
+    #[arg(long, conflicts_with = "reduced")]
+    pub config: Option<PathBuf>,
+    /// `cpu` or `wgpu`.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
 }

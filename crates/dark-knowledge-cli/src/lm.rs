@@ -1,22 +1,10 @@
 //! `dark-knowledge lm-study`: the language-model distillation study, printed as a table.
 
-use std::path::PathBuf;
-
 use dark_knowledge_experiment::{Context, Result};
 use dark_knowledge_text::study::{CorpusSource, LmStudyConfig, run_study};
 
+use crate::args::LmStudyArgs;
 use crate::out::{errln, outln};
-
-/// The command's arguments.
-pub(crate) struct LmStudyArgs {
-    pub out: PathBuf,
-    pub fortunes: PathBuf,
-    pub text: Vec<PathBuf>,
-    pub reduced: bool,
-    pub seeds: Option<u64>,
-    pub config: Option<PathBuf>,
-    pub device: String,
-}
 
 /// Runs the study and prints its table.
 pub(crate) fn lm_study(a: LmStudyArgs) -> Result<()> {

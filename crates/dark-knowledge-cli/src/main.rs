@@ -217,23 +217,7 @@ fn run_cli(cli: Cli) -> Result<()> {
             outln!("{}", replication.markdown());
             Ok(())
         }
-        Command::LmStudy {
-            out,
-            fortunes,
-            text,
-            reduced,
-            seeds,
-            config,
-            device,
-        } => lm::lm_study(lm::LmStudyArgs {
-            out,
-            fortunes,
-            text,
-            reduced,
-            seeds,
-            config,
-            device,
-        }),
+        Command::LmStudy(args) => lm::lm_study(args),
         Command::Reproduce(options) => {
             let outcome = study::reproduce::reproduce(&options)?;
             outln!("{}", outcome.markdown());
