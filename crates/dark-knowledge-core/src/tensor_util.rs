@@ -17,6 +17,32 @@ pub fn scalar_f64<const D: usize>(tensor: Tensor<D>) -> f64 {
     f64::from(tensor.into_scalar::<f32>())
 }
 
+/// The path (`layer.weight`) of the first float parameter of `model` holding a NaN or an
+/// infinity: what a model loader refuses.
+pub fn first_non_finite<M: burn::module::Module>(model: &M) -> Option<String> {
+    #[derive(Default)]
+    struct Find {
+        path: Vec<String>,
+        found: Option<String>,
+    }
+    impl burn::module::ModuleVisitor for Find {
+        fn enter_module(&mut self, name: &str, _container_type: &str) {
+            self.path.push(name.to_string());
+        }
+        fn exit_module(&mut self, _name: &str, _container_type: &str) {
+            self.path.pop();
+        }
+        fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
+            if self.found.is_none() && !param.val().into_data().iter::<f32>().all(f32::is_finite) {
+                self.found = Some(self.path.join("."));
+            }
+        }
+    }
+    let mut find = Find::default();
+    model.visit(&mut find);
+    find.found
+}
+
 /// Every float parameter of `module`, in visiting order, flattened into one vector.
 ///
 /// Used to compare models bit for bit (reproducibility, frozen teachers).

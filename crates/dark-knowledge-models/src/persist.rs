@@ -2,12 +2,12 @@
 
 use std::path::Path;
 
-use burn::module::{Module, ModuleVisitor, Param};
+use burn::module::Module;
 use burn::store::ModuleRecord;
-use burn::tensor::Tensor;
 use dark_knowledge_core::checksums;
 use dark_knowledge_core::error as dk;
 use dark_knowledge_core::io::write_atomic;
+use dark_knowledge_core::tensor_util::first_non_finite;
 
 use crate::ModelError;
 
@@ -74,31 +74,6 @@ pub fn load_model<M: Module>(model: M, path: &Path) -> Result<M, ModelError> {
             ),
         }),
     }
-}
-
-/// The path of the first float parameter of `model` holding a NaN or an infinity.
-pub(crate) fn first_non_finite<M: Module>(model: &M) -> Option<String> {
-    #[derive(Default)]
-    struct Find {
-        path: Vec<String>,
-        found: Option<String>,
-    }
-    impl ModuleVisitor for Find {
-        fn enter_module(&mut self, name: &str, _container_type: &str) {
-            self.path.push(name.to_string());
-        }
-        fn exit_module(&mut self, _name: &str, _container_type: &str) {
-            self.path.pop();
-        }
-        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-            if self.found.is_none() && !param.val().into_data().iter::<f32>().all(f32::is_finite) {
-                self.found = Some(self.path.join("."));
-            }
-        }
-    }
-    let mut find = Find::default();
-    model.visit(&mut find);
-    find.found
 }
 
 #[cfg(test)]

@@ -80,7 +80,7 @@ pub use soft_target::{LossTerms, SoftTargetLoss, SoftTargetLossConfig};
 pub use stable::{
     SoftmaxParts, kl_divergence_logits, kl_divergence_pair, kl_from_offsets, log_softmax_stable,
 };
-pub use tokens::{flatten_token_targets, flatten_tokens};
+pub use tokens::{flatten_token_targets, flatten_tokens, kept_token_index};
 pub use top_k::top_k_kd_no_reduction;
 
 /// How per-sample losses are reduced to one value.

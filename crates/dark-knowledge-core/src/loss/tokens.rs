@@ -42,6 +42,15 @@ pub fn flatten_token_targets(
     Ok(targets.reshape([batch * seq]).select(0, index))
 }
 
+/// Flat indices `b · seq + s` of the tokens `mask` keeps (`[batch, seq]`), on the mask's
+/// device: the rows [`flatten_tokens`] selects from `[batch · seq, …]`.
+///
+/// # Errors
+/// [`Error::ShapeMismatch`] when `mask` keeps no token.
+pub fn kept_token_index(mask: &Tensor<2, Bool>) -> Result<Tensor<1, Int>> {
+    kept_positions(mask, mask.dims())
+}
+
 /// Flat indices `b · seq + s` of the kept tokens, on the mask's device.
 fn kept_positions(mask: &Tensor<2, Bool>, dims: [usize; 2]) -> Result<Tensor<1, Int>> {
     if mask.dims() != dims {

@@ -7,6 +7,7 @@ mod config;
 mod eval;
 mod on_policy;
 mod seq_kd;
+mod setup;
 mod teacher;
 mod trainer;
 

@@ -1,7 +1,7 @@
 //! Where the teacher's per-token distributions come from: a frozen network run on each batch,
 //! or a top-k cache written once.
 
-use burn::tensor::{Bool, Int, Tensor, TensorData};
+use burn::tensor::{Int, Tensor};
 
 use crate::cache::{TokenLogitCache, TokenTopK};
 use crate::corpus::TokenBatch;
@@ -88,19 +88,6 @@ impl<T: LanguageModel> TokenTeacher<'_, T> {
             }
         }
     }
-}
-
-/// Flat indices `b · seq + s` of the tokens `mask` keeps, on `device`'s side of the mask.
-pub(crate) fn kept_index(mask: &Tensor<2, Bool>) -> Tensor<1, Int> {
-    let kept: Vec<i64> = mask
-        .clone()
-        .into_data()
-        .iter::<bool>()
-        .enumerate()
-        .filter_map(|(i, keep)| keep.then_some(i as i64))
-        .collect();
-    let n = kept.len();
-    Tensor::from_data(TensorData::new(kept, [n]), &mask.device())
 }
 
 /// The rows `[tokens, k]` of a `[batch, seq, k]` float tensor at the kept tokens.
